@@ -1,0 +1,238 @@
+"""Loading and validating config.toml into frozen settings objects.
+
+Every user-facing configuration error is raised here, all of them at once, each naming its key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feedkit.errors import ConfigError
+
+FEED_FORMATS = ("rss", "atom", "json")
+PERMALINK_FIELDS = ("year", "month", "day", "slug")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """Who publishes the feeds and where the site lives."""
+
+    title: str
+    base_url: str
+    description: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    author: str = ""
+    author_email: str = ""
+    copyright: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContentSettings:
+    """Where reviews are and how they become pages."""
+
+    dir: str = "content"
+    permalink: str = "/reviews/{year}/{slug}/"
+    summary_words: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """Which feeds are written, and how much goes in them."""
+
+    output_dir: str = "public"
+    formats: tuple[str, ...] = FEED_FORMATS
+    limit: int = 50
+    full_text: bool = True
+    category_feeds: bool = True
+    tag_feeds: bool = False
+    stylesheet: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StateSettings:
+    """Where feedkit keeps its memory between runs."""
+
+    database: str = ".feedkit/state.db"
+
+
+SECTIONS: dict[str, type] = {
+    "site": SiteSettings,
+    "content": ContentSettings,
+    "feeds": FeedSettings,
+    "state": StateSettings,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration; paths are resolved against the config file's folder."""
+
+    path: Path
+    site: SiteSettings
+    content: ContentSettings
+    feeds: FeedSettings
+    state: StateSettings
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / self.content.dir
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / self.feeds.output_dir
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / self.state.database
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def base_url(self) -> str:
+        """The site's base URL, always ending in one slash."""
+        return self.site.base_url.rstrip("/") + "/"
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    raw = _read_toml(path)
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    """Validate an already-parsed TOML document; `path` names the file in messages."""
+    errors: list[str] = []
+    _check_unknown(raw, SECTIONS, "", errors)
+    sections = {name: _build_section(cls, raw.get(name, {}), name, errors) for name, cls in SECTIONS.items()}
+    if not errors:
+        _check_values(sections, errors)
+    if errors:
+        raise ConfigError("\n".join(f"{path.name}: {error}" for error in errors))
+    return Config(path=path.resolve(), **sections)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file", "run 'feedkit init DIR' to start a site, or pass --config PATH"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text", "save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: is not valid TOML ({exc})", "fix the line it names") from exc
+
+
+def _check_unknown(raw: dict[str, Any], known: typing.Mapping[str, object], prefix: str, errors: list[str]) -> None:
+    for key in raw:
+        if key in known:
+            continue
+        where = f"[{prefix}] {key}" if prefix else f"[{key}]"
+        what = "unknown key" if prefix else "unknown section"
+        guesses = difflib.get_close_matches(key, list(known), n=1)
+        hint = f"; did you mean '{guesses[0]}'?" if guesses else f"; known: {', '.join(known)}"
+        errors.append(f"{where}: {what}{hint}")
+
+
+def _build_section(cls: type, raw: object, name: str, errors: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        errors.append(f"[{name}]: must be a table (a [{name}] section), not {_type_name(raw)}")
+        raw = {}
+    hints = get_type_hints(cls)
+    _check_unknown(raw, hints, name, errors)
+    values: dict[str, Any] = {}
+    for field in fields(cls):
+        if field.name in raw:
+            value = _coerce(raw[field.name], hints[field.name], f"[{name}] {field.name}", errors)
+            if value is not None:
+                values[field.name] = value
+        elif field.default is MISSING:
+            errors.append(f"[{name}] {field.name}: missing; this setting is required")
+    try:
+        return cls(**values)
+    except TypeError:
+        return None  # a required value was missing or wrong; already reported
+
+
+def _coerce(value: object, expected: object, key: str, errors: list[str]) -> object | None:
+    """Check one value against its declared type; lists become tuples."""
+    if typing.get_origin(expected) is tuple:
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        errors.append(f"{key}: must be a list of strings, not {_type_name(value)}")
+        return None
+    if expected is bool and isinstance(value, bool):
+        return value
+    if expected is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if expected is str and isinstance(value, str):
+        return value
+    errors.append(f"{key}: must be {_type_name_of(expected)}, not {_type_name(value)} {value!r}")
+    return None
+
+
+def _type_name(value: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
+        type(value), "a table"
+    )
+
+
+def _type_name_of(expected: object) -> str:
+    if isinstance(expected, type):
+        return {bool: "true or false", int: "a whole number", str: "a string"}.get(expected, expected.__name__)
+    return str(expected) if not isinstance(expected, types.GenericAlias) else "a list"
+
+
+def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
+    site: SiteSettings = sections["site"]
+    content: ContentSettings = sections["content"]
+    feeds: FeedSettings = sections["feeds"]
+    parts = urlsplit(site.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.append(
+            f"[site] base_url: {site.base_url!r} is not an absolute http(s) URL; write e.g. https://example.org/"
+        )
+    try:
+        ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(f"[site] timezone: {site.timezone!r} is not a time zone; write e.g. 'Europe/London' or 'UTC'")
+    _check_permalink(content.permalink, errors)
+    if content.summary_words < 1:
+        errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
+    if feeds.limit < 1:
+        errors.append(f"[feeds] limit: must be at least 1, not {feeds.limit}")
+    for fmt in feeds.formats:
+        if fmt not in FEED_FORMATS:
+            guesses = difflib.get_close_matches(fmt, FEED_FORMATS, n=1)
+            hint = f"did you mean '{guesses[0]}'?" if guesses else f"use {', '.join(FEED_FORMATS)}"
+            errors.append(f"[feeds] formats: unknown format {fmt!r}; {hint}")
+
+
+def _check_permalink(pattern: str, errors: list[str]) -> None:
+    if not pattern.startswith("/") or "{slug}" not in pattern:
+        errors.append(f"[content] permalink: {pattern!r} must start with '/' and contain {{slug}}")
+        return
+    try:
+        pattern.format(**dict.fromkeys(PERMALINK_FIELDS, "x"))
+    except (KeyError, IndexError, ValueError):
+        fields_hint = ", ".join("{" + name + "}" for name in PERMALINK_FIELDS)
+        errors.append(f"[content] permalink: {pattern!r} may only use {fields_hint}")

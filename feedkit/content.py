@@ -1,0 +1,335 @@
+"""Finding and reading review files into `Review`s, with every unusable file reported as a `Problem`.
+
+One bad file never stops the others; unchanged files come from the cache without being read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from feedkit.config import Config
+from feedkit.errors import ContentError
+from feedkit.frontmatter import (
+    FrontMatterError,
+    SplitFile,
+    as_text_list,
+    date_from_file_name,
+    key_line,
+    parse_date,
+    slugify,
+    split_front_matter,
+)
+from feedkit.model import Author, LoadResult, Problem, Review, Site
+
+REVIEW_SUFFIXES = (".md", ".markdown")
+SUMMARY_KEYS = ("summary", "standfirst", "description", "excerpt")
+IMAGE_KEYS = ("image", "cover", "cover_image", "featured_image", "thumbnail", "images")
+KNOWN_KEYS = frozenset(
+    {"title", "date", "published", "updated", "lastmod", "modified", "author", "authors", "categories",
+     "category", "tags", "tag", "rating", "slug", "draft", "status", "id", *SUMMARY_KEYS, *IMAGE_KEYS}
+)  # fmt: skip
+HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What identifies one version of a file without reading it."""
+
+    source: str
+    size: int
+    mtime_ns: int
+
+
+class ReviewCache(Protocol):
+    """Parsed reviews remembered between builds, keyed by path, size, mtime and content hash."""
+
+    def get(self, stamp: FileStamp) -> Review | None: ...
+
+    def get_by_hash(self, stamp: FileStamp, content_hash: str) -> Review | None: ...
+
+    def put(self, stamp: FileStamp, review: Review) -> None: ...
+
+
+class _RejectedReviewError(Exception):
+    """A file that cannot become a review; carries the problem to report."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def load_site(config: Config, now: datetime, cache: ReviewCache | None = None) -> LoadResult:
+    """Read every review file under the content folder; unusable files become problems."""
+    content_dir = config.content_dir
+    if not content_dir.is_dir():
+        raise ContentError(f"{content_dir}: content folder not found", "create it or set [content] dir in config.toml")
+    reviews: list[Review] = []
+    problems: list[Problem] = []
+    for stamp in find_review_files(content_dir):
+        review = cache.get(stamp) if cache else None
+        if review is None:
+            try:
+                review = _load_file(config, stamp, cache)
+            except _RejectedReviewError as rejected:
+                problems.append(Problem(Path(config.content.dir) / stamp.source, str(rejected), rejected.line))
+                continue
+        reviews.append(review)
+        problems.extend(_value_problems(config, review))
+    kept, duplicates = _drop_duplicate_slugs(reviews, config.content.dir)
+    kept.sort(key=lambda review: (review.published, review.source), reverse=True)
+    return LoadResult(Site(tuple(kept), now), tuple(problems + duplicates))
+
+
+def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
+    """Every Markdown file under the folder, in a stable order; hidden and `_`-prefixed names are skipped."""
+    stack = [content_dir]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            raise ContentError(f"{folder}: cannot be read ({exc.strerror})", "check its permissions") from exc
+        for entry in entries:
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir():
+                stack.append(Path(entry.path))
+            elif entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file():
+                info = entry.stat()
+                source = Path(entry.path).relative_to(content_dir).as_posix()
+                yield FileStamp(source, info.st_size, info.st_mtime_ns)
+
+
+def read_body(config: Config, review: Review) -> str:
+    """The Markdown body of a review that was loaded earlier."""
+    path = config.content_dir / review.source
+    try:
+        return split_front_matter(decode_review(path.read_bytes())).body
+    except (OSError, _RejectedReviewError, FrontMatterError) as exc:
+        raise ContentError(f"{path}: changed or vanished while building ({exc})", "run the build again") from exc
+
+
+def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review:
+    path = config.content_dir / stamp.source
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _RejectedReviewError(f"cannot be read ({exc.strerror}); check its permissions") from exc
+    content_hash = hashlib.sha256(data).hexdigest()
+    if cache is not None:
+        cached = cache.get_by_hash(stamp, content_hash)
+        if cached is not None:
+            return cached
+    review = parse_review(decode_review(data), stamp.source, content_hash, config)
+    if cache is not None:
+        cache.put(stamp, review)
+    return review
+
+
+def decode_review(data: bytes) -> str:
+    """A review file's text: UTF-8 with or without a BOM, any line ends turned into '\\n'."""
+    if not data.strip():
+        raise _RejectedReviewError("is empty; add front matter with at least a title, or delete the file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _RejectedReviewError(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_review(text: str, source: str, content_hash: str, config: Config) -> Review:
+    """Turn one file's text into a Review, or raise _RejectedReviewError saying why it cannot be used."""
+    try:
+        split = split_front_matter(text)
+    except FrontMatterError as exc:
+        raise _RejectedReviewError(str(exc), exc.line) from None
+    values = split.values
+    zone = config.zone
+    title = _title(split)
+    stem = Path(source).stem if Path(source).stem.lower() != "index" else Path(source).parent.name
+    name_date, name_slug = date_from_file_name(stem)
+    published = _published(split, name_date, zone)
+    slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)
+    rating, notes = _rating(values.get("rating"))
+    return Review(
+        source=source,
+        title=title,
+        slug=slug,
+        path=permalink_path(config.content.permalink, slug, published, zone),
+        published=published,
+        updated=_optional_date(split, ("updated", "lastmod", "modified"), zone),
+        authors=_authors(values),
+        summary=_summary(values),
+        categories=as_text_list(values.get("categories", values.get("category"))),
+        tags=as_text_list(values.get("tags", values.get("tag"))),
+        rating=rating,
+        image=_image(values),
+        draft=_is_draft(values),
+        entry_id=_text_or_none(values.get("id")),
+        extra=tuple((key, str(value)) for key, value in values.items() if key not in KNOWN_KEYS),
+        content_hash=content_hash,
+        notes=notes,
+    )
+
+
+def _title(split: SplitFile) -> str:
+    value = split.values.get("title")
+    if isinstance(value, (dict, list)) or value is None or not str(value).strip():
+        line = key_line(split, "title")
+        raise _RejectedReviewError("has no title; add a line 'title: ...' to the front matter", line)
+    return " ".join(str(value).split())
+
+
+def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> datetime:
+    for key in ("date", "published"):
+        value = split.values.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            return parse_date(value, zone)
+        except ValueError as exc:
+            raise _RejectedReviewError(f"{key}: {exc}", key_line(split, key)) from None
+    if name_date is not None:
+        return parse_date(name_date, zone)
+    raise _RejectedReviewError(
+        "has no date; add 'date: 2024-02-28' to the front matter, or start the file name with the date",
+        2,
+    )
+
+
+def _optional_date(split: SplitFile, keys: tuple[str, ...], zone: tzinfo) -> datetime | None:
+    for key in keys:
+        value = split.values.get(key)
+        if value is None or value == "":
+            continue
+        try:
+            return parse_date(value, zone)
+        except ValueError as exc:
+            raise _RejectedReviewError(f"{key}: {exc}", key_line(split, key)) from None
+    return None
+
+
+def _authors(values: dict[str, Any]) -> tuple[Author, ...]:
+    raw = values.get("authors", values.get("author"))
+    items = raw if isinstance(raw, list) else [raw]
+    authors = (_author(item) for item in items if item is not None)
+    return tuple(author for author in authors if author is not None)
+
+
+def _author(item: object) -> Author | None:
+    if isinstance(item, dict):
+        fields = {str(key).lower(): value for key, value in item.items()}
+        name = _text_or_none(fields.get("name"))
+        if name is None:
+            return None
+        return Author(
+            name=name,
+            email=_text_or_none(fields.get("email")),
+            uri=_text_or_none(fields.get("uri", fields.get("url", fields.get("website")))),
+            bio=_text_or_none(fields.get("bio", fields.get("description"))),
+        )
+    name = _text_or_none(item)
+    return Author(name) if name else None
+
+
+def _summary(values: dict[str, Any]) -> str | None:
+    for key in SUMMARY_KEYS:
+        text = _text_or_none(values.get(key))
+        if text:
+            return text
+    return None
+
+
+def _image(values: dict[str, Any]) -> str | None:
+    for key in IMAGE_KEYS:
+        value = values.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, dict):
+            value = value.get("image", value.get("src"))
+        text = _text_or_none(value)
+        if text:
+            return text
+    return None
+
+
+def _is_draft(values: dict[str, Any]) -> bool:
+    if values.get("draft") is True or values.get("published") is False:
+        return True
+    status = values.get("status")
+    return isinstance(status, str) and status.strip().lower() in HIDDEN_STATUSES
+
+
+_RATING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5)?\s*$")
+
+
+def _rating(value: object) -> tuple[float | None, tuple[str, ...]]:
+    """A 0-5 rating written as 4, 4.5, "4/5" or stars; anything else is noted and left out."""
+    if value is None or value == "":
+        return None, ()
+    number = _rating_number(value)
+    if number is None or not 0 <= number <= 5:
+        return None, (f"rating: {value!r} is not a number from 0 to 5; published without a rating",)
+    return number, ()
+
+
+def _rating_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _RATING.match(str(value))
+    if match:
+        return float(match[1])
+    stars = str(value).strip()
+    if stars and set(stars) <= set("★☆½ "):
+        return stars.count("★") + 0.5 * stars.count("½")
+    return None
+
+
+def _value_problems(config: Config, review: Review) -> list[Problem]:
+    path = Path(config.content.dir) / review.source
+    return [Problem(path, note, skipped=False) for note in review.notes]
+
+
+def permalink_path(pattern: str, slug: str, published: datetime, zone: tzinfo) -> str:
+    """The review's path below the base URL, with the date taken in the site's zone."""
+    local = published.astimezone(zone)
+    return pattern.format(year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=slug)
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _drop_duplicate_slugs(reviews: list[Review], content_dir: str) -> tuple[list[Review], list[Problem]]:
+    """Two reviews cannot share a slug: the first published keeps it, the others are reported."""
+    owners: dict[str, Review] = {}
+    problems: list[Problem] = []
+    for review in sorted(reviews, key=lambda item: (item.published, item.source)):
+        owner = owners.setdefault(review.slug, review)
+        if owner is not review:
+            problems.append(
+                Problem(
+                    Path(content_dir) / review.source,
+                    f"slug '{review.slug}' is already used by {Path(content_dir) / owner.source}; "
+                    "give this review its own 'slug:' in the front matter",
+                )
+            )
+    return list(owners.values()), problems
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

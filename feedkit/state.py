@@ -1,0 +1,210 @@
+"""The SQLite state database: its schema, its migrations and every query feedkit makes.
+
+sqlite3 errors are translated to StateError here, once, so no other module sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from feedkit.content import FileStamp
+from feedkit.errors import StateError
+from feedkit.model import Author, Review
+
+# Each migration runs once, in its own transaction, and is recorded in `migrations`.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "0001_build_cache",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE review_cache (
+            source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            content_hash TEXT NOT NULL, record TEXT NOT NULL
+        );
+        CREATE TABLE entry_ids (source TEXT PRIMARY KEY, entry_id TEXT NOT NULL, first_seen TEXT NOT NULL);
+        CREATE TABLE outputs (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, size INTEGER NOT NULL);
+        """,
+    ),
+)
+
+
+class Store:
+    """One open state database; use as a context manager so it is always closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"{path}: cannot open the state database ({exc})", _STATE_HINT) from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; any sqlite3 error becomes a StateError."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: {exc}", _STATE_HINT) from exc
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        applied = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
+        for name, script in MIGRATIONS:
+            if name in applied:
+                continue
+            with self.transaction() as db:
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute("INSERT INTO migrations VALUES (?, ?)", (name, _utc_text()))
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._query_one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- stable entry ids ---------------------------------------------------------------------
+
+    def entry_ids(self, proposed: dict[str, str]) -> dict[str, str]:
+        """The id each source file was first published under; new sources keep the proposed id."""
+        known = dict(self._query_all("SELECT source, entry_id FROM entry_ids"))
+        new = [(source, entry_id, _utc_text()) for source, entry_id in proposed.items() if source not in known]
+        if new:
+            with self.transaction() as db:
+                db.executemany("INSERT INTO entry_ids VALUES (?, ?, ?)", new)
+        return {source: str(known.get(source, entry_id)) for source, entry_id in proposed.items()}
+
+    # -- output fingerprints ------------------------------------------------------------------
+
+    def output_fingerprints(self) -> dict[str, tuple[str, int]]:
+        rows = self._query_all("SELECT path, fingerprint, size FROM outputs")
+        return {str(path): (str(fingerprint), int(size)) for path, fingerprint, size in rows}
+
+    def record_outputs(self, outputs: Iterable[tuple[str, str, int]]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", list(outputs))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _query_one(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        rows = self._query_all(sql, parameters)
+        return rows[0] if rows else None
+
+    def _query_all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return list(self.db.execute(sql, parameters))
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: {exc}", _STATE_HINT) from exc
+
+
+_STATE_HINT = "check that its folder is writable; if the file is damaged, move it aside and run again"
+
+
+def _utc_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(slots=True)
+class _CachedRow:
+    size: int
+    mtime_ns: int
+    content_hash: str
+    record: str
+
+
+class SqliteReviewCache:
+    """The build cache: reviews parsed earlier, read once at start and written back in one go.
+
+    Rows are tied to a fingerprint of the settings that shape a parsed review (time zone,
+    permalink pattern, feedkit version); a different fingerprint empties the cache.
+    """
+
+    def __init__(self, store: Store, fingerprint: str) -> None:
+        self.store = store
+        self.fingerprint = fingerprint
+        self.rows: dict[str, _CachedRow] = {}
+        self.changed: dict[str, tuple[FileStamp, Review]] = {}
+        self.seen: set[str] = set()
+        if store.get_meta("cache_fingerprint") == fingerprint:
+            query = "SELECT source, size, mtime_ns, content_hash, record FROM review_cache"
+            self.rows = {str(row[0]): _CachedRow(*row[1:]) for row in store._query_all(query)}
+
+    def get(self, stamp: FileStamp) -> Review | None:
+        self.seen.add(stamp.source)
+        row = self.rows.get(stamp.source)
+        if row is None or (row.size, row.mtime_ns) != (stamp.size, stamp.mtime_ns):
+            return None
+        return review_from_record(stamp.source, row.content_hash, row.record)
+
+    def get_by_hash(self, stamp: FileStamp, content_hash: str) -> Review | None:
+        """A file touched but not changed: same bytes, new mtime."""
+        row = self.rows.get(stamp.source)
+        if row is None or row.content_hash != content_hash:
+            return None
+        review = review_from_record(stamp.source, row.content_hash, row.record)
+        self.changed[stamp.source] = (stamp, review)
+        return review
+
+    def put(self, stamp: FileStamp, review: Review) -> None:
+        self.changed[stamp.source] = (stamp, review)
+
+    def save(self) -> None:
+        """Write new and changed rows, forget files that are gone."""
+        gone = [(source,) for source in self.rows if source not in self.seen]
+        rows = [
+            (source, stamp.size, stamp.mtime_ns, review.content_hash, review_to_record(review))
+            for source, (stamp, review) in self.changed.items()
+        ]
+        if not (gone or rows) and self.store.get_meta("cache_fingerprint") == self.fingerprint:
+            return
+        with self.store.transaction() as db:
+            db.executemany("DELETE FROM review_cache WHERE source = ?", gone)
+            db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,))
+
+
+def review_to_record(review: Review) -> str:
+    fields = asdict(review)
+    for key in ("source", "content_hash"):
+        del fields[key]
+    fields["published"] = review.published.isoformat()
+    fields["updated"] = review.updated.isoformat() if review.updated else None
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def review_from_record(source: str, content_hash: str, record: str) -> Review:
+    fields = json.loads(record)
+    fields["published"] = datetime.fromisoformat(fields["published"])
+    fields["updated"] = datetime.fromisoformat(fields["updated"]) if fields["updated"] else None
+    fields["authors"] = tuple(Author(**author) for author in fields["authors"])
+    for key in ("categories", "tags", "notes"):
+        fields[key] = tuple(fields[key])
+    fields["extra"] = tuple(tuple(pair) for pair in fields["extra"])
+    return Review(source=source, content_hash=content_hash, **fields)
