@@ -94,7 +94,7 @@ def _add_rss_item(generator: FeedGenerator, channel: Channel, entry: FeedEntry) 
         item.dc.dc_creator(_text(author.name))
     for name in (*review.categories, *review.tags):
         item.category(term=_text(name))
-    item.description(html.escape(entry.body.summary, quote=False))
+    item.description(html.escape(_summary(entry), quote=False))
     if channel.full_text:
         item.content(_content_html(entry))
 
@@ -112,7 +112,7 @@ def render_atom(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
     for entry in entries:
         _add_atom_entry(generator, channel, entry)
     xml = generator.atom_str(pretty=True)
-    return _with_stylesheet(xml, channel.stylesheet_url)
+    return _with_stylesheet(_spell_markup_characters(xml), channel.stylesheet_url)
 
 
 def _add_atom_entry(generator: FeedGenerator, channel: Channel, entry: FeedEntry) -> None:
@@ -128,9 +128,10 @@ def _add_atom_entry(generator: FeedGenerator, channel: Channel, entry: FeedEntry
         item.author(_atom_author(author))
     for name in (*review.categories, *review.tags):
         item.category(term=_text(name))
-    item.summary(html.escape(entry.body.summary, quote=False), type="html")
-    if channel.full_text:
-        item.content(_content_html(entry), type="html")
+    item.summary(html.escape(_summary(entry), quote=False), type="html")
+    content = _content_html(entry)
+    if channel.full_text and content:  # a blank element is a warning (NotBlank)
+        item.content(content, type="html")
 
 
 def render_json_feed(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -156,8 +157,8 @@ def _json_item(channel: Channel, entry: FeedEntry) -> dict[str, object]:
     if channel.full_text:
         item["content_html"] = _content_html(entry)
     else:
-        item["content_text"] = entry.body.summary
-    item["summary"] = entry.body.summary
+        item["content_text"] = _summary(entry)
+    item["summary"] = _summary(entry)
     if entry.image_url:
         item["image"] = entry.image_url
     item["date_published"] = review.published.astimezone(channel.zone).isoformat()
@@ -168,6 +169,11 @@ def _json_item(channel: Channel, entry: FeedEntry) -> dict[str, object]:
     if names:
         item["tags"] = list(names)
     return item
+
+
+def _summary(entry: FeedEntry) -> str:
+    """The plain-text summary; a review with no text at all is summed up by its title."""
+    return entry.body.summary or _text(entry.review.title)
 
 
 def _base_generator(channel: Channel) -> FeedGenerator:
@@ -226,8 +232,8 @@ def _text(value: str) -> str:
 
 
 def _spell_markup_characters(xml: bytes) -> bytes:
-    """Spell '&' and '<' in RSS text as hexadecimal references: the same XML, but the W3C
-    validator no longer mistakes a title such as 'The <Thing>' for markup (CharacterData)."""
+    """Spell '&' and '<' as hexadecimal references: the same XML, but the W3C validator no longer
+    mistakes a title such as 'The <Thing>' for markup (CharacterData, ContainsUndeclaredHTML)."""
     return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -158,7 +159,8 @@ def _group(reviews: Iterable[Review], attribute: str) -> dict[str, tuple[str, li
 def channel_for(config: Config, plan: FeedPlan) -> Channel:
     base = config.base_url
     site = config.site
-    author = Author(site.author, site.author_email or None) if site.author else None
+    # Atom needs an author for every entry; a review that names none is credited to the site.
+    author = Author(site.author or site.title, site.author_email or None)
     return Channel(
         title=plan.title,
         description=site.description,
@@ -206,8 +208,19 @@ def cache_fingerprint(config: Config) -> str:
     return hashlib.sha256(repr(shape).encode()).hexdigest()
 
 
+@functools.cache
+def _renderer_fingerprint() -> bytes:
+    """The code that shapes a feed: a feedkit upgrade rewrites feeds even with the same version number."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for module in ("feeds.py", "markup.py", "pipeline.py"):
+        digest.update((package / module).read_bytes())
+    return digest.digest()
+
+
 def _plan_fingerprint(config: Config, plan: FeedPlan, fmt: str, ids: dict[str, str]) -> str:
-    digest = hashlib.sha256(repr((__version__, config.site, config.content, config.feeds, fmt)).encode())
+    digest = hashlib.sha256(_renderer_fingerprint())
+    digest.update(repr((config.site, config.content, config.feeds, fmt)).encode())
     for review in plan.reviews:
         digest.update(f"{ids[review.source]}\0{review.content_hash}\0{review.path}\n".encode())
     return digest.hexdigest()
