@@ -198,7 +198,7 @@ def stable_ids(config: Config, store: Store, reviews: Sequence[Review]) -> dict[
 def tag_uri(config: Config, review: Review) -> str:
     """An RFC 4151 tag URI from the site's host, the first publication date and the permalink."""
     host = urlsplit(config.base_url).hostname or "localhost"
-    day = review.published.astimezone(UTC).date().isoformat()
+    day = review.published.astimezone(config.zone).date().isoformat()
     return f"tag:{host},{day}:{urlsplit(page_url(config, review)).path}"
 
 
