@@ -73,6 +73,10 @@ def load_site(config: Config, now: datetime, cache: ReviewCache | None = None) -
     reviews: list[Review] = []
     problems: list[Problem] = []
     for stamp in find_review_files(content_dir):
+        if not _is_utf8_name(stamp.source):
+            shown = stamp.source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            problems.append(Problem(Path(config.content.dir) / shown, _NOT_UTF8_NAME))
+            continue
         review = cache.get(stamp) if cache else None
         if review is None:
             try:
@@ -85,6 +89,17 @@ def load_site(config: Config, now: datetime, cache: ReviewCache | None = None) -
     kept, duplicates = _drop_duplicate_slugs(reviews, config.content.dir)
     kept.sort(key=lambda review: (review.published, review.source), reverse=True)
     return LoadResult(Site(tuple(kept), now), tuple(problems + duplicates))
+
+
+_NOT_UTF8_NAME = "its name is not UTF-8, so it cannot be part of a URL; rename the file"
+
+
+def _is_utf8_name(source: str) -> bool:
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
@@ -135,14 +150,14 @@ def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> R
 
 def decode_review(data: bytes) -> str:
     """A review file's text: UTF-8 with or without a BOM, any line ends turned into '\\n'."""
-    if not data.strip():
-        raise _RejectedReviewError("is empty; add front matter with at least a title, or delete the file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _RejectedReviewError(
             f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
         ) from None
+    if not text.strip():
+        raise _RejectedReviewError("is empty; add front matter with at least a title, or delete the file")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -175,7 +190,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         image=_image(values),
         draft=_is_draft(values),
         entry_id=_text_or_none(values.get("id")),
-        extra=tuple((key, str(value)) for key, value in values.items() if key not in KNOWN_KEYS),
+        extra=tuple((key, _as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
         content_hash=content_hash,
         notes=notes,
     )
@@ -307,6 +322,21 @@ def permalink_path(pattern: str, slug: str, published: datetime, zone: tzinfo) -
     return pattern.format(year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=slug)
 
 
+def _as_written(value: object) -> str:
+    """An unknown key's value as text an editor would recognise: true, 1958-05-09, 'a, b'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(_as_written(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_as_written(item)}" for key, item in value.items())
+    return str(value)
+
+
 def _text_or_none(value: object) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
@@ -318,7 +348,8 @@ def _drop_duplicate_slugs(reviews: list[Review], content_dir: str) -> tuple[list
     """Two reviews cannot share a slug: the first published keeps it, the others are reported."""
     owners: dict[str, Review] = {}
     problems: list[Problem] = []
-    for review in sorted(reviews, key=lambda item: (item.published, item.source)):
+    # A draft never takes a slug from a review that is out; among equals the first published wins.
+    for review in sorted(reviews, key=lambda item: (item.draft, item.published, item.source)):
         owner = owners.setdefault(review.slug, review)
         if owner is not review:
             problems.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -64,11 +65,41 @@ def _parse_yaml(inner: str) -> dict[str, Any]:
     try:
         values = yaml.load(inner, Loader=SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 2 if exc.problem_mark else None
-        raise FrontMatterError(f"front matter is not valid YAML ({exc.problem}); fix that line", line) from exc
+        message = f"front matter is not valid YAML ({exc.problem}); fix that line"
+        raise FrontMatterError(message, _yaml_line(exc)) from exc
     except yaml.YAMLError as exc:
         raise FrontMatterError(f"front matter is not valid YAML ({exc})", None) from exc
+    except ValueError as exc:  # PyYAML builds `2025-02-30` as a date and the calendar refuses it
+        raise _impossible_date(inner, exc) from exc
     return _as_mapping(values)
+
+
+def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
+    """The file line to blame: where an unclosed quote or bracket opens, else where parsing stopped."""
+    context = exc.context or ""
+    opens_a_value = context.startswith(("while scanning a quoted", "while parsing a flow"))
+    mark = exc.context_mark if opens_a_value and exc.context_mark else exc.problem_mark
+    return mark.line + 2 if mark else None
+
+
+_ISO_DATE_LINE = re.compile(r"^\s*([\w-]+)\s*:\s*(\d{4}-\d{1,2}-\d{1,2}\b.*?)\s*$")
+
+
+def _impossible_date(inner: str, error: ValueError) -> FrontMatterError:
+    for number, line in enumerate(inner.split("\n"), start=2):
+        match = _ISO_DATE_LINE.match(line)
+        if match and not _is_calendar_date(match[2][:10]):
+            message = f"{match[1].lower()}: '{match[2]}' is not a date in the calendar; write e.g. 2024-02-28"
+            return FrontMatterError(message, number)
+    return FrontMatterError(f"front matter has a value that cannot be read ({error})", None)
+
+
+def _is_calendar_date(text: str) -> bool:
+    try:
+        date(*(int(part) for part in text.split("-")[:3]))
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _parse_toml(inner: str) -> dict[str, Any]:
@@ -123,13 +154,38 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
 
 def _parse_date_text(text: str) -> datetime:
     hint = f"'{text}' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30"
+    _refuse_ambiguous_numeric_date(text)
     try:
-        moment = date_parser.parse(text, default=_DATE_SENTINEL)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", date_parser.UnknownTimezoneWarning)
+            moment = date_parser.parse(text, default=_DATE_SENTINEL, tzinfos=_ZONE_ABBREVIATIONS)
+    except date_parser.UnknownTimezoneWarning:
+        raise ValueError(f"'{text}' names a time zone feedkit does not know; write an offset, e.g. +01:00") from None
     except (ValueError, OverflowError):
         raise ValueError(hint) from None
     if moment.year == _DATE_SENTINEL.year:
         raise ValueError(f"'{text}' has no year; write e.g. 2024-02-28")
     return moment
+
+
+# The abbreviations editors write after a time, read as North American and European zones.
+_ZONE_ABBREVIATIONS = {
+    name: hours * 3600
+    for name, hours in {
+        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+        "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
+    }.items()
+}  # fmt: skip
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})\b")
+
+
+def _refuse_ambiguous_numeric_date(text: str) -> None:
+    """'10/11/2025' is 10 November in London and 11 October in New York: ask, never guess."""
+    match = _NUMERIC_DATE.match(text)
+    if match and match[1] != match[2] and int(match[1]) <= 12 and int(match[2]) <= 12:
+        year = int(match[3]) if len(match[3]) == 4 else 2000 + int(match[3])
+        day_first = f"{year:04d}-{int(match[2]):02d}-{int(match[1]):02d}"
+        raise ValueError(f"'{text}' could be read day-first or month-first; write it as e.g. {day_first}")
 
 
 _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
