@@ -5,9 +5,13 @@ One bad file never stops the others; unchanged files come from the cache without
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
+import json
+import multiprocessing
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -65,30 +69,75 @@ class _RejectedReviewError(Exception):
         self.line = line
 
 
-def load_site(config: Config, now: datetime, cache: ReviewCache | None = None) -> LoadResult:
+def scan_content(config: Config) -> list[FileStamp]:
+    """Every review file's path, size and mtime; raise ContentError if the folder is missing."""
+    if not config.content_dir.is_dir():
+        raise ContentError(
+            f"{config.content_dir}: content folder not found", "create it or set [content] dir in config.toml"
+        )
+    return list(find_review_files(config.content_dir))
+
+
+def load_site(
+    config: Config, now: datetime, cache: ReviewCache | None = None, stamps: list[FileStamp] | None = None
+) -> LoadResult:
     """Read every review file under the content folder; unusable files become problems."""
-    content_dir = config.content_dir
-    if not content_dir.is_dir():
-        raise ContentError(f"{content_dir}: content folder not found", "create it or set [content] dir in config.toml")
     reviews: list[Review] = []
     problems: list[Problem] = []
-    for stamp in find_review_files(content_dir):
+    to_parse: list[FileStamp] = []
+    for stamp in scan_content(config) if stamps is None else stamps:
         if not _is_utf8_name(stamp.source):
             shown = stamp.source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             problems.append(Problem(Path(config.content.dir) / shown, _NOT_UTF8_NAME))
             continue
         review = cache.get(stamp) if cache else None
         if review is None:
-            try:
-                review = _load_file(config, stamp, cache)
-            except _RejectedReviewError as rejected:
-                problems.append(Problem(Path(config.content.dir) / stamp.source, str(rejected), rejected.line))
-                continue
-        reviews.append(review)
-        problems.extend(_value_problems(config, review))
+            to_parse.append(stamp)
+        else:
+            reviews.append(review)
+    for stamp, outcome in parse_files(config, to_parse, cache):
+        if isinstance(outcome, Problem):
+            problems.append(outcome)
+        else:
+            reviews.append(outcome)
+            if cache is not None:
+                cache.put(stamp, outcome)
+    problems.extend(problem for review in reviews if review.notes for problem in _value_problems(config, review))
     kept, duplicates = _drop_duplicate_slugs(reviews, config.content.dir)
     kept.sort(key=lambda review: (review.published, review.source), reverse=True)
+    problems.sort(key=lambda problem: str(problem.path))
     return LoadResult(Site(tuple(kept), now), tuple(problems + duplicates))
+
+
+ParseOutcome = tuple[FileStamp, Review | Problem]
+PARALLEL_THRESHOLD = 2000  # below this many files, starting worker processes costs more than it saves
+
+
+def parse_files(config: Config, stamps: list[FileStamp], cache: ReviewCache | None) -> list[ParseOutcome]:
+    """Parse the files the cache could not answer for; a cold build of a large site uses every core."""
+    workers = min(os.cpu_count() or 1, len(stamps) // (PARALLEL_THRESHOLD // 2))
+    # fork() is only safe while this process has a single thread (the CLI's case, not a web server's).
+    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [(stamp, _load_file(config, stamp, cache)) for stamp in stamps]
+    chunks = [stamps[index::workers] for index in range(workers)]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        results = pool.map(_parse_chunk, [config] * workers, chunks)
+        return [(stamp, _from_wire(stamp, outcome)) for chunk in results for stamp, outcome in chunk]
+
+
+def _parse_chunk(config: Config, stamps: list[FileStamp]) -> list[tuple[FileStamp, tuple[str, str] | Problem]]:
+    """Runs in a worker process; reviews travel back as JSON records, which pickle far faster."""
+    outcomes = ((stamp, _load_file(config, stamp, None)) for stamp in stamps)
+    return [(stamp, _to_wire(outcome)) for stamp, outcome in outcomes]
+
+
+def _to_wire(outcome: Review | Problem) -> tuple[str, str] | Problem:
+    return outcome if isinstance(outcome, Problem) else (outcome.content_hash, review_to_record(outcome))
+
+
+def _from_wire(stamp: FileStamp, outcome: tuple[str, str] | Problem) -> Review | Problem:
+    return outcome if isinstance(outcome, Problem) else review_from_record(stamp.source, *outcome)
 
 
 _NOT_UTF8_NAME = "its name is not UTF-8, so it cannot be part of a URL; rename the file"
@@ -104,9 +153,11 @@ def _is_utf8_name(source: str) -> bool:
 
 def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
     """Every Markdown file under the folder, in a stable order; hidden and `_`-prefixed names are skipped."""
-    stack = [content_dir]
+    # Plain strings, not Path objects: this runs for every file on every build.
+    stack = [""]
     while stack:
-        folder = stack.pop()
+        prefix = stack.pop()
+        folder = f"{content_dir}/{prefix}"
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
@@ -115,11 +166,10 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
             if entry.name.startswith((".", "_")):
                 continue
             if entry.is_dir():
-                stack.append(Path(entry.path))
+                stack.append(prefix + entry.name + "/")
             elif entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file():
                 info = entry.stat()
-                source = Path(entry.path).relative_to(content_dir).as_posix()
-                yield FileStamp(source, info.st_size, info.st_mtime_ns)
+                yield FileStamp(prefix + entry.name, info.st_size, info.st_mtime_ns)
 
 
 def read_body(config: Config, review: Review) -> str:
@@ -131,21 +181,25 @@ def read_body(config: Config, review: Review) -> str:
         raise ContentError(f"{path}: changed or vanished while building ({exc})", "run the build again") from exc
 
 
-def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review:
-    path = config.content_dir / stamp.source
+def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review | Problem:
+    """One file as a Review, or the Problem that keeps it out."""
     try:
-        data = path.read_bytes()
+        with open(f"{config.content_dir}/{stamp.source}", "rb") as handle:  # noqa: PTH123 - a hot path
+            data = handle.read()
     except OSError as exc:
-        raise _RejectedReviewError(f"cannot be read ({exc.strerror}); check its permissions") from exc
+        return _problem(config, stamp, f"cannot be read ({exc.strerror}); check its permissions")
     content_hash = hashlib.sha256(data).hexdigest()
-    if cache is not None:
-        cached = cache.get_by_hash(stamp, content_hash)
-        if cached is not None:
-            return cached
-    review = parse_review(decode_review(data), stamp.source, content_hash, config)
-    if cache is not None:
-        cache.put(stamp, review)
-    return review
+    cached = cache.get_by_hash(stamp, content_hash) if cache is not None else None
+    if cached is not None:
+        return cached
+    try:
+        return parse_review(decode_review(data), stamp.source, content_hash, config)
+    except _RejectedReviewError as rejected:
+        return _problem(config, stamp, str(rejected), rejected.line)
+
+
+def _problem(config: Config, stamp: FileStamp, message: str, line: int | None = None) -> Problem:
+    return Problem(Path(config.content.dir) / stamp.source, message, line)
 
 
 def decode_review(data: bytes) -> str:
@@ -364,3 +418,42 @@ def _drop_duplicate_slugs(reviews: list[Review], content_dir: str) -> tuple[list
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def review_to_record(review: Review) -> str:
+    """A review as a compact JSON array (field order is part of the cache fingerprint)."""
+    return json.dumps(
+        [
+            review.title, review.slug, review.path, review.published.isoformat(),
+            review.updated.isoformat() if review.updated else None,
+            [[author.name, author.email, author.uri, author.bio] for author in review.authors],
+            review.summary, review.categories, review.tags, review.rating, review.image, review.draft,
+            review.entry_id, review.extra, review.notes,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )  # fmt: skip
+
+
+def review_from_record(source: str, content_hash: str, record: str) -> Review:
+    (title, slug, path, published, updated, authors, summary, categories, tags, rating, image, draft,
+     entry_id, extra, notes) = json.loads(record)  # fmt: skip
+    return Review(
+        source=source,
+        title=title,
+        slug=slug,
+        path=path,
+        published=datetime.fromisoformat(published),
+        updated=datetime.fromisoformat(updated) if updated else None,
+        authors=tuple(Author(*author) for author in authors),
+        summary=summary,
+        categories=tuple(categories),
+        tags=tuple(tags),
+        rating=rating,
+        image=image,
+        draft=draft,
+        entry_id=entry_id,
+        extra=tuple((key, value) for key, value in extra),
+        notes=tuple(notes),
+        content_hash=content_hash,
+    )

@@ -5,18 +5,17 @@ sqlite3 errors are translated to StateError here, once, so no other module sees 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from feedkit.content import FileStamp
+from feedkit.content import FileStamp, review_from_record, review_to_record
 from feedkit.errors import StateError
-from feedkit.model import Author, Review
+from feedkit.model import Review
 
 # Each migration runs once, in its own transaction, and is recorded in `migrations`.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
@@ -30,6 +29,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE TABLE entry_ids (source TEXT PRIMARY KEY, entry_id TEXT NOT NULL, first_seen TEXT NOT NULL);
         CREATE TABLE outputs (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, size INTEGER NOT NULL);
+        """,
+    ),
+    (
+        "0002_rendered_bodies",
+        """
+        CREATE TABLE rendered_bodies (source TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL,
+                                      summary TEXT NOT NULL);
         """,
     ),
 )
@@ -92,14 +98,30 @@ class Store:
 
     # -- stable entry ids ---------------------------------------------------------------------
 
-    def entry_ids(self, proposed: dict[str, str]) -> dict[str, str]:
-        """The id each source file was first published under; new sources keep the proposed id."""
-        known = dict(self._query_all("SELECT source, entry_id FROM entry_ids"))
-        new = [(source, entry_id, _utc_text()) for source, entry_id in proposed.items() if source not in known]
-        if new:
+    def known_entry_ids(self) -> dict[str, str]:
+        """The id each source file was first published under."""
+        return {
+            str(source): str(entry_id) for source, entry_id in self._query_all("SELECT source, entry_id FROM entry_ids")
+        }
+
+    def remember_entry_ids(self, new_ids: dict[str, str]) -> None:
+        if new_ids:
             with self.transaction() as db:
-                db.executemany("INSERT INTO entry_ids VALUES (?, ?, ?)", new)
-        return {source: str(known.get(source, entry_id)) for source, entry_id in proposed.items()}
+                rows = [(source, entry_id, _utc_text()) for source, entry_id in new_ids.items()]
+                db.executemany("INSERT OR IGNORE INTO entry_ids VALUES (?, ?, ?)", rows)
+
+    # -- rendered bodies ------------------------------------------------------------------------
+
+    def rendered_body(self, source: str, key: str) -> tuple[str, str] | None:
+        """A body rendered by an earlier build, if its inputs (the key) are unchanged."""
+        row = self._query_one("SELECT html, summary FROM rendered_bodies WHERE source = ? AND key = ?", (source, key))
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def save_rendered_bodies(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO rendered_bodies VALUES (?, ?, ?, ?)", rows)
 
     # -- output fingerprints ------------------------------------------------------------------
 
@@ -186,25 +208,6 @@ class SqliteReviewCache:
             return
         with self.store.transaction() as db:
             db.executemany("DELETE FROM review_cache WHERE source = ?", gone)
+            db.executemany("DELETE FROM rendered_bodies WHERE source = ?", gone)
             db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,))
-
-
-def review_to_record(review: Review) -> str:
-    fields = asdict(review)
-    for key in ("source", "content_hash"):
-        del fields[key]
-    fields["published"] = review.published.isoformat()
-    fields["updated"] = review.updated.isoformat() if review.updated else None
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-
-
-def review_from_record(source: str, content_hash: str, record: str) -> Review:
-    fields = json.loads(record)
-    fields["published"] = datetime.fromisoformat(fields["published"])
-    fields["updated"] = datetime.fromisoformat(fields["updated"]) if fields["updated"] else None
-    fields["authors"] = tuple(Author(**author) for author in fields["authors"])
-    for key in ("categories", "tags", "notes"):
-        fields[key] = tuple(fields[key])
-    fields["extra"] = tuple(tuple(pair) for pair in fields["extra"])
-    return Review(source=source, content_hash=content_hash, **fields)

@@ -1,0 +1,228 @@
+"""Which feeds a site has, what goes in each, and writing those whose inputs changed.
+
+Also the site's URLs and stable entry ids, which the digest uses too.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from feedkit import __version__
+from feedkit.config import Config
+from feedkit.content import read_body
+from feedkit.feeds import FEED_FILES, Channel, FeedEntry, render_feed
+from feedkit.frontmatter import slugify
+from feedkit.markup import RenderedBody, absolute_url, render_body
+from feedkit.model import Author, Review, Site
+from feedkit.output import write_if_changed
+from feedkit.state import Store
+
+STYLESHEET_NAME = "feed.xsl"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """One feed path (the site, a category or a tag) and the reviews that go in it."""
+
+    folder: str  # "" for the site's own feeds, else e.g. "categories/blu-ray/"
+    title: str
+    reviews: tuple[Review, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteUrls:
+    """Absolute URLs below the site's base URL, built with string operations (they run per review)."""
+
+    origin: str  # "https://example.org"
+    base_path: str  # "/blog" or "" (no trailing slash)
+    host: str
+
+    @classmethod
+    def of(cls, config: Config) -> SiteUrls:
+        return _site_urls(config.base_url)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a site path such as '/reviews/2025/x/' or 'feed.xml'."""
+        return self.origin + self.base_path + "/" + quote(path.lstrip("/"), safe="/%")
+
+    def tag_uri(self, review: Review, config: Config) -> str:
+        """An RFC 4151 tag URI from the host, the first publication date (site zone) and the permalink."""
+        day = review.published.astimezone(config.zone).date().isoformat()
+        return f"tag:{self.host},{day}:{self.base_path}{quote(review.path, safe='/%')}"
+
+
+@functools.cache
+def _site_urls(base_url: str) -> SiteUrls:
+    parts = urlsplit(base_url)
+    return SiteUrls(f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/"), parts.hostname or "localhost")
+
+
+def page_url(config: Config, review: Review) -> str:
+    return SiteUrls.of(config).url(review.path)
+
+
+def stable_ids(config: Config, store: Store, reviews: Sequence[Review]) -> dict[str, str]:
+    """Each review's feed id: its front-matter `id`, else the tag URI it was first published under."""
+    known = store.known_entry_ids()
+    urls = SiteUrls.of(config)
+    new = {r.source: urls.tag_uri(r, config) for r in reviews if not r.entry_id and r.source not in known}
+    store.remember_entry_ids(new)
+    return {review.source: review.entry_id or known.get(review.source) or new[review.source] for review in reviews}
+
+
+@dataclass(slots=True)
+class BodyRenderer:
+    """Renders a body only for reviews that reach a feed, at most once, reusing earlier builds' work."""
+
+    config: Config
+    store: Store
+    rendered: dict[str, RenderedBody] = field(default_factory=dict)
+    new_rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def __call__(self, review: Review, url: str) -> RenderedBody:
+        if review.source not in self.rendered:
+            self.rendered[review.source] = self._render(review, url)
+        return self.rendered[review.source]
+
+    def _render(self, review: Review, url: str) -> RenderedBody:
+        words = self.config.content.summary_words
+        key = hashlib.sha256(repr((code_fingerprint(), review.content_hash, url, words)).encode()).hexdigest()
+        stored = self.store.rendered_body(review.source, key)
+        if stored is not None:
+            return RenderedBody(*stored)
+        body = render_body(read_body(self.config, review), url, review.summary, words)
+        self.new_rows.append((review.source, key, body.html, body.summary))
+        return body
+
+    def save(self) -> None:
+        self.store.save_rendered_bodies(self.new_rows)
+
+
+def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], int]:
+    """Write the feeds of every plan whose inputs changed; return what was written and the unchanged count."""
+    public = site.published_reviews
+    ids = stable_ids(config, store, public)
+    bodies = BodyRenderer(config, store)
+    known = store.output_fingerprints()
+    written: list[Path] = []
+    unchanged = 0
+    records: list[tuple[str, str, int]] = []
+    for plan in feed_plans(config, public):
+        for fmt in config.feeds.formats:
+            relative = plan.folder + FEED_FILES[fmt]
+            target = config.output_dir / relative
+            fingerprint = _plan_fingerprint(config, plan, fmt, ids)
+            if _is_current(target, known.get(relative), fingerprint):
+                unchanged += 1
+                continue
+            data = render_feed(fmt, channel_for(config, plan), _entries(config, plan, ids, bodies))
+            if write_if_changed(target, data):
+                written.append(target)
+            else:
+                unchanged += 1
+            records.append((relative, fingerprint, len(data)))
+    bodies.save()
+    store.record_outputs(records)
+    if config.feeds.stylesheet:
+        written += _write_stylesheet(config)
+    return written, unchanged
+
+
+def feed_plans(config: Config, public: Sequence[Review]) -> list[FeedPlan]:
+    """The site's feed, plus one per category and per tag where config asks for them."""
+    limit = config.feeds.limit
+    plans = [FeedPlan("", config.site.title, tuple(public[:limit]))]
+    groups: list[str] = []
+    if config.feeds.category_feeds:
+        groups.append("categories")
+    if config.feeds.tag_feeds:
+        groups.append("tags")
+    for attribute in groups:
+        for slug, (name, reviews) in sorted(_group(public, attribute).items()):
+            title = f"{config.site.title}: {name}"
+            plans.append(FeedPlan(f"{attribute}/{slug}/", title, tuple(reviews[:limit])))
+    return plans
+
+
+def _group(reviews: Iterable[Review], attribute: str) -> dict[str, tuple[str, list[Review]]]:
+    """Reviews by category (or tag) slug; 'Blu-ray' and 'blu-ray' are one group, named as first seen."""
+    groups: dict[str, tuple[str, list[Review]]] = {}
+    for review in reviews:
+        for name in getattr(review, attribute):
+            slug = slugify(name)
+            if slug:
+                groups.setdefault(slug, (name, []))[1].append(review)
+    return groups
+
+
+def channel_for(config: Config, plan: FeedPlan) -> Channel:
+    urls = SiteUrls.of(config)
+    site = config.site
+    # Atom needs an author for every entry; a review that names none is credited to the site.
+    author = Author(site.author or site.title, site.author_email or None)
+    return Channel(
+        title=plan.title,
+        description=site.description,
+        site_url=config.base_url,
+        feed_urls={fmt: urls.url(plan.folder + name) for fmt, name in FEED_FILES.items()},
+        language=site.language,
+        zone=config.zone,
+        full_text=config.feeds.full_text,
+        default_author=author,
+        copyright=site.copyright,
+        stylesheet_url=f"{urls.base_path}/{STYLESHEET_NAME}" if config.feeds.stylesheet else None,
+    )
+
+
+def _entries(config: Config, plan: FeedPlan, ids: dict[str, str], bodies: BodyRenderer) -> list[FeedEntry]:
+    entries = []
+    for review in plan.reviews:
+        url = page_url(config, review)
+        image = absolute_url(url, review.image) if review.image else None
+        entries.append(FeedEntry(review, ids[review.source], url, bodies(review, url), image))
+    return entries
+
+
+@functools.cache
+def code_fingerprint() -> bytes:
+    """The code that shapes a feed: a feedkit upgrade rewrites feeds even with the same version number."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for module in ("feeds.py", "markup.py", "publish.py"):
+        digest.update((package / module).read_bytes())
+    return digest.digest()
+
+
+def _plan_fingerprint(config: Config, plan: FeedPlan, fmt: str, ids: dict[str, str]) -> str:
+    digest = hashlib.sha256(code_fingerprint())
+    digest.update(repr((config.site, config.content, config.feeds, fmt)).encode())
+    for review in plan.reviews:
+        digest.update(f"{ids[review.source]}\0{review.content_hash}\0{review.path}\n".encode())
+    return digest.hexdigest()
+
+
+def _is_current(target: Path, known: tuple[str, int] | None, fingerprint: str) -> bool:
+    if known is None or known[0] != fingerprint:
+        return False
+    try:
+        return target.stat().st_size == known[1]
+    except OSError:
+        return False
+
+
+def _write_stylesheet(config: Config) -> list[Path]:
+    """The site's own templates/feed.xsl if it has one, else feedkit's."""
+    own = config.root / "templates" / STYLESHEET_NAME
+    data = own.read_bytes() if own.is_file() else default_stylesheet()
+    target = config.output_dir / STYLESHEET_NAME
+    return [target] if write_if_changed(target, data) else []
+
+
+def default_stylesheet() -> bytes:
+    return resources.files("feedkit").joinpath("scaffold", "templates", STYLESHEET_NAME).read_bytes()
