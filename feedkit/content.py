@@ -5,13 +5,11 @@ One bad file never stops the others; unchanged files come from the cache without
 
 from __future__ import annotations
 
-import concurrent.futures
+import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -31,6 +29,7 @@ from feedkit.frontmatter import (
     split_front_matter,
 )
 from feedkit.model import Author, LoadResult, Problem, Review, Site
+from feedkit.workers import map_chunks
 
 REVIEW_SUFFIXES = (".md", ".markdown")
 SUMMARY_KEYS = ("summary", "standfirst", "description", "excerpt")
@@ -110,20 +109,15 @@ def load_site(
 
 
 ParseOutcome = tuple[FileStamp, Review | Problem]
-PARALLEL_THRESHOLD = 2000  # below this many files, starting worker processes costs more than it saves
+PARALLEL_SHARE = 1000  # files per core below which starting a worker process costs more than it saves
 
 
 def parse_files(config: Config, stamps: list[FileStamp], cache: ReviewCache | None) -> list[ParseOutcome]:
     """Parse the files the cache could not answer for; a cold build of a large site uses every core."""
-    workers = min(os.cpu_count() or 1, len(stamps) // (PARALLEL_THRESHOLD // 2))
-    # fork() is only safe while this process has a single thread (the CLI's case, not a web server's).
-    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(stamps) < 2 * PARALLEL_SHARE:
         return [(stamp, _load_file(config, stamp, cache)) for stamp in stamps]
-    chunks = [stamps[index::workers] for index in range(workers)]
-    context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        results = pool.map(_parse_chunk, [config] * workers, chunks)
-        return [(stamp, _from_wire(stamp, outcome)) for chunk in results for stamp, outcome in chunk]
+    outcomes = map_chunks(functools.partial(_parse_chunk, config), stamps, PARALLEL_SHARE)
+    return [(stamp, _from_wire(stamp, outcome)) for stamp, outcome in outcomes]
 
 
 def _parse_chunk(config: Config, stamps: list[FileStamp]) -> list[tuple[FileStamp, tuple[str, str] | Problem]]:

@@ -5,21 +5,17 @@ Pure functions over text: YAML (`---`) or TOML (`+++`) front matter, dates, slug
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import unicodedata
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from dateutil import parser as date_parser
-
-try:  # libyaml's C parser is several times faster; fall back where it was not built
-    from yaml import CSafeLoader as SafeLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was installed
-    from yaml import SafeLoader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import yaml
 
 
 class FrontMatterError(ValueError):
@@ -62,8 +58,12 @@ def split_front_matter(text: str) -> SplitFile:
 
 
 def _parse_yaml(inner: str) -> dict[str, Any]:
+    import yaml  # noqa: PLC0415 - imported on first use; an unchanged site parses no YAML
+
+    # libyaml's C parser is several times faster; fall back where PyYAML was built without it.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        values = yaml.load(inner, Loader=SafeLoader)
+        values = yaml.load(inner, Loader=loader)  # noqa: S506 - a safe loader either way
     except yaml.MarkedYAMLError as exc:
         message = f"front matter is not valid YAML ({exc.problem}); fix that line"
         raise FrontMatterError(message, _yaml_line(exc)) from exc
@@ -159,6 +159,8 @@ def _parse_date_text(text: str) -> datetime:
         pass
     hint = f"'{text}' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30"
     _refuse_ambiguous_numeric_date(text)
+    from dateutil import parser as date_parser  # noqa: PLC0415 - imported on first use, like yaml
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", date_parser.UnknownTimezoneWarning)
@@ -206,6 +208,7 @@ def date_from_file_name(stem: str) -> tuple[date | None, str]:
         return None, stem
 
 
+@functools.lru_cache(maxsize=4096)  # category and tag names repeat across thousands of reviews
 def slugify(text: str) -> str:
     """A URL-safe slug: lower case, accents folded, words joined by '-'; non-Latin letters are kept."""
     folded = unicodedata.normalize("NFKD", text)

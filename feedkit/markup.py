@@ -10,11 +10,13 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from markdown_it import MarkdownIt
-from mdit_py_plugins.footnote import footnote_plugin
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 MORE_MARKER = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE | re.IGNORECASE)
 # Characters XML 1.0 forbids, plus C1 controls and DEL, which no reader shows sensibly.
@@ -141,5 +143,9 @@ def _replace_hugo_shortcode(match: re.Match[str]) -> str:
 @functools.cache
 def _markdown() -> MarkdownIt:
     """One parser for the process: CommonMark plus tables, strikethrough and footnotes."""
+    # Imported on first use: most builds render no Markdown at all.
+    from markdown_it import MarkdownIt  # noqa: PLC0415
+    from mdit_py_plugins.footnote import footnote_plugin  # noqa: PLC0415
+
     parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     return parser.use(footnote_plugin)

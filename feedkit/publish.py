@@ -22,6 +22,7 @@ from feedkit.markup import RenderedBody, absolute_url, render_body
 from feedkit.model import Author, Review, Site
 from feedkit.output import write_if_changed
 from feedkit.state import Store
+from feedkit.workers import map_chunks
 
 STYLESHEET_NAME = "feed.xsl"
 
@@ -76,59 +77,81 @@ def stable_ids(config: Config, store: Store, reviews: Sequence[Review]) -> dict[
     return {review.source: review.entry_id or known.get(review.source) or new[review.source] for review in reviews}
 
 
+RENDER_SHARE = 60  # bodies per core below which rendering in one process is quicker
+
+
 @dataclass(slots=True)
 class BodyRenderer:
-    """Renders a body only for reviews that reach a feed, at most once, reusing earlier builds' work."""
+    """Renders bodies only for reviews that reach a feed, reusing earlier builds' work, on every core."""
 
     config: Config
     store: Store
     rendered: dict[str, RenderedBody] = field(default_factory=dict)
     new_rows: list[tuple[str, str, str, str]] = field(default_factory=list)
 
-    def __call__(self, review: Review, url: str) -> RenderedBody:
+    def prepare(self, reviews: Iterable[Review]) -> None:
+        """Render (or fetch) every body these reviews need, in one batch."""
+        missing: dict[str, tuple[Review, str, str]] = {}
+        for review in reviews:
+            if review.source in self.rendered or review.source in missing:
+                continue
+            url = page_url(self.config, review)
+            key = self._key(review, url)
+            stored = self.store.rendered_body(review.source, key)
+            if stored is None:
+                missing[review.source] = (review, url, key)
+            else:
+                self.rendered[review.source] = RenderedBody(*stored)
+        jobs = [(review, url) for review, url, _ in missing.values()]
+        bodies = map_chunks(functools.partial(_render_bodies, self.config), jobs, RENDER_SHARE)
+        for (review, _, key), body in zip(missing.values(), bodies, strict=True):
+            self.rendered[review.source] = body
+            self.new_rows.append((review.source, key, body.html, body.summary))
+
+    def __call__(self, review: Review) -> RenderedBody:
         if review.source not in self.rendered:
-            self.rendered[review.source] = self._render(review, url)
+            self.prepare([review])
         return self.rendered[review.source]
 
-    def _render(self, review: Review, url: str) -> RenderedBody:
+    def _key(self, review: Review, url: str) -> str:
         words = self.config.content.summary_words
-        key = hashlib.sha256(repr((code_fingerprint(), review.content_hash, url, words)).encode()).hexdigest()
-        stored = self.store.rendered_body(review.source, key)
-        if stored is not None:
-            return RenderedBody(*stored)
-        body = render_body(read_body(self.config, review), url, review.summary, words)
-        self.new_rows.append((review.source, key, body.html, body.summary))
-        return body
+        return hashlib.sha256(repr((code_fingerprint(), review.content_hash, url, words)).encode()).hexdigest()
 
     def save(self) -> None:
         self.store.save_rendered_bodies(self.new_rows)
+
+
+def _render_bodies(config: Config, jobs: list[tuple[Review, str]]) -> list[RenderedBody]:
+    words = config.content.summary_words
+    return [render_body(read_body(config, review), url, review.summary, words) for review, url in jobs]
 
 
 def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], int]:
     """Write the feeds of every plan whose inputs changed; return what was written and the unchanged count."""
     public = site.published_reviews
     ids = stable_ids(config, store, public)
-    bodies = BodyRenderer(config, store)
     known = store.output_fingerprints()
-    written: list[Path] = []
-    unchanged = 0
-    records: list[tuple[str, str, int]] = []
-    for plan in feed_plans(config, public):
+    plans = feed_plans(config, public)
+    stale: list[tuple[FeedPlan, str, str]] = []
+    for plan in plans:
         for fmt in config.feeds.formats:
             relative = plan.folder + FEED_FILES[fmt]
-            target = config.output_dir / relative
             fingerprint = _plan_fingerprint(config, plan, fmt, ids)
-            if _is_current(target, known.get(relative), fingerprint):
-                unchanged += 1
-                continue
-            data = render_feed(fmt, channel_for(config, plan), _entries(config, plan, ids, bodies))
-            if write_if_changed(target, data):
-                written.append(target)
-            else:
-                unchanged += 1
-            records.append((relative, fingerprint, len(data)))
+            if not _is_current(config.output_dir / relative, known.get(relative), fingerprint):
+                stale.append((plan, fmt, fingerprint))
+    bodies = BodyRenderer(config, store)
+    bodies.prepare(review for plan, _, _ in stale for review in plan.reviews)
+    written: list[Path] = []
+    records: list[tuple[str, str, int]] = []
+    for plan, fmt, fingerprint in stale:
+        target = config.output_dir / plan.folder / FEED_FILES[fmt]
+        data = render_feed(fmt, channel_for(config, plan), _entries(config, plan, ids, bodies))
+        if write_if_changed(target, data):
+            written.append(target)
+        records.append((plan.folder + FEED_FILES[fmt], fingerprint, len(data)))
     bodies.save()
     store.record_outputs(records)
+    unchanged = len(plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
         written += _write_stylesheet(config)
     return written, unchanged
@@ -185,7 +208,7 @@ def _entries(config: Config, plan: FeedPlan, ids: dict[str, str], bodies: BodyRe
     for review in plan.reviews:
         url = page_url(config, review)
         image = absolute_url(url, review.image) if review.image else None
-        entries.append(FeedEntry(review, ids[review.source], url, bodies(review, url), image))
+        entries.append(FeedEntry(review, ids[review.source], url, bodies(review), image))
     return entries
 
 

@@ -10,8 +10,6 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import yaml
-
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.frontmatter import slugify
@@ -74,5 +72,7 @@ def review_template(config: Config, title: str, draft: bool) -> str:
     }
     if draft:
         front_matter["draft"] = True
+    import yaml  # noqa: PLC0415 - only `feedkit new` needs it; keep other commands quick to start
+
     text = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{text}---\n\nWrite the review here.\n\n<!--more-->\n\nThe rest of the review.\n"
