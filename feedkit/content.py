@@ -28,6 +28,7 @@ from feedkit.frontmatter import (
     slugify,
     split_front_matter,
 )
+from feedkit.markup import clean_text
 from feedkit.model import Author, LoadResult, Problem, Review, Site
 from feedkit.workers import map_chunks
 
@@ -245,11 +246,11 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
 
 
 def _title(split: SplitFile) -> str:
-    value = split.values.get("title")
-    if isinstance(value, (dict, list)) or value is None or not str(value).strip():
+    title = _text_or_none(split.values.get("title"))
+    if title is None:
         line = key_line(split, "title")
         raise _RejectedReviewError("has no title; add a line 'title: ...' to the front matter", line)
-    return " ".join(str(value).split())
+    return title
 
 
 def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> datetime:
@@ -386,9 +387,10 @@ def _as_written(value: object) -> str:
 
 
 def _text_or_none(value: object) -> str | None:
+    """A front-matter value as one line of text, without characters no feed may carry."""
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(clean_text(str(value)).split())
     return text or None
 
 

@@ -57,13 +57,15 @@ def render_body(markdown: str, page_url: str, summary: str | None, summary_words
 
 def sanitize_html(raw_html: str, page_url: str) -> str:
     """Remove scripts, styles, event handlers and unsafe URLs; make every URL absolute."""
-    return nh3.clean(
-        clean_text(raw_html),
+    cleaned = nh3.clean(
+        raw_html,
         clean_content_tags=UNSAFE_CONTENT_TAGS,
         attribute_filter=_absolute_url_filter(page_url),
         url_schemes=set(SAFE_URL_SCHEMES),
         link_rel="noopener noreferrer",
     )
+    # After, not before: the sanitizer turns a reference such as '&#1;' into the character itself.
+    return clean_text(cleaned)
 
 
 def _absolute_url_filter(page_url: str) -> Callable[[str, str, str], str | None]:
@@ -113,7 +115,7 @@ def _text_of(fragment: str) -> str:
 
 
 def _collapse(text: str) -> str:
-    return " ".join(html.unescape(text).split())
+    return " ".join(clean_text(html.unescape(text)).split())
 
 
 # Shortcodes from Hugo ({{< name args >}}), Jekyll/Liquid ({% tag %}) and WordPress ([caption]...)
