@@ -60,10 +60,14 @@ def split_front_matter(text: str) -> SplitFile:
 def _parse_yaml(inner: str) -> dict[str, Any]:
     import yaml  # noqa: PLC0415 - imported on first use; an unchanged site parses no YAML
 
+    from feedkit import simpleyaml  # noqa: PLC0415 - it needs yaml too
+
     # libyaml's C parser is several times faster; fall back where PyYAML was built without it.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        values = yaml.load(inner, Loader=loader)  # noqa: S506 - a safe loader either way
+        values = simpleyaml.load(inner)
+        if values is None:  # outside the plain subset: PyYAML reads it
+            values = yaml.load(inner, Loader=loader)  # noqa: S506 - a safe loader either way
     except yaml.MarkedYAMLError as exc:
         message = f"front matter is not valid YAML ({exc.problem}); fix that line"
         raise FrontMatterError(message, _yaml_line(exc)) from exc
