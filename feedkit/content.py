@@ -219,7 +219,10 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
     values = split.values
     zone = config.zone
     title = _title(split)
-    stem = Path(source).stem if Path(source).stem.lower() != "index" else Path(source).parent.name
+    folder, _, name = source.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    if stem.lower() == "index":  # a Hugo page bundle: the folder names the review
+        stem = folder.rpartition("/")[2] or stem
     name_date, name_slug = date_from_file_name(stem)
     published = _published(split, name_date, zone)
     slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)

@@ -215,10 +215,14 @@ def date_from_file_name(stem: str) -> tuple[date | None, str]:
 @functools.lru_cache(maxsize=4096)  # category and tag names repeat across thousands of reviews
 def slugify(text: str) -> str:
     """A URL-safe slug: lower case, accents folded, words joined by '-'; non-Latin letters are kept."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(char for char in folded if not unicodedata.combining(char))
-    folded = unicodedata.normalize("NFKC", folded).lower()
-    return re.sub(r"[\W_]+", "-", folded).strip("-")
+    folded = text
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        folded = unicodedata.normalize("NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return _NON_WORD.sub("-", folded.lower()).strip("-")
+
+
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def as_text_list(value: object) -> tuple[str, ...]:
