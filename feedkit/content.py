@@ -7,48 +7,37 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from feedkit.config import Config
 from feedkit.errors import ContentError
 from feedkit.frontmatter import (
+    KNOWN_KEYS,
     FrontMatterError,
     SplitFile,
     as_text_list,
+    as_written,
+    authors_from,
     date_from_file_name,
+    image_from,
+    is_draft,
     key_line,
     parse_date,
+    rating_from,
     slugify,
     split_front_matter,
+    summary_from,
+    text_or_none,
 )
-from feedkit.markup import clean_text
-from feedkit.model import Author, LoadResult, Problem, Review, Site
+from feedkit.model import FileStamp, LoadResult, Problem, Review, Site
+from feedkit.state import review_from_record, review_to_record
 from feedkit.workers import map_chunks
 
 REVIEW_SUFFIXES = (".md", ".markdown")
-SUMMARY_KEYS = ("summary", "standfirst", "description", "excerpt")
-IMAGE_KEYS = ("image", "cover", "cover_image", "featured_image", "thumbnail", "images")
-KNOWN_KEYS = frozenset(
-    {"title", "date", "published", "updated", "lastmod", "modified", "author", "authors", "categories",
-     "category", "tags", "tag", "rating", "slug", "draft", "status", "id", *SUMMARY_KEYS, *IMAGE_KEYS}
-)  # fmt: skip
-HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
-
-
-@dataclass(frozen=True, slots=True)
-class FileStamp:
-    """What identifies one version of a file without reading it."""
-
-    source: str
-    size: int
-    mtime_ns: int
 
 
 class ReviewCache(Protocol):
@@ -226,7 +215,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
     name_date, name_slug = date_from_file_name(stem)
     published = _published(split, name_date, zone)
     slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)
-    rating, notes = _rating(values.get("rating"))
+    rating, notes = rating_from(values.get("rating"))
     return Review(
         source=source,
         title=title,
@@ -234,22 +223,22 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         path=permalink_path(config.content.permalink, slug, published, zone),
         published=published,
         updated=_optional_date(split, ("updated", "lastmod", "modified"), zone),
-        authors=_authors(values),
-        summary=_summary(values),
+        authors=authors_from(values),
+        summary=summary_from(values),
         categories=as_text_list(values.get("categories", values.get("category"))),
         tags=as_text_list(values.get("tags", values.get("tag"))),
         rating=rating,
-        image=_image(values),
-        draft=_is_draft(values),
-        entry_id=_text_or_none(values.get("id")),
-        extra=tuple((key, _as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
+        image=image_from(values),
+        draft=is_draft(values),
+        entry_id=text_or_none(values.get("id")),
+        extra=tuple((key, as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
         content_hash=content_hash,
         notes=notes,
     )
 
 
 def _title(split: SplitFile) -> str:
-    title = _text_or_none(split.values.get("title"))
+    title = text_or_none(split.values.get("title"))
     if title is None:
         line = key_line(split, "title")
         raise _RejectedReviewError("has no title; add a line 'title: ...' to the front matter", line)
@@ -285,84 +274,6 @@ def _optional_date(split: SplitFile, keys: tuple[str, ...], zone: tzinfo) -> dat
     return None
 
 
-def _authors(values: dict[str, Any]) -> tuple[Author, ...]:
-    raw = values.get("authors", values.get("author"))
-    items = raw if isinstance(raw, list) else [raw]
-    authors = (_author(item) for item in items if item is not None)
-    return tuple(author for author in authors if author is not None)
-
-
-def _author(item: object) -> Author | None:
-    if isinstance(item, dict):
-        fields = {str(key).lower(): value for key, value in item.items()}
-        name = _text_or_none(fields.get("name"))
-        if name is None:
-            return None
-        return Author(
-            name=name,
-            email=_text_or_none(fields.get("email")),
-            uri=_text_or_none(fields.get("uri", fields.get("url", fields.get("website")))),
-            bio=_text_or_none(fields.get("bio", fields.get("description"))),
-        )
-    name = _text_or_none(item)
-    return Author(name) if name else None
-
-
-def _summary(values: dict[str, Any]) -> str | None:
-    for key in SUMMARY_KEYS:
-        text = _text_or_none(values.get(key))
-        if text:
-            return text
-    return None
-
-
-def _image(values: dict[str, Any]) -> str | None:
-    for key in IMAGE_KEYS:
-        value = values.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, dict):
-            value = value.get("image", value.get("src"))
-        text = _text_or_none(value)
-        if text:
-            return text
-    return None
-
-
-def _is_draft(values: dict[str, Any]) -> bool:
-    if values.get("draft") is True or values.get("published") is False:
-        return True
-    status = values.get("status")
-    return isinstance(status, str) and status.strip().lower() in HIDDEN_STATUSES
-
-
-_RATING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5)?\s*$")
-
-
-def _rating(value: object) -> tuple[float | None, tuple[str, ...]]:
-    """A 0-5 rating written as 4, 4.5, "4/5" or stars; anything else is noted and left out."""
-    if value is None or value == "":
-        return None, ()
-    number = _rating_number(value)
-    if number is None or not 0 <= number <= 5:
-        return None, (f"rating: {value!r} is not a number from 0 to 5; published without a rating",)
-    return number, ()
-
-
-def _rating_number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _RATING.match(str(value))
-    if match:
-        return float(match[1])
-    stars = str(value).strip()
-    if stars and set(stars) <= set("★☆½ "):
-        return stars.count("★") + 0.5 * stars.count("½")
-    return None
-
-
 def _value_problems(config: Config, review: Review) -> list[Problem]:
     path = Path(config.content.dir) / review.source
     return [Problem(path, note, skipped=False) for note in review.notes]
@@ -372,29 +283,6 @@ def permalink_path(pattern: str, slug: str, published: datetime, zone: tzinfo) -
     """The review's path below the base URL, with the date taken in the site's zone."""
     local = published.astimezone(zone)
     return pattern.format(year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=slug)
-
-
-def _as_written(value: object) -> str:
-    """An unknown key's value as text an editor would recognise: true, 1958-05-09, 'a, b'."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return ", ".join(_as_written(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {_as_written(item)}" for key, item in value.items())
-    return str(value)
-
-
-def _text_or_none(value: object) -> str | None:
-    """A front-matter value as one line of text, without characters no feed may carry."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = " ".join(clean_text(str(value)).split())
-    return text or None
 
 
 def _drop_duplicate_slugs(reviews: list[Review], content_dir: str) -> tuple[list[Review], list[Problem]]:
@@ -417,42 +305,3 @@ def _drop_duplicate_slugs(reviews: list[Review], content_dir: str) -> tuple[list
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def review_to_record(review: Review) -> str:
-    """A review as a compact JSON array (field order is part of the cache fingerprint)."""
-    return json.dumps(
-        [
-            review.title, review.slug, review.path, review.published.isoformat(),
-            review.updated.isoformat() if review.updated else None,
-            [[author.name, author.email, author.uri, author.bio] for author in review.authors],
-            review.summary, review.categories, review.tags, review.rating, review.image, review.draft,
-            review.entry_id, review.extra, review.notes,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )  # fmt: skip
-
-
-def review_from_record(source: str, content_hash: str, record: str) -> Review:
-    (title, slug, path, published, updated, authors, summary, categories, tags, rating, image, draft,
-     entry_id, extra, notes) = json.loads(record)  # fmt: skip
-    return Review(
-        source=source,
-        title=title,
-        slug=slug,
-        path=path,
-        published=datetime.fromisoformat(published),
-        updated=datetime.fromisoformat(updated) if updated else None,
-        authors=tuple(Author(*author) for author in authors),
-        summary=summary,
-        categories=tuple(categories),
-        tags=tuple(tags),
-        rating=rating,
-        image=image,
-        draft=draft,
-        entry_id=entry_id,
-        extra=tuple((key, value) for key, value in extra),
-        notes=tuple(notes),
-        content_hash=content_hash,
-    )

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from feedkit.markup import clean_text
+from feedkit.model import Author
+
 if TYPE_CHECKING:
     import yaml
 
@@ -36,6 +39,13 @@ class SplitFile:
     body_line: int  # the 1-based line where the body starts
 
 
+SUMMARY_KEYS = ("summary", "standfirst", "description", "excerpt")
+IMAGE_KEYS = ("image", "cover", "cover_image", "featured_image", "thumbnail", "images")
+KNOWN_KEYS = frozenset(
+    {"title", "date", "published", "updated", "lastmod", "modified", "author", "authors", "categories",
+     "category", "tags", "tag", "rating", "slug", "draft", "status", "id", *SUMMARY_KEYS, *IMAGE_KEYS}
+)  # fmt: skip
+HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
 FENCES = {"---": "yaml", "+++": "toml"}
 _DATE_SENTINEL = datetime(1, 1, 1)
 
@@ -232,3 +242,104 @@ def as_text_list(value: object) -> tuple[str, ...]:
     items = value if isinstance(value, list) else str(value).split(",")
     names = (str(item).strip() for item in items if item is not None)
     return tuple(dict.fromkeys(name for name in names if name))
+
+
+def authors_from(values: dict[str, Any]) -> tuple[Author, ...]:
+    raw = values.get("authors", values.get("author"))
+    items = raw if isinstance(raw, list) else [raw]
+    authors = (_author(item) for item in items if item is not None)
+    return tuple(author for author in authors if author is not None)
+
+
+def _author(item: object) -> Author | None:
+    if isinstance(item, dict):
+        fields = {str(key).lower(): value for key, value in item.items()}
+        name = text_or_none(fields.get("name"))
+        if name is None:
+            return None
+        return Author(
+            name=name,
+            email=text_or_none(fields.get("email")),
+            uri=text_or_none(fields.get("uri", fields.get("url", fields.get("website")))),
+            bio=text_or_none(fields.get("bio", fields.get("description"))),
+        )
+    name = text_or_none(item)
+    return Author(name) if name else None
+
+
+def summary_from(values: dict[str, Any]) -> str | None:
+    for key in SUMMARY_KEYS:
+        text = text_or_none(values.get(key))
+        if text:
+            return text
+    return None
+
+
+def image_from(values: dict[str, Any]) -> str | None:
+    for key in IMAGE_KEYS:
+        value = values.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, dict):
+            value = value.get("image", value.get("src"))
+        text = text_or_none(value)
+        if text:
+            return text
+    return None
+
+
+def is_draft(values: dict[str, Any]) -> bool:
+    if values.get("draft") is True or values.get("published") is False:
+        return True
+    status = values.get("status")
+    return isinstance(status, str) and status.strip().lower() in HIDDEN_STATUSES
+
+
+_RATING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5)?\s*$")
+
+
+def rating_from(value: object) -> tuple[float | None, tuple[str, ...]]:
+    """A 0-5 rating written as 4, 4.5, "4/5" or stars; anything else is noted and left out."""
+    if value is None or value == "":
+        return None, ()
+    number = _rating_number(value)
+    if number is None or not 0 <= number <= 5:
+        return None, (f"rating: {value!r} is not a number from 0 to 5; published without a rating",)
+    return number, ()
+
+
+def _rating_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _RATING.match(str(value))
+    if match:
+        return float(match[1])
+    stars = str(value).strip()
+    if stars and set(stars) <= set("★☆½ "):
+        return stars.count("★") + 0.5 * stars.count("½")
+    return None
+
+
+def as_written(value: object) -> str:
+    """An unknown key's value as text an editor would recognise: true, 1958-05-09, 'a, b'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(as_written(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {as_written(item)}" for key, item in value.items())
+    return str(value)
+
+
+def text_or_none(value: object) -> str | None:
+    """A front-matter value as one line of text, without characters no feed may carry."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = " ".join(clean_text(str(value)).split())
+    return text or None

@@ -11,6 +11,15 @@ from datetime import datetime
 from pathlib import Path
 
 
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What identifies one version of a file without reading it."""
+
+    source: str
+    size: int
+    mtime_ns: int
+
+
 class ReviewStatus(enum.Enum):
     """Where a review stands at a given moment."""
 

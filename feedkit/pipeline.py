@@ -14,9 +14,9 @@ from pathlib import Path
 
 from feedkit import __version__
 from feedkit.config import Config
-from feedkit.content import FileStamp, load_site, scan_content
+from feedkit.content import load_site, scan_content
 from feedkit.errors import ContentError
-from feedkit.model import LoadResult, Problem, ReviewStatus
+from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus
 from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
 from feedkit.state import SqliteReviewCache, Store
 
@@ -88,7 +88,7 @@ def cache_fingerprint(config: Config) -> str:
     """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
     package = Path(__file__).parent
     digest = hashlib.sha256(repr((__version__, config.site.timezone, config.content)).encode())
-    for module in ("content.py", "frontmatter.py", "model.py"):
+    for module in ("content.py", "frontmatter.py", "simpleyaml.py", "model.py", "state.py"):
         digest.update((package / module).read_bytes())
     return digest.hexdigest()
 

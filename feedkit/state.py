@@ -5,6 +5,7 @@ sqlite3 errors are translated to StateError here, once, so no other module sees 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -13,9 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from feedkit.content import FileStamp, review_from_record, review_to_record
 from feedkit.errors import StateError
-from feedkit.model import Review
+from feedkit.model import Author, FileStamp, Review
 
 # Each migration runs once, in its own transaction, and is recorded in `migrations`.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
@@ -211,3 +211,42 @@ class SqliteReviewCache:
             db.executemany("DELETE FROM rendered_bodies WHERE source = ?", gone)
             db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,))
+
+
+def review_to_record(review: Review) -> str:
+    """A review as a compact JSON array (field order is part of the cache fingerprint)."""
+    return json.dumps(
+        [
+            review.title, review.slug, review.path, review.published.isoformat(),
+            review.updated.isoformat() if review.updated else None,
+            [[author.name, author.email, author.uri, author.bio] for author in review.authors],
+            review.summary, review.categories, review.tags, review.rating, review.image, review.draft,
+            review.entry_id, review.extra, review.notes,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )  # fmt: skip
+
+
+def review_from_record(source: str, content_hash: str, record: str) -> Review:
+    (title, slug, path, published, updated, authors, summary, categories, tags, rating, image, draft,
+     entry_id, extra, notes) = json.loads(record)  # fmt: skip
+    return Review(
+        source=source,
+        title=title,
+        slug=slug,
+        path=path,
+        published=datetime.fromisoformat(published),
+        updated=datetime.fromisoformat(updated) if updated else None,
+        authors=tuple(Author(*author) for author in authors),
+        summary=summary,
+        categories=tuple(categories),
+        tags=tuple(tags),
+        rating=rating,
+        image=image,
+        draft=draft,
+        entry_id=entry_id,
+        extra=tuple((key, value) for key, value in extra),
+        notes=tuple(notes),
+        content_hash=content_hash,
+    )
