@@ -128,10 +128,10 @@ def _render_bodies(config: Config, jobs: list[tuple[Review, str]]) -> list[Rende
 
 def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], int]:
     """Write the feeds of every plan whose inputs changed; return what was written and the unchanged count."""
-    public = site.published_reviews
-    ids = stable_ids(config, store, public)
+    plans = feed_plans(config, site.published_reviews)
+    # Ids are fixed when a review first appears in a feed: no reader has seen one before that.
+    ids = stable_ids(config, store, list({review.source: review for plan in plans for review in plan.reviews}.values()))
     known = store.output_fingerprints()
-    plans = feed_plans(config, public)
     stale: list[tuple[FeedPlan, str, str]] = []
     for plan in plans:
         for fmt in config.feeds.formats:
@@ -141,20 +141,29 @@ def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], i
                 stale.append((plan, fmt, fingerprint))
     bodies = BodyRenderer(config, store)
     bodies.prepare(review for plan, _, _ in stale for review in plan.reviews)
+    jobs = [(fmt, channel_for(config, plan), _entries(config, plan, ids, bodies)) for plan, fmt, _ in stale]
+    feeds = map_chunks(_render_feeds, jobs, RENDER_FEEDS_SHARE)
     written: list[Path] = []
-    records: list[tuple[str, str, int]] = []
-    for plan, fmt, fingerprint in stale:
+    for (plan, fmt, _), data in zip(stale, feeds, strict=True):
         target = config.output_dir / plan.folder / FEED_FILES[fmt]
-        data = render_feed(fmt, channel_for(config, plan), _entries(config, plan, ids, bodies))
         if write_if_changed(target, data):
             written.append(target)
-        records.append((plan.folder + FEED_FILES[fmt], fingerprint, len(data)))
     bodies.save()
-    store.record_outputs(records)
+    store.record_outputs(
+        (plan.folder + FEED_FILES[fmt], fingerprint, len(data))
+        for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True)
+    )
     unchanged = len(plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
         written += _write_stylesheet(config)
     return written, unchanged
+
+
+RENDER_FEEDS_SHARE = 8  # feeds per core below which one process is quicker
+
+
+def _render_feeds(jobs: list[tuple[str, Channel, list[FeedEntry]]]) -> list[bytes]:
+    return [render_feed(fmt, channel, entries) for fmt, channel, entries in jobs]
 
 
 def feed_plans(config: Config, public: Sequence[Review]) -> list[FeedPlan]:
