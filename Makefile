@@ -13,9 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The example's unsubscribe links are signed with this throwaway secret; a real site sets its own.
+run: export FEEDKIT_SECRET ?= example-site-secret-not-for-production
 run: $(STAMP)
 	$(BIN)/feedkit build
+	$(BIN)/feedkit subscribers import subscribers.csv
+	$(BIN)/feedkit digest preview
+	$(BIN)/feedkit digest send --yes
 	@echo "Feeds are in public/: feed.xml (RSS), atom.xml (Atom), feed.json (JSON Feed), categories/*/"
+	@echo "The digest: a preview in .feedkit/preview/, one .eml per subscriber in outbox/, public/digests/"
 
 test: $(STAMP)
 	$(BIN)/ruff check feedkit tests benchmarks

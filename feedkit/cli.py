@@ -6,9 +6,10 @@ Exit codes: 0 success; 1 any other user error; 2 bad usage or configuration;
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -19,7 +20,25 @@ from feedkit.model import Problem
 
 
 class _FeedkitGroup(click.Group):
-    """Turns every FeedkitError into one line on stderr and its exit code: no tracebacks."""
+    """Turns every FeedkitError into one line on stderr and its exit code: no tracebacks.
+
+    The newsletter's command groups are imported only when used, so `feedkit build` starts quickly.
+    """
+
+    lazy_commands: ClassVar[dict[str, str]] = {
+        "digest": "feedkit.cli_newsletter:digest",
+        "subscribers": "feedkit.cli_newsletter:subscribers",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -45,7 +64,7 @@ def main(ctx: click.Context, config_path: Path) -> None:
     ctx.obj = config_path
 
 
-def _config(ctx: click.Context) -> Config:
+def config_from(ctx: click.Context) -> Config:
     path: Path = ctx.find_root().obj
     return load_config(path)
 
@@ -55,17 +74,17 @@ def _config(ctx: click.Context) -> Config:
 @click.pass_context
 def build(ctx: click.Context, strict: bool) -> None:
     """Build the feeds from the content folder (only what changed is rewritten)."""
-    config = _config(ctx)
+    config = config_from(ctx)
     report = pipeline.build(config, strict=strict)
     _print_problems(report.problems)
-    click.echo(f"Built: {report.summary(_shown(config.output_dir))}")
+    click.echo(f"Built: {report.summary(shown(config.output_dir))}")
 
 
 @main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Check the configuration and every review without writing anything (exit 3 on any problem)."""
-    config = _config(ctx)
+    config = config_from(ctx)
     report = pipeline.check(config)
     _print_problems(report.problems)
     counts = f"{report.published} published, {report.drafts} drafts, {report.scheduled} scheduled"
@@ -81,10 +100,10 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def new(ctx: click.Context, title: str, slug: str | None, publish: bool) -> None:
     """Create a new review file with its front matter filled in."""
-    config = _config(ctx)
+    config = config_from(ctx)
     path = scaffold.new_review(config, title, slug=slug, draft=not publish)
     status = "published at the next build" if publish else "a draft: remove 'draft: true' to publish it"
-    click.echo(f"Created {_shown(path)} ({status})")
+    click.echo(f"Created {shown(path)} ({status})")
 
 
 @main.command()
@@ -102,7 +121,7 @@ def _print_problems(problems: tuple[Problem, ...]) -> None:
         click.echo(f"{label}: {problem}", err=True)
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """A path as the user would type it: relative to the working folder where possible."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))

@@ -58,6 +58,38 @@ class FeedSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """What goes in the e-mail digest and who it is from."""
+
+    from_address: str = ""
+    from_name: str = ""
+    reply_to: str = ""
+    subject: str = "{site_title}: {count} new {reviews}, including {first_title}"
+    lookback_days: int = 7
+    max_items: int = 10
+    transport: str = "file"
+    outbox: str = "outbox"
+    archive: bool = True
+    unsubscribe_url: str = ""  # default: <base_url>unsubscribe
+    unsubscribe_mailto: str = ""  # default: from_address
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """How to reach the mail server; the password comes from the environment variable named here."""
+
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "FEEDKIT_SMTP_PASSWORD"  # noqa: S105 - the name of a variable, not a password
+    connections: int = 1
+    rate_limit: int = 0
+    max_attempts: int = 5
+    timeout: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class StateSettings:
     """Where feedkit keeps its memory between runs."""
 
@@ -68,6 +100,8 @@ SECTIONS: dict[str, type] = {
     "site": SiteSettings,
     "content": ContentSettings,
     "feeds": FeedSettings,
+    "digest": DigestSettings,
+    "smtp": SmtpSettings,
     "state": StateSettings,
 }
 
@@ -80,6 +114,8 @@ class Config:
     site: SiteSettings
     content: ContentSettings
     feeds: FeedSettings
+    digest: DigestSettings
+    smtp: SmtpSettings
     state: StateSettings
 
     @property
@@ -97,6 +133,14 @@ class Config:
     @property
     def database_path(self) -> Path:
         return self.root / self.state.database
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.root / self.digest.outbox
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return self.digest.unsubscribe_url or self.base_url + "unsubscribe"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -216,6 +260,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(f"[site] timezone: {site.timezone!r} is not a time zone; write e.g. 'Europe/London' or 'UTC'")
     _check_permalink(content.permalink, errors)
+    _check_mail(sections, errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if feeds.limit < 1:
@@ -225,6 +270,45 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
             guesses = difflib.get_close_matches(fmt, FEED_FORMATS, n=1)
             hint = f"did you mean '{guesses[0]}'?" if guesses else f"use {', '.join(FEED_FORMATS)}"
             errors.append(f"[feeds] formats: unknown format {fmt!r}; {hint}")
+
+
+TRANSPORTS = ("file", "smtp")
+SECURITY_MODES = ("starttls", "tls", "none")
+
+
+def _check_mail(sections: dict[str, Any], errors: list[str]) -> None:
+    digest: DigestSettings = sections["digest"]
+    smtp: SmtpSettings = sections["smtp"]
+    if digest.transport not in TRANSPORTS:
+        errors.append(f"[digest] transport: {digest.transport!r} is not one of {', '.join(TRANSPORTS)}")
+    if smtp.security not in SECURITY_MODES:
+        errors.append(f"[smtp] security: {smtp.security!r} is not one of {', '.join(SECURITY_MODES)}")
+    for key, value in (("from_address", digest.from_address), ("reply_to", digest.reply_to)):
+        if value and not _looks_like_address(value):
+            errors.append(f"[digest] {key}: {value!r} is not an e-mail address")
+    for key, number, low in (("lookback_days", digest.lookback_days, 1), ("max_items", digest.max_items, 1)):
+        if number < low:
+            errors.append(f"[digest] {key}: must be at least {low}, not {number}")
+    for key, number, low in (("connections", smtp.connections, 1), ("max_attempts", smtp.max_attempts, 1),
+                             ("rate_limit", smtp.rate_limit, 0), ("timeout", smtp.timeout, 1)):  # fmt: skip
+        if number < low:
+            errors.append(f"[smtp] {key}: must be at least {low}, not {number}")
+    _check_subject(digest.subject, errors)
+
+
+def _looks_like_address(value: str) -> bool:
+    return "@" in value and not any(char in value for char in "\r\n<>, ")
+
+
+SUBJECT_FIELDS = ("count", "first_title", "site_title", "date", "reviews")
+
+
+def _check_subject(template: str, errors: list[str]) -> None:
+    try:
+        template.format(**dict.fromkeys(SUBJECT_FIELDS, "x"))
+    except (KeyError, IndexError, ValueError):
+        names = ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
+        errors.append(f"[digest] subject: {template!r} may only use {names}")
 
 
 def _check_permalink(pattern: str, errors: list[str]) -> None:

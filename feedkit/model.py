@@ -111,3 +111,15 @@ class LoadResult:
 
     site: Site
     problems: tuple[Problem, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    """A digest rendered once for everyone; each recipient's unsubscribe link is filled in at send time."""
+
+    subject: str
+    html: str
+    text: str
+    sources: tuple[str, ...]  # the reviews in it, newest first
+    since: datetime  # it holds reviews that became public after this moment
+    archive_url: str  # the copy anyone can read in a browser

@@ -38,6 +38,35 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
                                       summary TEXT NOT NULL);
         """,
     ),
+    (
+        "0003_newsletter",
+        """
+        CREATE TABLE subscribers (
+            email_key TEXT PRIMARY KEY, address TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+            subscribed_at TEXT NOT NULL, unsubscribed_at TEXT
+        );
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, since TEXT NOT NULL, subject TEXT NOT NULL,
+            html TEXT NOT NULL, text TEXT NOT NULL, archive_url TEXT NOT NULL
+        );
+        CREATE TABLE digest_items (source TEXT PRIMARY KEY, digest_id INTEGER NOT NULL REFERENCES digests (id));
+        CREATE TABLE review_seen (
+            source TEXT PRIMARY KEY, first_seen TEXT NOT NULL, was_hidden INTEGER NOT NULL, public_at TEXT
+        );
+        CREATE TABLE deliveries (
+            digest_id INTEGER NOT NULL REFERENCES digests (id), email_key TEXT NOT NULL, address TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, updated_at TEXT NOT NULL,
+            PRIMARY KEY (digest_id, email_key)
+        );
+        CREATE INDEX deliveries_by_status ON deliveries (digest_id, status);
+        CREATE TABLE locks (
+            name TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 
@@ -89,7 +118,7 @@ class Store:
     # -- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        row = self._query_one("SELECT value FROM meta WHERE key = ?", (key,))
+        row = self.query_one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
@@ -101,7 +130,7 @@ class Store:
     def known_entry_ids(self) -> dict[str, str]:
         """The id each source file was first published under."""
         return {
-            str(source): str(entry_id) for source, entry_id in self._query_all("SELECT source, entry_id FROM entry_ids")
+            str(source): str(entry_id) for source, entry_id in self.query_all("SELECT source, entry_id FROM entry_ids")
         }
 
     def remember_entry_ids(self, new_ids: dict[str, str]) -> None:
@@ -114,7 +143,7 @@ class Store:
 
     def rendered_body(self, source: str, key: str) -> tuple[str, str] | None:
         """A body rendered by an earlier build, if its inputs (the key) are unchanged."""
-        row = self._query_one("SELECT html, summary FROM rendered_bodies WHERE source = ? AND key = ?", (source, key))
+        row = self.query_one("SELECT html, summary FROM rendered_bodies WHERE source = ? AND key = ?", (source, key))
         return None if row is None else (str(row[0]), str(row[1]))
 
     def save_rendered_bodies(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
@@ -126,7 +155,7 @@ class Store:
     # -- output fingerprints ------------------------------------------------------------------
 
     def output_fingerprints(self) -> dict[str, tuple[str, int]]:
-        rows = self._query_all("SELECT path, fingerprint, size FROM outputs")
+        rows = self.query_all("SELECT path, fingerprint, size FROM outputs")
         return {str(path): (str(fingerprint), int(size)) for path, fingerprint, size in rows}
 
     def record_outputs(self, outputs: Iterable[tuple[str, str, int]]) -> None:
@@ -135,11 +164,11 @@ class Store:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _query_one(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        rows = self._query_all(sql, parameters)
+    def query_one(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        rows = self.query_all(sql, parameters)
         return rows[0] if rows else None
 
-    def _query_all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query_all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             return list(self.db.execute(sql, parameters))
         except sqlite3.Error as exc:
@@ -176,7 +205,7 @@ class SqliteReviewCache:
         self.seen: set[str] = set()
         if store.get_meta("cache_fingerprint") == fingerprint:
             query = "SELECT source, size, mtime_ns, content_hash, record FROM review_cache"
-            self.rows = {str(row[0]): _CachedRow(*row[1:]) for row in store._query_all(query)}
+            self.rows = {str(row[0]): _CachedRow(*row[1:]) for row in store.query_all(query)}
 
     def get(self, stamp: FileStamp) -> Review | None:
         self.seen.add(stamp.source)

@@ -1,0 +1,280 @@
+"""The newsletter's SQLite state: subscribers, frozen digests, per-recipient deliveries, the send lock.
+
+Every query the newsletter makes is here; sqlite3 errors become StateError through `Store`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from feedkit.errors import FeedkitError
+from feedkit.model import DigestContent
+from feedkit.state import Store
+
+SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+STALE_LOCK_AFTER = timedelta(minutes=10)  # a holder on another host that stopped beating this long ago is gone
+
+
+class LockedError(FeedkitError):
+    """Another process is sending a digest."""
+
+    exit_code = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    address: str
+    name: str
+    status: str
+    subscribed_at: str
+    unsubscribed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenDigest:
+    """A digest as created: its reviews and rendered bodies never change afterwards."""
+
+    id: int
+    created_at: datetime
+    content: DigestContent
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    email_key: str
+    address: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    """How far a digest got: counts by delivery status, and why the failures failed."""
+
+    id: int
+    created_at: str
+    subject: str
+    reviews: int
+    counts: dict[str, int]
+    errors: tuple[tuple[str, str], ...]
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# -- subscribers ------------------------------------------------------------------------------
+
+
+def find_subscriber(store: Store, email_key: str) -> Subscriber | None:
+    row = store.query_one(
+        "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers WHERE email_key = ?",
+        (email_key,),
+    )
+    return None if row is None else Subscriber(*row)
+
+
+def insert_subscribers(store: Store, rows: list[tuple[str, str, str]]) -> None:
+    """New subscribers as (key, address, name), in one transaction."""
+    now = now_text()
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT INTO subscribers (email_key, address, name, status, subscribed_at) VALUES (?, ?, ?, ?, ?)",
+            [(key, address, name, SUBSCRIBED, now) for key, address, name in rows],
+        )
+
+
+def unsubscribe(store: Store, email_key: str) -> bool:
+    """Mark an address unsubscribed; False if it was not subscribed (unknown, or already out)."""
+    with store.transaction() as db:
+        changed = db.execute(
+            "UPDATE subscribers SET status = ?, unsubscribed_at = ? WHERE email_key = ? AND status = ?",
+            (UNSUBSCRIBED, now_text(), email_key, SUBSCRIBED),
+        ).rowcount
+    return changed > 0
+
+
+def list_subscribers(store: Store, status: str | None = None) -> list[Subscriber]:
+    query = "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers"
+    rows = (
+        store.query_all(query + " WHERE status = ? ORDER BY email_key", (status,))
+        if status
+        else (store.query_all(query + " ORDER BY email_key"))
+    )
+    return [Subscriber(*row) for row in rows]
+
+
+def is_subscribed(store: Store, email_key: str) -> bool:
+    row = store.query_one("SELECT status FROM subscribers WHERE email_key = ?", (email_key,))
+    return row is not None and row[0] == SUBSCRIBED
+
+
+def count_subscribed(store: Store) -> int:
+    row = store.query_one("SELECT count(*) FROM subscribers WHERE status = ?", (SUBSCRIBED,))
+    return int(row[0]) if row else 0
+
+
+# -- digests ------------------------------------------------------------------------------------
+
+
+def digest_floor(store: Store) -> datetime | None:
+    """The earliest moment any digest looks back to: set by the first digest, kept for all later ones."""
+    row = store.query_one("SELECT since FROM digests ORDER BY id LIMIT 1")
+    return datetime.fromisoformat(row[0]) if row else None
+
+
+def digested_sources(store: Store) -> set[str]:
+    return {str(row[0]) for row in store.query_all("SELECT source FROM digest_items")}
+
+
+def record_review_visibility(store: Store, public: set[str], hidden: set[str]) -> dict[str, datetime | None]:
+    """Remember when feedkit first saw each review, and when a hidden one first became public.
+
+    Returns, per public review, the moment it became public if it was hidden when first seen (a
+    draft or a scheduled review), else None (its publication date tells).
+    """
+    now = now_text()
+    known = {row[0]: row[1:] for row in store.query_all("SELECT source, was_hidden, public_at FROM review_seen")}
+    with store.transaction() as db:
+        for source in (public | hidden) - known.keys():
+            is_public = source in public
+            db.execute(
+                "INSERT INTO review_seen VALUES (?, ?, ?, ?)",
+                (source, now, 0 if is_public else 1, now if is_public else None),
+            )
+        for source in public:
+            if source in known and known[source][1] is None:
+                db.execute("UPDATE review_seen SET public_at = ? WHERE source = ?", (now, source))
+    rows = store.query_all("SELECT source, was_hidden, public_at FROM review_seen WHERE was_hidden = 1")
+    late = {str(source): datetime.fromisoformat(public_at) for source, _, public_at in rows if public_at}
+    return {source: late.get(source) for source in public}
+
+
+def freeze_digest(store: Store, content: DigestContent) -> FrozenDigest:
+    """Store a digest and one pending delivery per subscriber, all in one transaction."""
+    created = datetime.now(UTC).replace(microsecond=0)
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO digests (created_at, since, subject, html, text, archive_url) VALUES (?, ?, ?, ?, ?, ?)",
+            (created.isoformat(), content.since.isoformat(), content.subject, content.html, content.text,
+             content.archive_url),
+        )  # fmt: skip
+        digest_id = int(cursor.lastrowid or 0)
+        rows = [(source, digest_id) for source in content.sources]
+        db.executemany("INSERT INTO digest_items VALUES (?, ?)", rows)
+        db.execute(
+            "INSERT INTO deliveries (digest_id, email_key, address, status, updated_at) "
+            "SELECT ?, email_key, address, ?, ? FROM subscribers WHERE status = ?",
+            (digest_id, PENDING, created.isoformat(), SUBSCRIBED),
+        )
+    return FrozenDigest(digest_id, created, content)
+
+
+def load_digest(store: Store, digest_id: int) -> FrozenDigest:
+    row = store.query_one(
+        "SELECT created_at, since, subject, html, text, archive_url FROM digests WHERE id = ?", (digest_id,)
+    )
+    if row is None:
+        raise FeedkitError(f"digest {digest_id} does not exist", "run 'feedkit digest status' to list digests")
+    items = store.query_all("SELECT source FROM digest_items WHERE digest_id = ? ORDER BY rowid", (digest_id,))
+    created, since, subject, html, text, archive_url = row
+    sources = tuple(str(item[0]) for item in items)
+    content = DigestContent(subject, html, text, sources, datetime.fromisoformat(since), archive_url)
+    return FrozenDigest(digest_id, datetime.fromisoformat(created), content)
+
+
+def unfinished_digests(store: Store) -> list[int]:
+    rows = store.query_all("SELECT DISTINCT digest_id FROM deliveries WHERE status = ? ORDER BY digest_id", (PENDING,))
+    return [int(row[0]) for row in rows]
+
+
+def pending_deliveries(store: Store, digest_id: int) -> list[Delivery]:
+    rows = store.query_all(
+        "SELECT email_key, address, attempts FROM deliveries WHERE digest_id = ? AND status = ? ORDER BY email_key",
+        (digest_id, PENDING),
+    )
+    return [Delivery(str(key), str(address), int(attempts)) for key, address, attempts in rows]
+
+
+def mark_delivery(store: Store, digest_id: int, email_key: str, status: str, error: str | None = None) -> None:
+    """Record one message's outcome at once, in its own transaction: this is the exactly-once point."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? "
+            "WHERE digest_id = ? AND email_key = ?",
+            (status, error, now_text(), digest_id, email_key),
+        )
+
+
+def digest_statuses(store: Store, limit: int = 10) -> list[DigestStatus]:
+    digests = store.query_all("SELECT id, created_at, subject FROM digests ORDER BY id DESC LIMIT ?", (limit,))
+    statuses = []
+    for digest_id, created_at, subject in digests:
+        counts = dict(store.query_all(
+            "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status", (digest_id,)
+        ))  # fmt: skip
+        errors = store.query_all(
+            "SELECT address, last_error FROM deliveries WHERE digest_id = ? AND last_error IS NOT NULL "
+            "AND status != ? ORDER BY address LIMIT 20",
+            (digest_id, SENT),
+        )
+        items = store.query_one("SELECT count(*) FROM digest_items WHERE digest_id = ?", (digest_id,))
+        statuses.append(
+            DigestStatus(int(digest_id), str(created_at), str(subject), int(items[0]) if items else 0,
+                         {str(k): int(v) for k, v in counts.items()}, tuple((str(a), str(e)) for a, e in errors))
+        )  # fmt: skip
+    return statuses
+
+
+# -- the send lock ------------------------------------------------------------------------------
+
+
+def _holder() -> tuple[str, int]:
+    return socket.gethostname(), os.getpid()
+
+
+@contextmanager
+def send_lock(store: Store) -> Iterator[None]:
+    """Only one sender at a time, whichever shell started it; a lock left by a dead process is taken over."""
+    host, pid = _holder()
+    with store.transaction() as db:
+        row = db.execute("SELECT host, pid, acquired_at, heartbeat_at FROM locks WHERE name = 'digest'").fetchone()
+        if row is not None and _is_alive(*row):
+            since = row[2].replace("T", " ").replace("+00:00", " UTC")
+            raise LockedError(
+                f"another digest send is running (process {row[1]} on {row[0]}, since {since})",
+                "wait for it to finish; `feedkit digest status` shows its progress",
+            )
+        now = now_text()
+        db.execute("INSERT OR REPLACE INTO locks VALUES ('digest', ?, ?, ?, ?)", (host, pid, now, now))
+    try:
+        yield
+    finally:
+        with store.transaction() as db:
+            db.execute("DELETE FROM locks WHERE name = 'digest' AND host = ? AND pid = ?", (host, pid))
+
+
+def beat(store: Store) -> None:
+    """Tell other hosts this sender is still alive."""
+    host, pid = _holder()
+    with store.transaction() as db:
+        db.execute("UPDATE locks SET heartbeat_at = ? WHERE host = ? AND pid = ?", (now_text(), host, pid))
+
+
+def _is_alive(host: str, pid: int, _acquired_at: str, heartbeat_at: str) -> bool:
+    if host == socket.gethostname():
+        if pid == os.getpid():
+            return True  # this process already holds it: a nested send is a bug, refuse it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return datetime.now(UTC) - datetime.fromisoformat(heartbeat_at) < STALE_LOCK_AFTER

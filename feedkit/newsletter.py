@@ -1,0 +1,254 @@
+"""The newsletter's use cases, shared by the CLI, the scheduler and the web app.
+
+Preview, test send, send (which first resumes anything unfinished), status, and subscribers.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import email_validator
+
+from feedkit import mailstate
+from feedkit.config import Config
+from feedkit.content import scan_content
+from feedkit.delivery import Sender, SendReport
+from feedkit.digest import Selection, archive_path, digest_entries, render_digest, render_html, select_reviews
+from feedkit.errors import FeedkitError
+from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER, MessageBuilder, Transport, secret_from_environment
+from feedkit.mailstate import FrozenDigest, Subscriber
+from feedkit.model import DigestContent
+from feedkit.output import write_atomic
+from feedkit.pipeline import load
+from feedkit.state import Store
+
+PREVIEW_FOLDER = "preview"
+
+
+class SubscriberError(FeedkitError):
+    """An address cannot be added: malformed, or it unsubscribed before."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendPlan:
+    """What `digest send` would do: for the confirmation prompt and --dry-run."""
+
+    subject: str
+    reviews: int
+    recipients: int
+    unfinished: tuple[int, ...]
+
+
+def selection_now(config: Config, store: Store, now: datetime | None = None) -> Selection:
+    result = load(config, store, now or datetime.now(UTC), scan_content(config))
+    return select_reviews(config, store, result.site)
+
+
+def plan_send(config: Config, now: datetime | None = None) -> SendPlan:
+    with Store(config.database_path) as store:
+        selection = selection_now(config, store, now)
+        content = render_digest(config, store, selection, None) if selection.reviews else None
+        return SendPlan(
+            subject=content.subject if content else "",
+            reviews=len(selection.reviews),
+            recipients=mailstate.count_subscribed(store),
+            unfinished=tuple(mailstate.unfinished_digests(store)),
+        )
+
+
+def preview(config: Config, now: datetime | None = None) -> tuple[Path, Path, int]:
+    """Write the next digest's HTML and text beside the state database; return their paths.
+
+    With nothing new, nothing is written and the count is 0.
+    """
+    folder = config.database_path.parent / PREVIEW_FOLDER
+    html_path, text_path = folder / "digest.html", folder / "digest.txt"
+    with Store(config.database_path) as store:
+        selection = selection_now(config, store, now)
+        if not selection.reviews:
+            return html_path, text_path, 0
+        content = render_digest(config, store, selection, None)
+    sample_link = f"{config.unsubscribe_url}?t=preview"
+    write_atomic(html_path, content.html.replace(UNSUBSCRIBE_PLACEHOLDER, sample_link).encode())
+    write_atomic(text_path, content.text.replace(UNSUBSCRIBE_PLACEHOLDER, sample_link).encode())
+    return html_path, text_path, len(selection.reviews)
+
+
+def send_test(config: Config, address: str, transport: Transport, now: datetime | None = None) -> str:
+    """Send the digest that would go out now to one address; nothing is recorded."""
+    recipient = normalize_address(address)[1]
+    with Store(config.database_path) as store:
+        selection = selection_now(config, store, now)
+        if not selection.reviews:
+            raise FeedkitError("nothing new to send since the last digest", "add or publish a review first")
+        content = render_digest(config, store, selection, None)
+    digest = FrozenDigest(0, datetime.now(UTC).replace(microsecond=0), content)
+    builder = MessageBuilder(config, digest, secret_from_environment())
+    message = builder.build(recipient, test=True)
+    with transport:
+        transport.send(builder.sender, message)
+    return message.message_id
+
+
+def send(
+    config: Config,
+    open_transport: Callable[[], Transport],
+    *,
+    on_result: Callable[[str], None] = lambda _status: None,
+    stop: threading.Event | None = None,
+    now: datetime | None = None,
+    create: bool = True,
+) -> list[SendReport]:
+    """Resume every unfinished digest, then (if `create`) freeze and send what is new. One sender at a time."""
+    run = _SendRun(config, secret_from_environment(), open_transport, on_result, stop or threading.Event())
+    reports: list[SendReport] = []
+    with Store(config.database_path) as store, mailstate.send_lock(store):
+        for digest_id in mailstate.unfinished_digests(store):
+            reports.append(run.send(store, mailstate.load_digest(store, digest_id)))
+        if create and not run.stop.is_set():
+            digest = create_digest(config, store, now)
+            if digest is not None:
+                reports.append(run.send(store, digest))
+    return reports
+
+
+@dataclass(frozen=True, slots=True)
+class _SendRun:
+    """What every digest sent in one run shares."""
+
+    config: Config
+    secret: bytes
+    open_transport: Callable[[], Transport]
+    on_result: Callable[[str], None]
+    stop: threading.Event
+
+    def send(self, store: Store, digest: FrozenDigest) -> SendReport:
+        builder = MessageBuilder(self.config, digest, self.secret)
+        sender = Sender(self.config, digest, builder, self.open_transport, self.on_result, self.stop)
+        return sender.run(mailstate.pending_deliveries(store, digest.id))
+
+
+def create_digest(config: Config, store: Store, now: datetime | None = None) -> FrozenDigest | None:
+    """Freeze the next digest (reviews, rendered bodies, one delivery per subscriber); None if nothing is new."""
+    selection = selection_now(config, store, now)
+    if not selection.reviews:
+        return None
+    path, url = archive_path(config, datetime.now(UTC))
+    content = render_digest(config, store, selection, url if config.digest.archive else None)
+    digest = mailstate.freeze_digest(store, content)
+    if config.digest.archive:
+        _write_archive(config, store, selection, content, path)
+    return digest
+
+
+def _write_archive(config: Config, store: Store, selection: Selection, content: DigestContent, path: Path) -> None:
+    """The browser copy: the same digest, with a general unsubscribe link instead of a personal one."""
+    entries = digest_entries(config, store, selection.reviews)
+    html = render_html(config, content.subject, entries, None, config.unsubscribe_url)
+    write_atomic(path, html.encode("utf-8"))
+
+
+def pending_count(config: Config) -> int:
+    with Store(config.database_path) as store:
+        return sum(len(mailstate.pending_deliveries(store, digest)) for digest in mailstate.unfinished_digests(store))
+
+
+def status(config: Config, limit: int = 10) -> list[mailstate.DigestStatus]:
+    with Store(config.database_path) as store:
+        return mailstate.digest_statuses(store, limit)
+
+
+# -- subscribers ----------------------------------------------------------------------------------
+
+
+def normalize_address(address: str) -> tuple[str, str]:
+    """(key, address): the address as email-validator normalizes it, and its lower-case key."""
+    try:
+        valid = email_validator.validate_email(address.strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise SubscriberError(f"{address!r} is not a valid e-mail address ({exc})") from None
+    return valid.normalized.lower(), valid.normalized
+
+
+def add_subscriber(config: Config, address: str, name: str = "") -> bool:
+    """Subscribe an address (False if it already was); refuses one that unsubscribed: it is never mailed again."""
+    key, normalized = normalize_address(address)
+    with Store(config.database_path) as store:
+        existing = mailstate.find_subscriber(store, key)
+        if existing is not None and existing.status == mailstate.UNSUBSCRIBED:
+            raise SubscriberError(
+                f"{normalized} unsubscribed on {existing.unsubscribed_at}", "feedkit never mails it again"
+            )
+        if existing is not None:
+            return False
+        mailstate.insert_subscribers(store, [(key, normalized, " ".join(name.split()))])
+    return True
+
+
+def remove_subscriber(config: Config, address: str) -> bool:
+    key, _ = normalize_address(address)
+    with Store(config.database_path) as store:
+        return mailstate.unsubscribe(store, key)
+
+
+def list_subscribers(config: Config, status_filter: str | None = None) -> list[Subscriber]:
+    with Store(config.database_path) as store:
+        return mailstate.list_subscribers(store, status_filter)
+
+
+@dataclass(slots=True)
+class ImportReport:
+    added: int = 0
+    already: int = 0
+    unsubscribed: int = 0
+    invalid: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.already} already subscribed, "
+            f"{self.unsubscribed} kept out (unsubscribed earlier), {len(self.invalid)} invalid"
+        )
+
+
+HEADER_NAMES = frozenset({"email", "e-mail", "address", "email address"})
+
+
+def import_subscribers(config: Config, rows: Iterable[list[str]]) -> ImportReport:
+    """Rows of (email[, name]), in one transaction; a header row is skipped; unsubscribed stay out."""
+    report = ImportReport()
+    new: dict[str, tuple[str, str, str]] = {}
+    with Store(config.database_path) as store:
+        known = {subscriber.address.lower(): subscriber.status for subscriber in mailstate.list_subscribers(store)}
+        for row in rows:
+            if not row or not row[0].strip() or row[0].strip().lower() in HEADER_NAMES:
+                continue
+            try:
+                key, normalized = normalize_address(row[0])
+            except SubscriberError:
+                report.invalid.append(row[0])
+                continue
+            if known.get(key) == mailstate.UNSUBSCRIBED:
+                report.unsubscribed += 1
+            elif key in known or key in new:
+                report.already += 1
+            else:
+                new[key] = (key, normalized, " ".join(row[1].split()) if len(row) > 1 else "")
+        mailstate.insert_subscribers(store, list(new.values()))
+    report.added = len(new)
+    return report
+
+
+def export_subscribers(config: Config, out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(["email", "name", "status", "subscribed_at", "unsubscribed_at"])
+    subscribers = list_subscribers(config)
+    for subscriber in subscribers:
+        writer.writerow([subscriber.address, subscriber.name, subscriber.status, subscriber.subscribed_at,
+                         subscriber.unsubscribed_at or ""])  # fmt: skip
+    return len(subscribers)
