@@ -10,6 +10,7 @@ import webbrowser
 from typing import TextIO
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from feedkit import newsletter
@@ -100,9 +101,10 @@ def _print_plan(plan: newsletter.SendPlan) -> None:
 def _run_send(config: Config, *, create: bool) -> None:
     """Send with a progress bar; one summary line per digest at the end."""
     total = newsletter.pending_count(config) + (newsletter.plan_send(config).recipients if create else 0)
-    with Progress(
-        TextColumn("Sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
-    ) as progress:
+    # The bar goes to stderr and only to a terminal: piped output stays the summary lines alone.
+    console = Console(stderr=True)
+    columns = (TextColumn("Sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("send", total=total)
         reports = newsletter.send(
             config, lambda: open_transport(config), on_result=lambda _status: progress.advance(task), create=create

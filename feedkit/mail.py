@@ -206,8 +206,9 @@ def _html_attribute(value: str) -> str:
 
 
 def _quoted_printable(text: str) -> bytes:
-    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    return binascii.b2a_qp(data, istext=True)
+    """Quoted-printable with CRLF everywhere: b2a_qp writes its soft line breaks with a bare LF."""
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
 
 
 # -- transports -------------------------------------------------------------------------------

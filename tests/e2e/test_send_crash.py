@@ -1,0 +1,67 @@
+"""Killing a send at any point and resuming it gives each subscriber exactly one copy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedkit import newsletter
+from feedkit.config import load_config
+from tests.conftest import write_site
+from tests.smtp_server import Faults, SmtpServer
+
+SUBSCRIBERS = 30
+
+
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
+    command = [sys.executable, "-m", "feedkit.cli", *args]
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("kill_after", [1, 12])
+def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_after: int) -> None:
+    """SIGKILL while sending, then `digest resume`: everyone has the digest; at most the message in
+    flight arrives twice, and then with the same Message-ID."""
+    server = SmtpServer(Faults(delay=0.03)).start()
+    try:
+        date = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        reviews: dict[str, str | bytes] = {"a.md": f"---\ntitle: Alphaville DVD\ndate: {date}\n---\nText.\n"}
+        smtp = f'[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        config = load_config(write_site(tmp_path, reviews, smtp))
+        addresses = [f"reader{number:02d}@example.org" for number in range(SUBSCRIBERS)]
+        newsletter.import_subscribers(config, [[address] for address in addresses])
+        env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
+            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while len(server.handler.received) < kill_after and time.monotonic() < deadline:
+            time.sleep(0.005)
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=30)
+        assert 0 < len(server.handler.received) < SUBSCRIBERS
+
+        resumed = run_cli(tmp_path, "digest", "resume")
+        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.stdout.startswith("Sent digest 1: ")
+
+        copies = server.handler.by_recipient()
+        assert sorted(copies) == addresses
+        twice = {address: items for address, items in copies.items() if len(items) > 1}
+        assert len(twice) <= 1
+        for items in twice.values():
+            assert len(items) == 2
+            assert items[0].message["Message-ID"] == items[1].message["Message-ID"]
+        assert newsletter.pending_count(config) == 0
+        assert run_cli(tmp_path, "digest", "resume").stdout == "Nothing to resume: every digest is finished.\n"
+    finally:
+        server.stop()

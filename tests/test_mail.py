@@ -1,0 +1,122 @@
+"""Unsubscribe tokens and message building: signed links, no header injection, well-formed MIME."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feedkit.config import Config, load_config
+from feedkit.mail import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    MailConfigError,
+    MessageBuilder,
+    make_token,
+    secret_from_environment,
+    verify_token,
+)
+from feedkit.mailstate import FrozenDigest
+from feedkit.model import DigestContent
+from tests.conftest import write_site
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return load_config(write_site(tmp_path, {}, '[digest]\nfrom_address = "news@reviews.example.org"\n'))
+
+
+def digest(subject: str = "Two new reviews") -> FrozenDigest:
+    content = DigestContent(
+        subject=subject,
+        html=f'<p>Café ★ <a href="{UNSUBSCRIBE_PLACEHOLDER}">Unsubscribe</a></p>',
+        text=f"Café ★\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n",
+        sources=("a.md",),
+        since=datetime(2026, 11, 1, tzinfo=UTC),
+        archive_url="https://reviews.example.org/digests/2026-11-24.html",
+    )
+    return FrozenDigest(7, datetime(2026, 11, 24, 8, 0, tzinfo=UTC), content)
+
+
+def test_token_round_trip_is_case_insensitive() -> None:
+    """A token names its address (lower-cased) and verifies with the same secret."""
+    assert verify_token(make_token("Ann@Example.org", SECRET), SECRET) == "ann@example.org"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),  # altered signature
+        lambda token: make_token("bob@example.org", SECRET).split(".")[0] + "." + token.split(".")[1],  # swapped
+        lambda token: "not-a-token",
+        lambda token: "",
+        lambda token: "%%%.%%%",
+    ],
+)
+def test_altered_or_garbage_tokens_are_refused(mangle: object) -> None:
+    """Any change to a token, or a token that is not one, verifies to nothing."""
+    token = make_token("ann@example.org", SECRET)
+    assert callable(mangle)
+    assert verify_token(mangle(token), SECRET) is None
+
+
+def test_foreign_secret_is_refused() -> None:
+    """A token signed with another site's secret does not verify here."""
+    assert verify_token(make_token("ann@example.org", b"another-secret-of-enough-length"), SECRET) is None
+
+
+def test_secret_must_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No FEEDKIT_SECRET: a clear error saying how to make one."""
+    monkeypatch.delenv("FEEDKIT_SECRET", raising=False)
+    with pytest.raises(MailConfigError) as caught:
+        secret_from_environment()
+    assert str(caught.value).startswith("FEEDKIT_SECRET is not set (or shorter than 16 characters);")
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    return message
+
+
+def test_message_is_well_formed_multipart(config: Config) -> None:
+    """Both parts decode to the rendered text with the recipient's own link; lines end in CRLF."""
+    built = MessageBuilder(config, digest(), SECRET).build("ann@example.org")
+    assert b"\n" not in built.data.replace(b"\r\n", b"")
+    message = parse(built.data)
+    assert message.get_content_type() == "multipart/alternative"
+    link = f"https://reviews.example.org/unsubscribe?t={make_token('ann@example.org', SECRET)}"
+    assert message.get_body(("plain",)).get_content() == f"Café ★\r\nUnsubscribe: {link}\r\n"  # type: ignore[union-attr]
+    assert message.get_body(("html",)).get_content() == f'<p>Café ★ <a href="{link}">Unsubscribe</a></p>'  # type: ignore[union-attr]
+    assert message["List-Unsubscribe"] == f"<{link}>, <mailto:news@reviews.example.org?subject=unsubscribe>"
+    assert message["Date"] == "Tue, 24 Nov 2026 08:00:00 +0000"
+
+
+def test_subject_with_line_breaks_cannot_add_headers(config: Config) -> None:
+    """A subject carrying CR/LF and a header of its own stays one Subject header."""
+    built = MessageBuilder(config, digest("Hello\r\nBcc: victim@example.org\nX-Evil: 1"), SECRET).build("a@example.org")
+    message = parse(built.data)
+    assert message["Bcc"] is None
+    assert message["X-Evil"] is None
+    assert message["Subject"] == "Hello Bcc: victim@example.org X-Evil: 1"
+
+
+def test_non_ascii_subject_is_encoded(config: Config) -> None:
+    """A subject with accents and stars is an RFC 2047 encoded word that decodes back exactly."""
+    built = MessageBuilder(config, digest("Amélie ★★★★★ — new"), SECRET).build("a@example.org")
+    assert b"=?utf-8?" in built.data
+    assert parse(built.data)["Subject"] == "Amélie ★★★★★ — new"
+
+
+def test_message_id_is_deterministic_and_test_sends_differ(config: Config) -> None:
+    """The same digest to the same address has the same Message-ID, a test send another."""
+    builder = MessageBuilder(config, digest(), SECRET)
+    first = builder.build("Ann@example.org").message_id
+    assert builder.build("ann@example.org").message_id == first
+    assert builder.build("bob@example.org").message_id != first
+    assert builder.build("ann@example.org", test=True).message_id != first
+    assert first.endswith("@reviews.example.org>")
