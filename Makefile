@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("feedkit needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
@@ -23,7 +23,14 @@ run: $(STAMP)
 	@echo "Feeds are in public/: feed.xml (RSS), atom.xml (Atom), feed.json (JSON Feed), categories/*/"
 	@echo "The digest: a preview in .feedkit/preview/, one .eml per subscriber in outbox/, public/digests/"
 
-test: $(STAMP)
+# Browser tests render the digest in Debian's Chromium; install it where we may (CI runs as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped"; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check feedkit tests benchmarks
 	$(BIN)/ruff format --check feedkit tests benchmarks
 	$(BIN)/mypy

@@ -1,0 +1,79 @@
+"""The HTML digest as a browser lays it out: headless Chromium, the real engine."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from feedkit import newsletter
+from feedkit.config import Config, load_config
+from tests.conftest import write_site
+from tests.test_newsletter import REVIEWS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+
+MEASURE = """
+<script>
+  const box = document.querySelector("table.container").getBoundingClientRect();
+  document.body.setAttribute("data-container-width", String(Math.round(box.width)));
+  document.body.setAttribute("data-page-width", String(document.documentElement.scrollWidth));
+</script>
+"""
+
+
+def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
+    """Load the page in headless Chromium at a window width and return the DOM after scripts ran."""
+    assert CHROMIUM is not None
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", f"--window-size={width},1200", "--dump-dom", html_path.as_uri(),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
+    return completed.stdout
+
+
+@pytest.fixture
+def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FEEDKIT_SECRET", "browser-test-secret-long-enough")
+    config: Config = load_config(write_site(tmp_path, REVIEWS))
+    html_path, _, count = newsletter.preview(config)
+    assert count == 2
+    return html_path
+
+
+def measured(preview: Path, tmp_path: Path, width: int) -> tuple[int, int]:
+    page = tmp_path / f"measure-{width}.html"
+    page.write_text(preview.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = rendered_dom(page, width, tmp_path / f"profile-{width}")
+    container = re.search(r'data-container-width="(\d+)"', dom)
+    page_width = re.search(r'data-page-width="(\d+)"', dom)
+    assert container and page_width, dom[:500]
+    return int(container[1]), int(page_width[1])
+
+
+def test_digest_lays_out_at_600_px(preview: Path, tmp_path: Path) -> None:
+    """On a desktop-width window the single column is exactly 600 px wide."""
+    assert measured(preview, tmp_path, 900)[0] == 600
+
+
+def test_digest_fits_a_narrow_window(preview: Path, tmp_path: Path) -> None:
+    """On a window narrower than 600 px (headless Chromium goes down to 500) the column shrinks with it."""
+    container, page = measured(preview, tmp_path, 540)
+    assert container <= 540
+    assert page <= 540
+
+
+def test_digest_needs_no_external_resources(preview: Path) -> None:
+    """Styles are inline or in the document; no stylesheet, script, font or frame is fetched."""
+    html = preview.read_text(encoding="utf-8")
+    assert "<link" not in html
+    assert "<script" not in html
+    assert "@import" not in html
+    assert "<iframe" not in html
+    assert 'style="' in html  # inlined by css-inline
