@@ -1,0 +1,106 @@
+"""`feedkit digest …` and `feedkit subscribers …`: exact output lines and exit codes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from feedkit.cli import main
+from tests.conftest import write_site
+from tests.test_newsletter import REVIEWS
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FEEDKIT_SECRET", "cli-test-secret-long-enough")
+    write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n')
+    (tmp_path / "people.csv").write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\nnope\n", "utf-8")
+    return tmp_path
+
+
+def run(root: Path, *args: str, stdin: str | None = None) -> Result:
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        return CliRunner().invoke(main, list(args), input=stdin)
+    finally:
+        os.chdir(previous)
+
+
+def test_subscribers_import_list_remove_export(site: Path) -> None:
+    """Import reports what it did, list and export show status, remove keeps the address out."""
+    imported = run(site, "subscribers", "import", "people.csv")
+    assert imported.stdout == "Imported: 2 added, 0 already subscribed, 0 kept out (unsubscribed earlier), 1 invalid\n"
+    assert imported.stderr == "invalid: 'nope'\n"
+    assert run(site, "subscribers", "remove", "BOB@example.org").stdout == "Unsubscribed BOB@example.org.\n"
+    listed = run(site, "subscribers", "list")
+    assert listed.stdout == "ann@example.org\tsubscribed\tAnn\nbob@example.org\tunsubscribed\tBob\n"
+    added = run(site, "subscribers", "add", "bob@example.org")
+    assert added.exit_code == 1
+    assert added.stderr.startswith("error: bob@example.org unsubscribed on ")
+    assert added.stderr.endswith("; feedkit never mails it again\n")
+    exported = run(site, "subscribers", "export").stdout.splitlines()
+    assert exported[0] == "email,name,status,subscribed_at,unsubscribed_at"
+    assert exported[1].startswith("ann@example.org,Ann,subscribed,")
+
+
+def test_dry_run_says_what_would_be_sent(site: Path) -> None:
+    """--dry-run prints subject, review count and recipients, and sends nothing."""
+    run(site, "subscribers", "import", "people.csv")
+    result = run(site, "digest", "send", "--dry-run")
+    assert result.stdout == (
+        'Subject: "Test Reviews: 2 new reviews, including Vertigo Blu-ray"; 2 reviews; 2 subscribers.\n'
+    )
+    assert not (site / "outbox").exists()
+
+
+def test_send_asks_first_and_a_no_sends_nothing(site: Path) -> None:
+    """Without --yes the editor confirms; answering no aborts with nothing sent."""
+    run(site, "subscribers", "import", "people.csv")
+    result = run(site, "digest", "send", stdin="n\n")
+    assert result.exit_code == 1
+    assert "Send it now? [y/N]: n\nAborted!" in result.output
+    assert not (site / "outbox").exists()
+
+
+def test_send_then_status(site: Path) -> None:
+    """A confirmed send prints one summary line; status shows the digest's counts."""
+    run(site, "subscribers", "import", "people.csv")
+    sent = run(site, "digest", "send", stdin="y\n")
+    assert sent.exit_code == 0, sent.output
+    assert sent.stdout.endswith("Sent digest 1: 2 sent, 0 failed, 0 deferred, 0 skipped (unsubscribed)\n")
+    assert len(list((site / "outbox").glob("*.eml"))) == 2
+    status = run(site, "digest", "status").stdout
+    assert status.startswith("#1 ")
+    assert status.endswith(
+        '"Test Reviews: 2 new reviews, including Vertigo Blu-ray" (2 reviews): 2 sent, 0 pending, 0 failed, 0 skipped\n'
+    )
+    again = run(site, "digest", "send", "--yes")
+    assert again.stdout == "Nothing new since the last digest: no new digest to send.\n"
+
+
+def test_missing_secret_is_one_line(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sending without FEEDKIT_SECRET fails at once with how to set one, exit 2."""
+    monkeypatch.delenv("FEEDKIT_SECRET")
+    run(site, "subscribers", "import", "people.csv")
+    result = run(site, "digest", "send", "--yes")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: FEEDKIT_SECRET is not set (or shorter than 16 characters);")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_preview_prints_paths(site: Path) -> None:
+    """preview names the two files it wrote."""
+    assert run(site, "digest", "preview").stdout == (
+        "Preview of the next digest (2 reviews):\n"
+        "  HTML: .feedkit/preview/digest.html\n"
+        "  text: .feedkit/preview/digest.txt\n"
+    )
+
+
+def test_resume_with_nothing_pending(site: Path) -> None:
+    """resume with every digest finished says so."""
+    assert run(site, "digest", "resume").stdout == "Nothing to resume: every digest is finished.\n"
