@@ -19,9 +19,13 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 
 MEASURE = """
 <script>
-  const box = document.querySelector("table.container").getBoundingClientRect();
-  document.body.setAttribute("data-container-width", String(Math.round(box.width)));
-  document.body.setAttribute("data-page-width", String(document.documentElement.scrollWidth));
+  // Measured once layout has settled after load, not while the page is still being parsed.
+  window.addEventListener("load", () => setTimeout(() => {
+    const box = document.querySelector("table.container").getBoundingClientRect();
+    document.body.setAttribute("data-container-width", String(Math.round(box.width)));
+    document.body.setAttribute("data-page-width", String(document.documentElement.scrollWidth));
+    document.body.setAttribute("data-window-width", String(window.innerWidth));
+  }, 100));
 </script>
 """
 
@@ -32,7 +36,8 @@ def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
     command = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", f"--window-size={width},1200", "--dump-dom", html_path.as_uri(),
+        f"--user-data-dir={profile}", f"--window-size={width},1200", "--virtual-time-budget=3000",
+        "--dump-dom", html_path.as_uri(),
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
     return completed.stdout
@@ -47,26 +52,31 @@ def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return html_path
 
 
-def measured(preview: Path, tmp_path: Path, width: int) -> tuple[int, int]:
+def measured(preview: Path, tmp_path: Path, width: int) -> tuple[int, int, int]:
+    """(column width, page width, window width) as laid out in a window `width` wide."""
     page = tmp_path / f"measure-{width}.html"
     page.write_text(preview.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     dom = rendered_dom(page, width, tmp_path / f"profile-{width}")
     container = re.search(r'data-container-width="(\d+)"', dom)
     page_width = re.search(r'data-page-width="(\d+)"', dom)
-    assert container and page_width, dom[:500]
-    return int(container[1]), int(page_width[1])
+    window = re.search(r'data-window-width="(\d+)"', dom)
+    assert container and page_width and window, dom[:500]
+    return int(container[1]), int(page_width[1]), int(window[1])
 
 
 def test_digest_lays_out_at_600_px(preview: Path, tmp_path: Path) -> None:
     """On a desktop-width window the single column is exactly 600 px wide."""
-    assert measured(preview, tmp_path, 900)[0] == 600
+    container, _, window = measured(preview, tmp_path, 900)
+    assert window > 600
+    assert container == 600
 
 
 def test_digest_fits_a_narrow_window(preview: Path, tmp_path: Path) -> None:
     """On a window narrower than 600 px (headless Chromium goes down to 500) the column shrinks with it."""
-    container, page = measured(preview, tmp_path, 540)
-    assert container <= 540
-    assert page <= 540
+    container, page, window = measured(preview, tmp_path, 540)
+    assert window < 600
+    assert container <= window
+    assert page <= window  # nothing scrolls sideways
 
 
 def test_digest_needs_no_external_resources(preview: Path) -> None:
