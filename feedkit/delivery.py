@@ -24,6 +24,7 @@ from feedkit.state import Store
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
 HEARTBEAT_EVERY = 500  # messages between lock heartbeats
+FILE_WRITERS = 4  # threads writing .eml files: creating and fsyncing files waits on the disk, not the CPU
 DEFERRED = "deferred"  # still pending after this run's attempts: the next run tries again
 
 
@@ -82,7 +83,7 @@ class Sender:
         self.rate = RateLimiter(self.config.smtp.rate_limit)
 
     def run(self, pending: list[Delivery]) -> SendReport:
-        connections = max(1, min(self.config.smtp.connections, len(pending)))
+        connections = max(1, min(self._parallelism(), len(pending)))
         shares = [pending[index::connections] for index in range(connections)]
         threads = [threading.Thread(target=self._work, args=(share,), daemon=True) for share in shares[1:]]
         for thread in threads:
@@ -91,6 +92,10 @@ class Sender:
         for thread in threads:
             thread.join()
         return self.report
+
+    def _parallelism(self) -> int:
+        """SMTP connections as configured; the file transport overlaps its disk waits on a few threads."""
+        return self.config.smtp.connections if self.config.digest.transport == "smtp" else FILE_WRITERS
 
     def _work(self, share: list[Delivery]) -> None:
         try:

@@ -123,6 +123,8 @@ class MessageBuilder:
         self.sender = config.digest.from_address or f"digest@{_host(config)}"
         self.boundary = "=_feedkit_" + hashlib.sha256(f"boundary{digest.id}".encode()).hexdigest()[:24]
         self.common = self._common_headers()
+        self.text = _EncodedBody(digest.content.text)
+        self.html = _EncodedBody(digest.content.html)
 
     def build(self, address: str, *, test: bool = False) -> OutgoingMessage:
         link = unsubscribe_link(self.config, address, self.secret)
@@ -132,24 +134,18 @@ class MessageBuilder:
             ("Message-ID", message_id),
             ("List-Unsubscribe", f"<{link}>, <mailto:{self._unsubscribe_mailto()}>"),
         ]
-        text = self.digest.content.text.replace(UNSUBSCRIBE_PLACEHOLDER, link)
-        html = self.digest.content.html.replace(UNSUBSCRIBE_PLACEHOLDER, _html_attribute(link))
-        parts = [
-            b"--" + self.boundary.encode(),
-            b"Content-Type: text/plain; charset=utf-8",
-            b"Content-Transfer-Encoding: quoted-printable",
-            b"",
-            _quoted_printable(text),
-            b"--" + self.boundary.encode(),
-            b"Content-Type: text/html; charset=utf-8",
-            b"Content-Transfer-Encoding: quoted-printable",
-            b"",
-            _quoted_printable(html),
-            b"--" + self.boundary.encode() + b"--",
-            b"",
-        ]
+        boundary = b"--" + self.boundary.encode()
+        body = b"".join(
+            [
+                boundary, b"\r\nContent-Type: text/plain; charset=utf-8\r\n", _QP_HEADER,
+                self.text.fill(link), b"\r\n",
+                boundary, b"\r\nContent-Type: text/html; charset=utf-8\r\n", _QP_HEADER,
+                self.html.fill(_html_attribute(link)), b"\r\n",
+                boundary, b"--\r\n",
+            ]
+        )  # fmt: skip
         head = self.common + _encode_headers(headers)
-        return OutgoingMessage(address, message_id, head + _CRLF + _CRLF.join(parts))
+        return OutgoingMessage(address, message_id, head + _CRLF + body)
 
     def message_id(self, address: str, *, test: bool = False) -> str:
         """The same for every resend of this digest to this address; a test send gets its own."""
@@ -203,6 +199,26 @@ def _encode_headers(headers: list[tuple[str, str]]) -> bytes:
 
 def _html_attribute(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;")
+
+
+_QP_HEADER = b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+_SOFT_BREAK = b"=\r\n"
+
+
+class _EncodedBody:
+    """A body quoted-printable-encoded once, with a gap for each recipient's unsubscribe link.
+
+    The text around each placeholder is encoded on its own and joined to the encoded link with
+    soft line breaks ('=' CRLF), which decode to nothing: the result is valid quoted-printable for
+    the whole body, at the cost of encoding only the link per recipient.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.pieces = [_quoted_printable(piece) for piece in text.split(UNSUBSCRIBE_PLACEHOLDER)]
+
+    def fill(self, link: str) -> bytes:
+        encoded_link = _SOFT_BREAK + _quoted_printable(link) + _SOFT_BREAK
+        return encoded_link.join(self.pieces)
 
 
 def _quoted_printable(text: str) -> bytes:

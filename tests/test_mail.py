@@ -87,6 +87,8 @@ def test_message_is_well_formed_multipart(config: Config) -> None:
     """Both parts decode to the rendered text with the recipient's own link; lines end in CRLF."""
     built = MessageBuilder(config, digest(), SECRET).build("ann@example.org")
     assert b"\n" not in built.data.replace(b"\r\n", b"")
+    body = built.data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76  # RFC 2045's limit for quoted-printable
     message = parse(built.data)
     assert message.get_content_type() == "multipart/alternative"
     link = f"https://reviews.example.org/unsubscribe?t={make_token('ann@example.org', SECRET)}"
