@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from feedkit import mailstate
 from feedkit.config import Config
+from feedkit.errors import FeedkitError
 from feedkit.mail import (
     MessageBuilder,
     PermanentDeliveryError,
@@ -75,6 +76,7 @@ class Sender:
     on_result: Callable[[str], None] = lambda _status: None
     stop: threading.Event = field(default_factory=threading.Event)
     report: SendReport = field(init=False)
+    failure: FeedkitError | None = None  # an error that must reach the caller, from any thread
     lock: threading.Lock = field(default_factory=threading.Lock)
     rate: RateLimiter = field(init=False)
 
@@ -91,6 +93,8 @@ class Sender:
         self._work(shares[0] if shares else [])
         for thread in threads:
             thread.join()
+        if self.failure is not None:
+            raise self.failure
         return self.report
 
     def _parallelism(self) -> int:
@@ -107,6 +111,9 @@ class Sender:
                     if number % HEARTBEAT_EVERY == 0:
                         mailstate.beat(store)
         except ServerUnreachableError as exc:
+            self._stop_all(str(exc))
+        except FeedkitError as exc:  # a wrong password, a full disk: every thread stops, the caller hears
+            self.failure = self.failure or exc
             self._stop_all(str(exc))
 
     def _one(self, store: Store, transport: Transport, delivery: Delivery) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import socket
 import ssl
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+import feedkit.output
 from feedkit import mailstate, newsletter
 from feedkit.config import Config, load_config
 from feedkit.mail import FileTransport, MailConfigError, MessageBuilder, open_transport, verify_token
@@ -414,3 +416,25 @@ def test_lock_left_by_a_dead_process_is_taken_over(site_maker: Callable[..., Con
         db.execute("INSERT INTO locks VALUES ('digest', ?, 999999999, ?, ?)", (socket.gethostname(), now, now))
     (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir))
     assert report.counts["sent"] == 1
+
+
+def test_full_disk_stops_the_send_and_keeps_the_rest_pending(
+    site_maker: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the outbox cannot be written, the send stops with the error and nothing is marked sent."""
+    config = site_maker()
+    subscribe(config, 6)
+
+    def no_space(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(feedkit.output.os, "fsync", no_space)  # the disk fills up (simulated: it cannot here)
+    with pytest.raises(feedkit.output.OutputError) as caught:
+        newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+    assert "No space left on device" in str(caught.value)
+    monkeypatch.undo()
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    assert newsletter.pending_count(config) == 6
+    (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir), create=False)
+    assert report.counts["sent"] == 6
+    assert len(list(config.outbox_dir.glob("*.eml"))) == 6
