@@ -28,6 +28,8 @@ class _FeedkitGroup(click.Group):
     lazy_commands: ClassVar[dict[str, str]] = {
         "digest": "feedkit.cli_newsletter:digest",
         "subscribers": "feedkit.cli_newsletter:subscribers",
+        "run": "feedkit.cli_service:run",
+        "schedule": "feedkit.cli_service:schedule",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -85,6 +87,9 @@ def build(ctx: click.Context, strict: bool) -> None:
 def check(ctx: click.Context) -> None:
     """Check the configuration and every review without writing anything (exit 3 on any problem)."""
     config = config_from(ctx)
+    from feedkit.cron import check_schedule  # noqa: PLC0415 - APScheduler is slow to import; only check needs it
+
+    check_schedule(config)
     report = pipeline.check(config)
     _print_problems(report.problems)
     counts = f"{report.published} published, {report.drafts} drafts, {report.scheduled} scheduled"

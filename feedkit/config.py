@@ -6,6 +6,7 @@ Every user-facing configuration error is raised here, all of them at once, each 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 import types
 import typing
@@ -90,6 +91,16 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """When `feedkit run` builds and sends: standard 5-field cron in `timezone` (default: the site's)."""
+
+    timezone: str = ""
+    build: str = "*/10 * * * *"
+    digest: str = "0 8 * * FRI"
+    catch_up: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class StateSettings:
     """Where feedkit keeps its memory between runs."""
 
@@ -102,6 +113,7 @@ SECTIONS: dict[str, type] = {
     "feeds": FeedSettings,
     "digest": DigestSettings,
     "smtp": SmtpSettings,
+    "schedule": ScheduleSettings,
     "state": StateSettings,
 }
 
@@ -116,6 +128,7 @@ class Config:
     feeds: FeedSettings
     digest: DigestSettings
     smtp: SmtpSettings
+    schedule: ScheduleSettings
     state: StateSettings
 
     @property
@@ -141,6 +154,10 @@ class Config:
     @property
     def unsubscribe_url(self) -> str:
         return self.digest.unsubscribe_url or self.base_url + "unsubscribe"
+
+    @property
+    def schedule_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.schedule.timezone or self.site.timezone)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -261,6 +278,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
         errors.append(f"[site] timezone: {site.timezone!r} is not a time zone; write e.g. 'Europe/London' or 'UTC'")
     _check_permalink(content.permalink, errors)
     _check_mail(sections, errors)
+    _check_schedule(sections["schedule"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if feeds.limit < 1:
@@ -309,6 +327,27 @@ def _check_subject(template: str, errors: list[str]) -> None:
     except (KeyError, IndexError, ValueError):
         names = ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
         errors.append(f"[digest] subject: {template!r} may only use {names}")
+
+
+_CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
+
+
+def _check_schedule(schedule: ScheduleSettings, errors: list[str]) -> None:
+    """The shape of each cron expression; `feedkit.cron.check_schedule` reads them in full (check, run)."""
+    if schedule.timezone:
+        try:
+            ZoneInfo(schedule.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(f"[schedule] timezone: {schedule.timezone!r} is not a time zone; write e.g. 'Europe/London'")
+    for key in ("build", "digest"):
+        expression = getattr(schedule, key)
+        fields = expression.split()
+        if expression and (len(fields) not in (5, 6) or not all(_CRON_FIELD.match(field) for field in fields)):
+            errors.append(cron_error(key, expression, "cron has 5 fields: minute hour day month weekday"))
+
+
+def cron_error(key: str, expression: str, reason: str) -> str:
+    return f"[schedule] {key}: {expression!r} is not a cron expression ({reason}); write e.g. '0 8 * * FRI'"
 
 
 def _check_permalink(pattern: str, errors: list[str]) -> None:

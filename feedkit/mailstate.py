@@ -128,6 +128,11 @@ def digest_floor(store: Store) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row else None
 
 
+def last_digest_time(store: Store) -> datetime | None:
+    row = store.query_one("SELECT max(created_at) FROM digests")
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
 def digested_sources(store: Store) -> set[str]:
     return {str(row[0]) for row in store.query_all("SELECT source FROM digest_items")}
 

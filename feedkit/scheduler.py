@@ -1,0 +1,199 @@
+"""`feedkit run`: the long-running service that builds feeds and sends digests on their cron.
+
+Jobs only call `pipeline.build` and `newsletter.send`, the same code as the CLI. A digest missed
+while the service was down runs once at start; SIGTERM/SIGINT stop cleanly, SIGHUP reloads config.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from feedkit import mailstate, newsletter, pipeline
+from feedkit.config import Config, load_config
+from feedkit.cron import check_schedule
+from feedkit.errors import FeedkitError
+from feedkit.mail import open_transport
+from feedkit.state import Store
+
+log = logging.getLogger("feedkit")
+
+FIRST_START_KEY = "service_first_start"
+HEARTBEAT_KEY = "service_heartbeat"
+HEARTBEAT_SECONDS = 60
+# A job whose time came while the previous run of it was still going is run late rather than
+# dropped if it is at most this late; longer downtime is handled by the catch-up at start.
+MISFIRE_GRACE_SECONDS = {"build": 300, "digest": 3600}
+
+
+def build_job(config: Config) -> None:
+    """Build the feeds; one log line says what happened."""
+    try:
+        report = pipeline.build(config)
+    except FeedkitError as error:
+        log.error("build: %s", error)
+        return
+    for problem in report.problems:
+        log.warning("build: %s", problem)
+    log.info("build: %s", report.summary(str(config.output_dir)))
+
+
+def digest_job(config: Config, stop: threading.Event) -> None:
+    """Finish any unfinished digest, then send what is new; one log line per digest."""
+    try:
+        reports = newsletter.send(config, lambda: open_transport(config), stop=stop)
+    except mailstate.LockedError as error:
+        log.warning("digest: skipped: %s", error)
+        return
+    except FeedkitError as error:
+        log.error("digest: %s", error)
+        return
+    if not reports:
+        log.info("digest: nothing new since the last digest; nothing sent")
+    for report in reports:
+        pending = newsletter.pending_count(config)
+        log.info("digest: %s; %d still pending", report.summary(), pending)
+
+
+def heartbeat_job(config: Config) -> None:
+    with Store(config.database_path) as store:
+        store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def digest_was_missed(config: Config, trigger: CronTrigger, now: datetime) -> bool:
+    """True if the digest's cron came due since the last digest (or since the service first started)."""
+    with Store(config.database_path) as store:
+        first_start = store.get_meta(FIRST_START_KEY)
+        if first_start is None:
+            store.set_meta(FIRST_START_KEY, now.isoformat(timespec="seconds"))
+            return False  # a brand-new service has missed nothing
+        last_digest = mailstate.last_digest_time(store)
+    reference = datetime.fromisoformat(first_start)
+    if last_digest is not None:
+        reference = max(reference, last_digest)
+    due = trigger.get_next_fire_time(None, reference)
+    return due is not None and due <= now
+
+
+@dataclass
+class Service:
+    """The scheduler and what it needs to stop and reload."""
+
+    config_path: Path
+    config: Config
+    stop: threading.Event = field(default_factory=threading.Event)
+    reload_requested: threading.Event = field(default_factory=threading.Event)
+    scheduler: BackgroundScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = BackgroundScheduler(timezone=self.config.schedule_zone)
+
+    def start(self) -> None:
+        self._schedule(self.config)
+        self.scheduler.start()
+        if self._catch_up_needed():
+            log.info("digest: one was due while the service was down; sending it now")
+            self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up", max_instances=1)
+        log.info("feedkit is running: %s", "; ".join(self.describe_jobs()))
+
+    def _catch_up_needed(self) -> bool:
+        trigger = check_schedule(self.config).get("digest")
+        return bool(trigger and self.config.schedule.catch_up) and digest_was_missed(
+            self.config, trigger, datetime.now(UTC)
+        )
+
+    def describe_jobs(self) -> list[str]:
+        jobs = [job for job in self.scheduler.get_jobs() if job.id in ("build", "digest")]
+        return [f"{job.id} next at {job.next_run_time:%a %d %b %Y %H:%M %Z}" for job in jobs if job.next_run_time]
+
+    def _schedule(self, config: Config) -> None:
+        triggers = check_schedule(config)
+        jobs: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {
+            "build": (build_job, (config,)),
+            "digest": (digest_job, (config, self.stop)),
+        }
+        for name, trigger in triggers.items():
+            function, arguments = jobs[name]
+            # max_instances=1: a job never overlaps itself; coalesce: a backlog of runs is one run.
+            self.scheduler.add_job(
+                function, trigger, args=arguments, id=name, replace_existing=True, max_instances=1,
+                coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS[name],
+            )  # fmt: skip
+        heartbeat = IntervalTrigger(seconds=HEARTBEAT_SECONDS)
+        self.scheduler.add_job(heartbeat_job, heartbeat, args=(config,), id="heartbeat", replace_existing=True)
+
+    def reload(self) -> None:
+        """Re-read config.toml; a broken one is logged and the running schedule kept."""
+        try:
+            config = load_config(self.config_path)
+            check_schedule(config)
+        except FeedkitError as error:
+            log.error("reload: %s; keeping the configuration already running", error)
+            return
+        for job_id in ("build", "digest"):
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+        self.config = config
+        self._schedule(config)
+        log.info("reload: %s re-read; %s", self.config_path.name, "; ".join(self.describe_jobs()))
+
+    def wait(self) -> None:
+        """Block until SIGTERM or SIGINT; SIGHUP reloads. Running jobs finish their message in flight."""
+        while not self.stop.wait(0.5):
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
+        log.info("stopping: finishing the job in flight")
+        self.scheduler.shutdown(wait=True)
+        log.info("stopped")
+
+
+def run_service(config_path: Path) -> None:
+    """Start the scheduler and serve until a stop signal."""
+    service = Service(config_path, load_config(config_path))
+    install_signal_handlers(service)
+    heartbeat_job(service.config)
+    service.start()
+    service.wait()
+
+
+def run_once(config: Config) -> None:
+    """Every job once, now, in order: for people who prefer cron or systemd timers."""
+    build_job(config)
+    digest_job(config, threading.Event())
+
+
+def install_signal_handlers(service: Service) -> None:
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        service.stop.set()
+
+    def reload(_signum: int, _frame: FrameType | None) -> None:
+        service.reload_requested.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+
+
+def upcoming(config: Config, count: int = 5) -> dict[str, list[datetime]]:
+    """The next fire times of each job, in the schedule's zone."""
+    times: dict[str, list[datetime]] = {}
+    for name, trigger in check_schedule(config).items():
+        moments: list[datetime] = []
+        moment = trigger.get_next_fire_time(None, datetime.now(config.schedule_zone))
+        while moment is not None and len(moments) < count:
+            moments.append(moment)
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        times[name] = moments
+    return times

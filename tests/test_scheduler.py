@@ -1,0 +1,133 @@
+"""Schedules: cron as cron users read it, correct across daylight saving, and catch-up decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feedkit import mailstate
+from feedkit.config import load_config
+from feedkit.cron import check_schedule, cron_weekdays, parse_cron
+from feedkit.errors import ConfigError
+from feedkit.model import DigestContent
+from feedkit.scheduler import FIRST_START_KEY, digest_was_missed, upcoming
+from feedkit.state import Store
+from tests.conftest import write_site
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def fire_times(expression: str, start: datetime, end: datetime) -> list[datetime]:
+    trigger = parse_cron(expression, LONDON)
+    times: list[datetime] = []
+    moment = trigger.get_next_fire_time(None, start)
+    while moment is not None and moment < end:
+        times.append(moment)
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return times
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [("FRI", "fri"), ("5", "fri"), ("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"),
+     ("*/2", "sun,tue,thu,sat"), ("mon-fri", "mon-fri"), ("*", "*"), ("6,0", "sat,sun")],
+)  # fmt: skip
+def test_weekday_numbers_mean_what_cron_means(field: str, expected: str) -> None:
+    """Cron counts Sunday as 0 and 7; the translation gives APScheduler day names."""
+    assert cron_weekdays(field) == expected
+
+
+def test_friday_digest_across_both_dst_changes() -> None:
+    """'0 8 * * FRI' in London fires every Friday at 08:00 local, through March and October changes."""
+    times = fire_times("0 8 * * FRI", datetime(2026, 3, 20, tzinfo=LONDON), datetime(2026, 11, 7, tzinfo=LONDON))
+    assert all(moment.astimezone(LONDON).strftime("%a %H:%M") == "Fri 08:00" for moment in times)
+    assert [moment.date() for moment in times] == [
+        datetime(2026, 3, 20).date() + timedelta(weeks=week) for week in range(len(times))
+    ]
+    offsets = {
+        moment.astimezone(LONDON).date().isoformat(): moment.astimezone(LONDON).strftime("%z") for moment in times
+    }
+    assert offsets["2026-03-27"] == "+0000"  # before the clocks go forward on the 29th
+    assert offsets["2026-04-03"] == "+0100"
+    assert offsets["2026-10-23"] == "+0100"
+    assert offsets["2026-10-30"] == "+0000"  # after they go back on the 25th
+
+
+def test_a_time_inside_the_autumn_repeat_fires_once() -> None:
+    """01:30 happens twice on the night the clocks go back; a daily 01:30 job still runs once."""
+    times = fire_times("30 1 * * *", datetime(2026, 10, 24, tzinfo=LONDON), datetime(2026, 10, 27, tzinfo=LONDON))
+    days = [moment.astimezone(LONDON).date().isoformat() for moment in times]
+    assert days == ["2026-10-24", "2026-10-25", "2026-10-26"]
+
+
+def test_a_time_skipped_in_spring_is_not_doubled() -> None:
+    """01:30 does not exist on the night the clocks go forward: the job runs at most once that day."""
+    times = fire_times("30 1 * * *", datetime(2026, 3, 28, tzinfo=LONDON), datetime(2026, 3, 31, tzinfo=LONDON))
+    days = [moment.astimezone(LONDON).date().isoformat() for moment in times]
+    assert days.count("2026-03-29") <= 1
+    assert days.count("2026-03-28") == 1
+    assert days.count("2026-03-30") == 1
+
+
+def test_bad_cron_and_zone_are_config_errors_naming_the_key(tmp_path: Path) -> None:
+    """An impossible expression or an unknown zone names [schedule] and the key."""
+    config = load_config(write_site(tmp_path, {}, '[schedule]\ndigest = "0 25 * * FRI"\n'))
+    with pytest.raises(ConfigError) as caught:
+        check_schedule(config)
+    assert str(caught.value).startswith("config.toml: [schedule] digest: '0 25 * * FRI' is not a cron expression (")
+    assert str(caught.value).endswith("; write e.g. '0 8 * * FRI'")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_site(tmp_path, {}, '[schedule]\ntimezone = "Mars/Olympus"\nbuild = "every ten minutes"\n'))
+    assert str(caught.value).splitlines() == [
+        "config.toml: [schedule] timezone: 'Mars/Olympus' is not a time zone; write e.g. 'Europe/London'",
+        "config.toml: [schedule] build: 'every ten minutes' is not a cron expression "
+        "(cron has 5 fields: minute hour day month weekday); write e.g. '0 8 * * FRI'",
+    ]
+
+
+def test_schedule_lists_upcoming_runs_in_the_site_zone(tmp_path: Path) -> None:
+    """`feedkit schedule` shows the next Fridays at 08:00 London time."""
+    config = load_config(write_site(tmp_path, {}))
+    moments = upcoming(config, 3)["digest"]
+    assert len(moments) == 3
+    assert {moment.strftime("%a %H:%M %Z") for moment in moments} <= {"Fri 08:00 GMT", "Fri 08:00 BST"}
+
+
+def freeze_one_digest(store: Store, created: datetime) -> None:
+    content = DigestContent("s", "h", "t", (), created, "")
+    digest = mailstate.freeze_digest(store, content)
+    with store.transaction() as db:
+        db.execute("UPDATE digests SET created_at = ? WHERE id = ?", (created.isoformat(), digest.id))
+
+
+def test_catch_up_runs_once_after_downtime(tmp_path: Path) -> None:
+    """A Friday missed while down is caught up once; after that digest nothing more is due."""
+    config = load_config(write_site(tmp_path, {}))
+    trigger = check_schedule(config)["digest"]
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday
+    assert digest_was_missed(config, trigger, now) is False  # first ever start: nothing was missed
+    with Store(config.database_path) as store:
+        store.set_meta(FIRST_START_KEY, (now - timedelta(days=30)).isoformat())
+        freeze_one_digest(store, now - timedelta(days=12))  # the last digest, before Friday the 20th
+    assert digest_was_missed(config, trigger, now) is True
+    with Store(config.database_path) as store:
+        freeze_one_digest(store, now - timedelta(hours=1))  # the catch-up digest
+    assert digest_was_missed(config, trigger, now) is False
+    assert digest_was_missed(config, trigger, datetime(2026, 11, 27, 8, 0, 1, tzinfo=UTC)) is True
+
+
+def test_frequent_job_moves_forward_through_the_repeated_hour() -> None:
+    """'*/20' on the night the clocks go back runs in both passes of 01:00-02:00, always forwards.
+
+    (APScheduler 3.x on its own answers a time before the last run there, which would fire a job over
+    and over; feedkit's trigger guards against that.)
+    """
+    start = datetime(2026, 10, 25, 0, 30, tzinfo=LONDON)
+    times = fire_times("*/20 * * * *", start, start + timedelta(hours=3))
+    utc = [moment.astimezone(UTC) for moment in times]
+    assert utc == sorted(set(utc))
+    every_twenty_minutes = [datetime(2026, 10, 24, 23, 40, tzinfo=UTC) + timedelta(minutes=20 * n) for n in range(12)]
+    assert utc == every_twenty_minutes  # 23:40 UTC to 03:20 UTC: the hour of 01:xx local runs twice
