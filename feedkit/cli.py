@@ -30,6 +30,7 @@ class _FeedkitGroup(click.Group):
         "subscribers": "feedkit.cli_newsletter:subscribers",
         "run": "feedkit.cli_service:run",
         "schedule": "feedkit.cli_service:schedule",
+        "serve": "feedkit.cli_service:serve",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 import click
+import uvicorn
 
 from feedkit import scheduler
 from feedkit.cli import config_from
+from feedkit.config import Config
+from feedkit.web import ADMIN_HASH_ENV, create_app
+from feedkit.web import hash_password as make_hash
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run every job once now and exit (for cron or systemd timers).")
+@click.option("--serve", "with_web", is_flag=True, help="Also serve the web side (as `feedkit serve`).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="With --serve: the port.")
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) -> None:
     """Run the service: build and send on the [schedule] in config.toml until stopped.
 
     SIGTERM or Ctrl-C stops it cleanly (the message in flight is finished); SIGHUP re-reads config.toml.
@@ -26,7 +34,34 @@ def run(ctx: click.Context, once: bool) -> None:
     if once:
         scheduler.run_once(config)
         return
-    scheduler.run_service(config.path)
+    web_server = _web_server(config, host, port) if with_web else None
+    if web_server is not None:
+        threading.Thread(target=web_server.run, name="web", daemon=True).start()
+    try:
+        scheduler.run_service(config.path)
+    finally:
+        if web_server is not None:
+            web_server.should_exit = True
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="The port.")
+@click.option("--hash-password", is_flag=True, help="Read a password and print the hash for the editors' page.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None:
+    """Serve the feeds, one-click unsubscribe and the editors' page (/admin) over HTTP."""
+    if hash_password:
+        password = click.prompt("Password for the editors' page", hide_input=True, confirmation_prompt=True)
+        click.echo(f"{ADMIN_HASH_ENV}='{make_hash(password)}'")
+        return
+    config = config_from(ctx)
+    click.echo(f"Serving {config.site.title} at http://{host}:{port}/ (editors: /admin); Ctrl-C stops.")
+    _web_server(config, host, port).run()
+
+
+def _web_server(config: Config, host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="warning"))
 
 
 @click.command()

@@ -1,0 +1,350 @@
+"""`feedkit serve`: feeds over HTTP, one-click unsubscribe, and the editors' page.
+
+A Starlette app over the same config, state database and use cases as the CLI and the scheduler.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from feedkit import mailstate, newsletter
+from feedkit.config import Config
+from feedkit.errors import FeedkitError
+from feedkit.feeds import CONTENT_TYPES, FEED_FILES
+from feedkit.mail import open_transport, secret_from_environment, verify_token
+from feedkit.publish import feed_plans
+from feedkit.state import Store
+
+ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
+SESSION_COOKIE = "feedkit_admin"
+SESSION_SECONDS = 12 * 3600
+LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # failed logins allowed per client and window (seconds)
+FILE_TYPES = {
+    "feed.xml": CONTENT_TYPES["rss"],
+    "atom.xml": CONTENT_TYPES["atom"],
+    "feed.json": CONTENT_TYPES["json"],
+    ".xsl": "application/xslt+xml",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml",
+    ".json": "application/json",
+}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+# -- passwords ----------------------------------------------------------------------------------
+
+
+def hash_password(password: str, iterations: int = 600_000) -> str:
+    """A PBKDF2-SHA256 hash for FEEDKIT_ADMIN_PASSWORD_HASH (made by `feedkit serve --hash-password`)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${_b64(salt)}${_b64(digest)}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, iterations, salt, expected = stored.split("$")
+        if scheme != "pbkdf2_sha256":
+            return False
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(salt), int(iterations))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, _unb64(expected))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# -- the app ------------------------------------------------------------------------------------
+
+
+class LoginLimiter:
+    """At most LOGIN_ATTEMPTS failed logins per client in LOGIN_WINDOW seconds."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def blocked(self, client: str) -> bool:
+        with self.lock:
+            recent = self.failures.setdefault(client, deque())
+            while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
+                recent.popleft()
+            return len(recent) >= LOGIN_ATTEMPTS
+
+    def failed(self, client: str) -> None:
+        with self.lock:
+            self.failures.setdefault(client, deque()).append(time.monotonic())
+
+
+class WebApp:
+    """The routes; one instance per `feedkit serve`, holding the config and the running send, if any."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.secret = secret_from_environment()
+        self.sessions = URLSafeTimedSerializer(self.secret, salt="feedkit-admin-session")
+        self.limiter = LoginLimiter()
+        self.sending: threading.Thread | None = None
+        self.send_error: str | None = None
+        self.pages = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(resources.files("feedkit").joinpath("webpages"))),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+
+    def routes(self) -> list[Route]:
+        admin = self._admin_only
+        return [
+            Route("/", self.home),
+            Route("/unsubscribe", self.unsubscribe, methods=["GET", "POST"]),
+            Route("/admin/login", self.login, methods=["GET", "POST"]),
+            Route("/admin/logout", admin(self.logout), methods=["POST"]),
+            Route("/admin", admin(self.dashboard)),
+            Route("/admin/preview", admin(self.preview)),
+            Route("/admin/test", admin(self.send_test), methods=["POST"]),
+            Route("/admin/send", admin(self.confirm_send), methods=["GET"]),
+            Route("/admin/send", admin(self.start_send), methods=["POST"]),
+            Route("/admin/status", admin(self.status)),
+            Route("/{path:path}", self.public_file),
+        ]
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.pages.get_template(name).render(site_title=self.config.site.title, **context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    async def home(self, request: Request) -> Response:
+        published = _published(self.config)
+        feeds = []
+        for plan in feed_plans(self.config, published):
+            links = [(fmt, plan.folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
+            available = [(fmt, path) for fmt, path in links if (self.config.output_dir / path).is_file()]
+            if available:
+                feeds.append((plan.title, available))
+        return self.page("home.html.j2", feeds=feeds, content_types=CONTENT_TYPES)
+
+    async def public_file(self, request: Request) -> Response:
+        path = _safe_path(self.config.output_dir, request.path_params["path"])
+        if path is None:
+            return self.page("message.html.j2", 404, title="Not found", message="There is no such page here.")
+        return _file_response(path, request)
+
+    # -- unsubscribe ----------------------------------------------------------------------------
+
+    async def unsubscribe(self, request: Request) -> Response:
+        token = request.query_params.get("t", "")
+        address = verify_token(token, self.secret) if token else None
+        if address is None:
+            message = "This unsubscribe link is not valid. Please use the link from the most recent e-mail."
+            return self.page("message.html.j2", 400, title="Link not valid", message=message)
+        if request.method == "GET":
+            return self.page("unsubscribe.html.j2", address=address, token=token)
+        with Store(self.config.database_path) as store:
+            mailstate.unsubscribe(store, address.lower())
+        message = f"{address} will receive no more e-mail from {self.config.site.title}."
+        return self.page("message.html.j2", title="You are unsubscribed", message=message)
+
+    # -- admin ------------------------------------------------------------------------------------
+
+    def _admin_only(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            if not os.environ.get(ADMIN_HASH_ENV):
+                message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
+                return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
+            session = self._session(request)
+            if session is None:
+                if request.method == "GET":
+                    return RedirectResponse("/admin/login", status_code=303)
+                return self.page("message.html.j2", 401, title="Please log in", message="Your session has ended.")
+            if request.method == "POST":
+                form = await request.form()
+                if not hmac.compare_digest(str(form.get("csrf", "")), session["csrf"]):
+                    return self.page(
+                        "message.html.j2", 403, title="Form expired", message="Reload the page and try again."
+                    )
+            request.state.session = session
+            return await handler(request)
+
+        return guarded
+
+    def _session(self, request: Request) -> dict[str, str] | None:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        try:
+            session: dict[str, str] = self.sessions.loads(cookie, max_age=SESSION_SECONDS)
+        except BadSignature:
+            return None
+        return session
+
+    async def login(self, request: Request) -> Response:
+        stored = os.environ.get(ADMIN_HASH_ENV)
+        if not stored:
+            message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
+            return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
+        if request.method == "GET":
+            return self.page("login.html.j2", error=None)
+        client = request.client.host if request.client else "unknown"
+        if self.limiter.blocked(client):
+            return self.page("login.html.j2", 429, error="Too many attempts. Wait fifteen minutes and try again.")
+        form = await request.form()
+        if not check_password(str(form.get("password", "")), stored):
+            self.limiter.failed(client)
+            return self.page("login.html.j2", 401, error="That password is not right.")
+        response = RedirectResponse("/admin", status_code=303)
+        cookie = self.sessions.dumps({"csrf": secrets.token_urlsafe(24)})
+        secure = self.config.base_url.startswith("https://") and request.url.scheme == "https"
+        response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                            secure=secure, path="/admin")  # fmt: skip
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        response = RedirectResponse("/admin/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/admin")
+        return response
+
+    async def dashboard(self, request: Request) -> Response:
+        plan = newsletter.plan_send(self.config)
+        with Store(self.config.database_path) as store:
+            subscribers = mailstate.count_subscribed(store)
+        return self.page(
+            "dashboard.html.j2", plan=plan, subscribers=subscribers, csrf=request.state.session["csrf"],
+            statuses=newsletter.status(self.config, 5), sending=self._is_sending(),
+            notice=request.query_params.get("notice"),
+        )  # fmt: skip
+
+    async def preview(self, request: Request) -> Response:
+        html_path, _, count = newsletter.preview(self.config)
+        if not count:
+            return self.page("message.html.j2", title="Nothing new", message="Nothing new since the last digest.")
+        html = html_path.read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": "script-src 'none'"})
+
+    async def send_test(self, request: Request) -> Response:
+        form = await request.form()
+        address = str(form.get("address", "")).strip()
+        try:
+            newsletter.send_test(self.config, address, open_transport(self.config))
+        except FeedkitError as error:
+            return RedirectResponse(f"/admin?notice=Test not sent: {error}", status_code=303)
+        return RedirectResponse(f"/admin?notice=Test sent to {address}", status_code=303)
+
+    async def confirm_send(self, request: Request) -> Response:
+        plan = newsletter.plan_send(self.config)
+        return self.page("confirm.html.j2", plan=plan, csrf=request.state.session["csrf"])
+
+    async def start_send(self, request: Request) -> Response:
+        if self._is_sending():
+            return RedirectResponse("/admin/status", status_code=303)
+        self.send_error = None
+        self.sending = threading.Thread(target=self._send_in_background, daemon=True)
+        self.sending.start()
+        return RedirectResponse("/admin/status", status_code=303)
+
+    def _send_in_background(self) -> None:
+        try:
+            newsletter.send(self.config, lambda: open_transport(self.config))
+        except FeedkitError as error:  # the lock held by the scheduler, an unreachable server...
+            self.send_error = str(error)
+
+    def _is_sending(self) -> bool:
+        return self.sending is not None and self.sending.is_alive()
+
+    async def status(self, request: Request) -> Response:
+        return self.page(
+            "status.html.j2", statuses=newsletter.status(self.config, 10), sending=self._is_sending(),
+            error=self.send_error,
+        )  # fmt: skip
+
+
+def _published(config: Config) -> list[Any]:
+    from feedkit.content import scan_content  # noqa: PLC0415
+    from feedkit.pipeline import load  # noqa: PLC0415 - avoids a cycle at import time
+
+    with Store(config.database_path) as store:
+        result = load(config, store, datetime.now(UTC), scan_content(config), save_cache=False)
+    return list(result.site.published_reviews)
+
+
+def _safe_path(root: Path, requested: str) -> Path | None:
+    """A file under `root`, or None: no '..', no absolute paths, no symlinks out of it, no hidden files."""
+    parts = [part for part in requested.split("/") if part]
+    if any(part.startswith(".") or "\\" in part or "\0" in part for part in parts):
+        return None
+    base = root.resolve()
+    candidate = (base.joinpath(*parts) if parts else base).resolve()
+    if candidate.is_dir():
+        candidate = candidate / "index.html"
+    if base not in candidate.parents or not candidate.is_file():
+        return None
+    return candidate
+
+
+def _content_type(path: Path) -> str:
+    return FILE_TYPES.get(path.name) or FILE_TYPES.get(path.suffix, "application/octet-stream")
+
+
+def _file_response(path: Path, request: Request) -> Response:
+    """The file with ETag and Last-Modified, or 304 when the client's copy is current."""
+    data = path.read_bytes()
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    modified = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+    headers = {
+        **SECURITY_HEADERS,
+        "ETag": etag,
+        "Last-Modified": format_datetime(modified, usegmt=True),
+        "Cache-Control": "public, max-age=300",
+    }
+    if _not_modified(request, etag, modified):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=_content_type(path), headers=headers)
+
+
+def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
+        return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return modified <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def create_app(config: Config) -> Starlette:
+    return Starlette(routes=WebApp(config).routes())

@@ -1,0 +1,245 @@
+"""`feedkit serve` over HTTP: every route, status code and header, and the security boundaries."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from starlette.testclient import TestClient
+
+from feedkit import newsletter, pipeline
+from feedkit.config import Config, load_config
+from feedkit.mail import make_token
+from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password
+from tests.conftest import write_site
+from tests.test_newsletter import REVIEWS
+
+SECRET = "web-test-secret-long-enough"  # noqa: S105 - a test value
+PASSWORD = "correct horse"  # noqa: S105 - a test value
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    monkeypatch.setenv(ADMIN_HASH_ENV, hash_password(PASSWORD, iterations=1_000))
+    site = load_config(write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n'))
+    pipeline.build(site)
+    newsletter.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
+    return site
+
+
+@pytest.fixture
+def client(config: Config) -> Iterator[TestClient]:
+    with TestClient(create_app(config), base_url="http://testserver") as test_client:
+        yield test_client
+
+
+def log_in(client: TestClient) -> str:
+    """Log in and return the CSRF token of the session."""
+    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303
+    page = client.get("/admin").text
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match
+    return match[1]
+
+
+# -- feeds ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/feed.xml", "application/rss+xml"), ("/atom.xml", "application/atom+xml"),
+     ("/feed.json", "application/feed+json"), ("/feed.xsl", "application/xslt+xml")],
+)  # fmt: skip
+def test_feeds_are_served_with_their_types_and_validators(client: TestClient, path: str, content_type: str) -> None:
+    """Each file comes with its content type, an ETag and a Last-Modified date."""
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(content_type)
+    assert re.fullmatch(r'"[0-9a-f]{32}"', response.headers["etag"])
+    assert response.headers["last-modified"].endswith(" GMT")
+
+
+def test_conditional_get_answers_304(client: TestClient) -> None:
+    """If-None-Match with the ETag, or If-Modified-Since the last change, gives 304 and no body."""
+    first = client.get("/feed.xml")
+    by_etag = client.get("/feed.xml", headers={"If-None-Match": first.headers["etag"]})
+    assert (by_etag.status_code, by_etag.content) == (304, b"")
+    by_date = client.get("/feed.xml", headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert by_date.status_code == 304
+    stale = client.get("/feed.xml", headers={"If-None-Match": '"0000"'})
+    assert stale.status_code == 200
+    assert client.get("/feed.xml", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+
+
+def test_home_page_lists_feeds_with_autodiscovery(client: TestClient) -> None:
+    """The home page links every feed, and its <head> lets browsers and readers discover them."""
+    page = client.get("/").text
+    assert '<link rel="alternate" type="application/rss+xml" title="Test Reviews (RSS)" href="/feed.xml">' in page
+    assert '<link rel="alternate" type="application/atom+xml" title="Test Reviews (ATOM)" href="/atom.xml">' in page
+    assert 'href="/feed.json"' in page
+    assert "Subscribe (RSS)" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/../config.toml", "/%2e%2e/config.toml", "/categories/../../config.toml", "/..%2fconfig.toml",
+     "/%2e%2e%2f.feedkit/state.db", "/.hidden", "/nothing-here.xml"],
+)  # fmt: skip
+def test_nothing_outside_the_public_folder_can_be_read(client: TestClient, path: str) -> None:
+    """Paths that climb out of public/, hidden files and missing files are all 404."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "[site]" not in response.text
+
+
+def test_a_symlink_out_of_public_is_not_followed(client: TestClient, config: Config) -> None:
+    """A link inside public/ to a file outside it is refused."""
+    (config.output_dir / "leak.xml").symlink_to(config.path)
+    assert client.get("/leak.xml").status_code == 404
+
+
+# -- unsubscribe ------------------------------------------------------------------------------------
+
+
+def subscribed(config: Config) -> list[str]:
+    return [s.address for s in newsletter.list_subscribers(config, "subscribed")]
+
+
+def test_unsubscribe_page_asks_with_one_button(client: TestClient) -> None:
+    """GET shows whose address it is and a single button; nothing changes yet."""
+    token = make_token("ann@example.org", SECRET.encode())
+    page = client.get(f"/unsubscribe?t={token}")
+    assert page.status_code == 200
+    assert "ann@example.org" in page.text
+    assert page.text.count("<button") == 1
+
+
+def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, config: Config) -> None:
+    """RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once; again is still 200."""
+    token = make_token("ann@example.org", SECRET.encode())
+    for _ in range(2):
+        response = client.post(f"/unsubscribe?t={token}", content=b"List-Unsubscribe=One-Click",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert response.status_code == 200
+        assert "ann@example.org will receive no more e-mail" in response.text
+    assert subscribed(config) == ["bob@example.org"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "garbage",
+        make_token("ann@example.org", b"another-site-secret-0123456789"),  # another site's
+        make_token("ann@example.org", SECRET.encode())[:-2] + "xx",  # altered
+    ],
+)
+def test_bad_altered_or_foreign_token_is_400_and_changes_nothing(
+    client: TestClient, config: Config, token: str
+) -> None:
+    """A token that does not verify gets a clear 400 page, for GET and POST alike."""
+    assert client.get(f"/unsubscribe?t={token}").status_code == 400
+    response = client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 400
+    assert "not valid" in response.text
+    assert subscribed(config) == ["ann@example.org", "bob@example.org"]
+
+
+# -- the editors' page -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/preview", "/admin/status", "/admin/send"])
+def test_admin_pages_redirect_to_login_without_a_session(client: TestClient, path: str) -> None:
+    """Every admin page needs a session: without one, 303 to the login page."""
+    response = client.get(path, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
+
+
+@pytest.mark.parametrize("path", ["/admin/send", "/admin/test", "/admin/logout"])
+def test_admin_actions_are_401_without_a_session(client: TestClient, config: Config, path: str) -> None:
+    """A POST without a session is refused and sends nothing."""
+    assert client.post(path, data={"csrf": "x", "address": "x@example.org"}).status_code == 401
+    assert newsletter.status(config) == []
+
+
+def test_forged_session_cookie_is_refused(client: TestClient) -> None:
+    """A cookie not signed with the site's secret is no session."""
+    client.cookies.set("feedkit_admin", "eyJjc3JmIjoieCJ9.forged.signature", path="/admin")
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_admin_is_off_without_a_password_hash(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no password hash in the environment, nothing in /admin works."""
+    monkeypatch.delenv(ADMIN_HASH_ENV)
+    assert client.get("/admin/login").status_code == 503
+    assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 503
+    assert client.get("/admin", follow_redirects=False).status_code == 503
+
+
+def test_wrong_password_then_lockout(client: TestClient) -> None:
+    """Wrong passwords are 401; after five, even the right one waits (429)."""
+    for _ in range(5):
+        assert client.post("/admin/login", data={"password": "wrong"}).status_code == 401
+    assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 429
+
+
+def test_session_cookie_is_http_only_and_strict(client: TestClient) -> None:
+    """The session cookie cannot be read by scripts nor sent by other sites."""
+    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "path=/admin" in cookie
+
+
+def test_forged_csrf_token_is_refused(client: TestClient, config: Config) -> None:
+    """A logged-in POST with the wrong CSRF token is 403 and does nothing."""
+    log_in(client)
+    assert client.post("/admin/send", data={"csrf": "forged"}).status_code == 403
+    assert newsletter.status(config) == []
+
+
+def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
+    """The dashboard shows the subscriber count and next digest; the preview is the e-mail; send asks first."""
+    log_in(client)
+    dashboard = client.get("/admin").text
+    assert "2 subscribers." in dashboard
+    assert "Test Reviews: 2 new reviews, including Vertigo Blu-ray" in dashboard
+    preview = client.get("/admin/preview")
+    assert preview.headers["content-security-policy"] == "script-src 'none'"
+    assert "Vertigo Blu-ray" in preview.text
+    confirm = client.get("/admin/send").text
+    assert "2 reviews, to 2 subscribers." in confirm
+    assert "Yes, send it now" in confirm
+
+
+def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, config: Config) -> None:
+    """Send now starts the normal send (same lock, same state); the status page shows its result."""
+    csrf = log_in(client)
+    response = client.post("/admin/send", data={"csrf": csrf}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/status")
+    deadline = time.monotonic() + 10
+    while newsletter.pending_count(config) or not newsletter.status(config):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (status,) = newsletter.status(config)
+    assert status.counts == {"sent": 2}
+    assert len(list(config.outbox_dir.glob("*.eml"))) == 2
+    time.sleep(0.2)
+    assert "<td>2</td>" in client.get("/admin/status").text
+
+
+def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
+    """'Send a test' mails one address and records nothing."""
+    csrf = log_in(client)
+    response = client.post("/admin/test", data={"csrf": csrf, "address": "editor@example.org"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert unquote(response.headers["location"]) == "/admin?notice=Test sent to editor@example.org"
+    assert [path.name.startswith("test-0.") for path in config.outbox_dir.glob("*.eml")] == [True]
+    assert newsletter.status(config) == []
