@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from feedkit.config import Config, load_config
 from feedkit.scheduler import FIRST_START_KEY
 from feedkit.state import Store
 from tests.conftest import write_site
-from tests.smtp_server import Faults, SmtpServer
+from tests.smtp_server import Faults, SmtpServer, free_port
 
 SECRET = "service-test-secret-long-enough"  # noqa: S105 - a test value
 ENV = {**os.environ, "FEEDKIT_SECRET": SECRET}
@@ -159,3 +160,26 @@ def test_sigterm_mid_send_then_restart_gives_one_copy_each(tmp_path: Path) -> No
         assert all(len(items) == 1 for items in copies.values())
     finally:
         slow.stop()
+
+
+def test_run_with_serve_answers_http_beside_the_scheduler(tmp_path: Path, server: SmtpServer) -> None:
+    """`feedkit run --serve` builds on schedule and serves the result over HTTP in the same process."""
+    make_site(tmp_path, server, 'build = "* * * * * *"\ndigest = ""\n', {"a.md": review("Alphaville")})
+    port = free_port()
+    log = (tmp_path / "service.log").open("w")
+    command = [sys.executable, "-m", "feedkit.cli", "run", "--serve", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=log, stderr=subprocess.STDOUT)
+
+    def feed_is_served() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/feed.xml", timeout=2) as response:
+                return response.status == 200 and b"Alphaville" in response.read()
+        except OSError:
+            return False
+
+    try:
+        wait_for(feed_is_served)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        log.close()

@@ -1,0 +1,157 @@
+"""The web side in headless Chromium (Debian's, driven by Playwright), against `feedkit serve` as a process."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from feedkit import newsletter, pipeline
+from feedkit.config import Config, load_config
+from feedkit.mail import open_transport
+from feedkit.web import ADMIN_HASH_ENV, hash_password
+from tests.conftest import write_site
+from tests.smtp_server import SmtpServer, free_port
+from tests.test_newsletter import REVIEWS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+PASSWORD = "correct horse battery"  # noqa: S105 - a test value
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("FEEDKIT_SECRET", "browser-test-secret-long-enough")
+    extra = (
+        '[digest]\nfrom_address = "digest@reviews.example.org"\ntransport = "smtp"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+    )
+    config = load_config(write_site(tmp_path, REVIEWS, extra))
+    pipeline.build(config)
+    newsletter.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    return config
+
+
+@pytest.fixture
+def server_url(site: Config) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, ADMIN_HASH_ENV: hash_password(PASSWORD, iterations=1_000)}
+    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=site.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "feedkit serve did not start"
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: Page, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+
+
+def test_editor_logs_in_previews_tests_and_sends(
+    browser: Browser, server_url: str, site: Config, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """Log in, look at the preview, send a test that arrives, send the digest and watch its status."""
+    page = browser.new_page()
+    page.goto(f"{server_url}/admin")
+    expect(page).to_have_url(f"{server_url}/admin/login")
+    shot(page, tmp_path, "login")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("text=Log in")
+    expect(page.locator("h1")).to_have_text("Test Reviews: the next digest")
+    expect(page.locator("body")).to_contain_text("2 subscribers.")
+    shot(page, tmp_path, "dashboard")
+
+    preview = browser.new_page()
+    preview.context.add_cookies(page.context.cookies())
+    preview.goto(f"{server_url}/admin/preview")
+    expect(preview.locator("h2.title").first).to_have_text("Vertigo Blu-ray")
+    shot(preview, tmp_path, "preview")
+
+    page.fill("input[name=address]", "editor@example.org")
+    page.click("text=Send test")
+    expect(page.locator(".notice")).to_have_text("Test sent to editor@example.org")
+    assert [item.recipients for item in smtp.handler.received] == [["editor@example.org"]]
+
+    page.click("text=Send now…")
+    expect(page.locator("body")).to_contain_text("2 reviews, to 2 subscribers.")
+    shot(page, tmp_path, "confirm")
+    page.click("text=Yes, send it now")
+    expect(page).to_have_url(f"{server_url}/admin/status")
+    expect(page.locator("table")).to_contain_text("Test Reviews: 2 new reviews", timeout=15_000)
+    page.wait_for_function("() => !document.body.innerText.includes('Sending…')", timeout=15_000)
+    shot(page, tmp_path, "status")
+    assert sorted(r for item in smtp.handler.received for r in item.recipients) == [
+        "ann@example.org", "bob@example.org", "editor@example.org",
+    ]  # fmt: skip
+
+
+def test_subscriber_unsubscribes_through_the_link_in_the_mail(
+    browser: Browser, server_url: str, site: Config, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """The link in a received message leads to one button; after it, the next digest skips that address."""
+    newsletter.send(site, lambda: open_transport(site))
+    message = smtp.handler.by_recipient()["ann@example.org"][0].message
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r'href="(https://reviews\.example\.org/unsubscribe\?t=[^"]+)"', html)
+    assert link
+    page = browser.new_page()
+    page.goto(link[1].replace("https://reviews.example.org", server_url).replace("&amp;", "&"))
+    expect(page.locator("body")).to_contain_text("ann@example.org")
+    shot(page, tmp_path, "unsubscribe")
+    page.click("button:has-text('Unsubscribe')")
+    expect(page.locator("h1")).to_have_text("You are unsubscribed")
+    shot(page, tmp_path, "unsubscribed")
+    assert [s.address for s in newsletter.list_subscribers(site, "subscribed")] == ["bob@example.org"]
+
+    date = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+    (site.content_dir / "new.md").write_text(f"---\ntitle: Stalker Blu-ray\ndate: {date}\n---\nZone.\n", "utf-8")
+    before = len(smtp.handler.received)
+    newsletter.send(site, lambda: open_transport(site))
+    assert [item.recipients for item in smtp.handler.received[before:]] == [["bob@example.org"]]
+
+
+def test_home_page_offers_every_feed(browser: Browser, server_url: str, tmp_path: Path) -> None:
+    """The home page shows a subscribe button per feed and the browser sees the autodiscovery links."""
+    page = browser.new_page()
+    page.goto(server_url)
+    expect(page.locator("a.button").first).to_have_text("Subscribe (RSS)")
+    hrefs = page.eval_on_selector_all("link[rel=alternate]", "links => links.map(link => link.getAttribute('href'))")
+    assert hrefs == ["/feed.xml", "/atom.xml", "/feed.json"]
+    shot(page, tmp_path, "home")
