@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from feedkit import mailstate
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
 from feedkit.mail import (
     MessageBuilder,
     PermanentDeliveryError,
@@ -24,7 +23,7 @@ from feedkit.mailstate import FAILED, PENDING, SENT, SKIPPED, Delivery, FrozenDi
 from feedkit.state import Store
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
-HEARTBEAT_EVERY = 500  # messages between lock heartbeats
+GIVE_UP_AFTER_RUNS = 3  # a recipient still refused with 4xx after this many runs is marked failed
 FILE_WRITERS = 4  # threads writing .eml files: creating and fsyncing files waits on the disk, not the CPU
 DEFERRED = "deferred"  # still pending after this run's attempts: the next run tries again
 
@@ -67,7 +66,11 @@ class RateLimiter:
 
 @dataclass(slots=True)
 class Sender:
-    """Sends one digest over `connections` transports at once, recording each outcome as it happens."""
+    """Sends one digest over `connections` transports at once, recording each outcome as it happens.
+
+    `stop` is the caller's (SIGTERM, say): it is only read. A failure inside the send sets `halt`,
+    which stops every thread of this send and nothing else.
+    """
 
     config: Config
     digest: FrozenDigest
@@ -75,8 +78,9 @@ class Sender:
     open_transport: Callable[[], Transport]
     on_result: Callable[[str], None] = lambda _status: None
     stop: threading.Event = field(default_factory=threading.Event)
+    halt: threading.Event = field(default_factory=threading.Event)
     report: SendReport = field(init=False)
-    failure: FeedkitError | None = None  # an error that must reach the caller, from any thread
+    failure: BaseException | None = None  # an error that must reach the caller, from any thread
     lock: threading.Lock = field(default_factory=threading.Lock)
     rate: RateLimiter = field(init=False)
 
@@ -90,12 +94,17 @@ class Sender:
         threads = [threading.Thread(target=self._work, args=(share,), daemon=True) for share in shares[1:]]
         for thread in threads:
             thread.start()
-        self._work(shares[0] if shares else [])
-        for thread in threads:
-            thread.join()
+        try:
+            self._work(shares[0] if shares else [])
+        finally:
+            for thread in threads:  # the lock is released only once every thread has finished
+                thread.join()
         if self.failure is not None:
             raise self.failure
         return self.report
+
+    def stopped(self) -> bool:
+        return self.stop.is_set() or self.halt.is_set()
 
     def _parallelism(self) -> int:
         """SMTP connections as configured; the file transport overlaps its disk waits on a few threads."""
@@ -104,17 +113,16 @@ class Sender:
     def _work(self, share: list[Delivery]) -> None:
         try:
             with Store(self.config.database_path) as store, self.open_transport() as transport:
-                for number, delivery in enumerate(share, start=1):
-                    if self.stop.is_set():
+                for delivery in share:
+                    if self.stopped():
                         return
                     self._one(store, transport, delivery)
-                    if number % HEARTBEAT_EVERY == 0:
-                        mailstate.beat(store)
         except ServerUnreachableError as exc:
-            self._stop_all(str(exc))
-        except FeedkitError as exc:  # a wrong password, a full disk: every thread stops, the caller hears
-            self.failure = self.failure or exc
-            self._stop_all(str(exc))
+            self._halt(str(exc))
+        except Exception as exc:  # a wrong password, a full disk, or a bug: every thread stops, the caller hears
+            with self.lock:
+                self.failure = self.failure or exc
+            self._halt(str(exc))
 
     def _one(self, store: Store, transport: Transport, delivery: Delivery) -> None:
         if not mailstate.is_subscribed(store, delivery.email_key):
@@ -122,9 +130,10 @@ class Sender:
             self._count(SKIPPED)
             return
         status, error = self._deliver(transport, delivery)
-        mailstate.mark_delivery(
-            store, self.digest.id, delivery.email_key, PENDING if status == DEFERRED else status, error
-        )
+        if status == DEFERRED and delivery.attempts + 1 >= GIVE_UP_AFTER_RUNS:
+            status, error = FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {error}"
+        stored = PENDING if status == DEFERRED else status
+        mailstate.mark_delivery(store, self.digest.id, delivery.email_key, stored, error)
         self._count(status, delivery.address, error)
 
     def _deliver(self, transport: Transport, delivery: Delivery) -> tuple[str, str | None]:
@@ -132,10 +141,8 @@ class Sender:
         message = self.builder.build(delivery.address)
         last: TransientDeliveryError | None = None
         for attempt in range(self.config.smtp.max_attempts):
-            if attempt:
-                self.stop.wait(RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)])
-                if self.stop.is_set():
-                    break
+            if attempt and self._pause(RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]):
+                break
             self.rate.wait()
             try:
                 transport.send(self.builder.sender, message)
@@ -149,6 +156,13 @@ class Sender:
             raise last
         return DEFERRED, str(last) if last else "stopped before sending"
 
+    def _pause(self, seconds: float) -> bool:
+        """Wait before a retry; True if the send was stopped meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self.stopped() and time.monotonic() < deadline:
+            self.halt.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        return self.stopped()
+
     def _count(self, status: str, address: str = "", error: str | None = None) -> None:
         with self.lock:
             self.report.counts[status] += 1
@@ -156,7 +170,7 @@ class Sender:
                 self.report.errors.append((address, error))
         self.on_result(status)
 
-    def _stop_all(self, reason: str) -> None:
+    def _halt(self, reason: str) -> None:
         with self.lock:
-            self.report.stopped = reason
-        self.stop.set()
+            self.report.stopped = self.report.stopped or reason
+        self.halt.set()

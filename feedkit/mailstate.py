@@ -6,11 +6,14 @@ Every query the newsletter makes is here; sqlite3 errors become StateError throu
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import DigestContent
@@ -18,7 +21,7 @@ from feedkit.state import Store
 
 SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
-STALE_LOCK_AFTER = timedelta(minutes=10)  # a holder on another host that stopped beating this long ago is gone
+STALE_LOCK_AFTER = timedelta(seconds=90)  # a holder whose heartbeat is this old is gone
 
 
 class LockedError(FeedkitError):
@@ -239,16 +242,18 @@ def digest_statuses(store: Store, limit: int = 10) -> list[DigestStatus]:
 # -- the send lock ------------------------------------------------------------------------------
 
 
-def _holder() -> tuple[str, int]:
-    return socket.gethostname(), os.getpid()
+_HELD_HERE: set[str] = set()  # tokens of the locks this process holds right now
+HEARTBEAT_SECONDS = 20  # a holder refreshes its lock this often, on a timer of its own
 
 
 @contextmanager
 def send_lock(store: Store) -> Iterator[None]:
     """Only one sender at a time, whichever shell started it; a lock left by a dead process is taken over."""
-    host, pid = _holder()
+    host, pid, token = socket.gethostname(), os.getpid(), secrets.token_hex(8)
     with store.transaction() as db:
-        row = db.execute("SELECT host, pid, acquired_at, heartbeat_at FROM locks WHERE name = 'digest'").fetchone()
+        row = db.execute(
+            "SELECT host, pid, acquired_at, heartbeat_at, token FROM locks WHERE name = 'digest'"
+        ).fetchone()
         if row is not None and _is_alive(*row):
             since = row[2].replace("T", " ").replace("+00:00", " UTC")
             raise LockedError(
@@ -256,30 +261,43 @@ def send_lock(store: Store) -> Iterator[None]:
                 "wait for it to finish; `feedkit digest status` shows its progress",
             )
         now = now_text()
-        db.execute("INSERT OR REPLACE INTO locks VALUES ('digest', ?, ?, ?, ?)", (host, pid, now, now))
+        db.execute("INSERT OR REPLACE INTO locks VALUES ('digest', ?, ?, ?, ?, ?)", (host, pid, now, now, token))
+    _HELD_HERE.add(token)
+    done = threading.Event()
+    beating = threading.Thread(target=_beat_until, args=(store.path, token, done), daemon=True)
+    beating.start()
     try:
         yield
     finally:
+        done.set()
+        beating.join()
+        _HELD_HERE.discard(token)
         with store.transaction() as db:
-            db.execute("DELETE FROM locks WHERE name = 'digest' AND host = ? AND pid = ?", (host, pid))
+            db.execute("DELETE FROM locks WHERE name = 'digest' AND token = ?", (token,))
 
 
-def beat(store: Store) -> None:
-    """Tell other hosts this sender is still alive."""
-    host, pid = _holder()
-    with store.transaction() as db:
-        db.execute("UPDATE locks SET heartbeat_at = ? WHERE host = ? AND pid = ?", (now_text(), host, pid))
+def _beat_until(database: Path, token: str, done: threading.Event) -> None:
+    """Refresh the lock's heartbeat on a timer, however slowly messages go out."""
+    with Store(database) as store:
+        while not done.wait(HEARTBEAT_SECONDS):
+            with store.transaction() as db:
+                db.execute("UPDATE locks SET heartbeat_at = ? WHERE token = ?", (now_text(), token))
 
 
-def _is_alive(host: str, pid: int, _acquired_at: str, heartbeat_at: str) -> bool:
-    if host == socket.gethostname():
-        if pid == os.getpid():
-            return True  # this process already holds it: a nested send is a bug, refuse it
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+def _is_alive(host: str, pid: int, _acquired_at: str, heartbeat_at: str, token: str) -> bool:
+    """Is the process that wrote this lock row still sending?"""
+    if datetime.now(UTC) - datetime.fromisoformat(heartbeat_at) > STALE_LOCK_AFTER:
+        return False  # no heartbeat for minutes: its holder is gone, wherever it ran
+    if host != socket.gethostname():
         return True
-    return datetime.now(UTC) - datetime.fromisoformat(heartbeat_at) < STALE_LOCK_AFTER
+    if pid == os.getpid():
+        # This very process: alive only if it holds this lock now (a nested send). Otherwise the row is
+        # from an earlier process with the same PID, e.g. a restarted container where every PID is 1.
+        return token in _HELD_HERE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

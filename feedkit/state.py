@@ -67,6 +67,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    ("0004_lock_token", "ALTER TABLE locks ADD COLUMN token TEXT NOT NULL DEFAULT ''"),
 )
 
 

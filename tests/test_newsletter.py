@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import re
 import socket
 import ssl
@@ -397,8 +398,10 @@ def test_second_sender_is_refused_while_the_lock_is_held(site_maker: Callable[..
     config = site_maker()
     subscribe(config, 1)
     with Store(config.database_path) as store, store.transaction() as db:
-        db.execute("INSERT INTO locks VALUES ('digest', 'other-host', 4242, '2026-11-24T08:00:00+00:00', ?)",
-                   (datetime.now(UTC).isoformat(),))  # fmt: skip
+        db.execute(
+            "INSERT INTO locks VALUES ('digest', 'other-host', 4242, '2026-11-24T08:00:00+00:00', ?, 'x')",
+            (datetime.now(UTC).isoformat(),),
+        )
     with pytest.raises(LockedError) as caught:
         newsletter.send(config, lambda: FileTransport(config.outbox_dir))
     assert str(caught.value) == (
@@ -413,7 +416,29 @@ def test_lock_left_by_a_dead_process_is_taken_over(site_maker: Callable[..., Con
     subscribe(config, 1)
     with Store(config.database_path) as store, store.transaction() as db:
         now = datetime.now(UTC).isoformat()
-        db.execute("INSERT INTO locks VALUES ('digest', ?, 999999999, ?, ?)", (socket.gethostname(), now, now))
+        db.execute("INSERT INTO locks VALUES ('digest', ?, 999999999, ?, ?, 'x')", (socket.gethostname(), now, now))
+    (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+    assert report.counts["sent"] == 1
+
+
+@pytest.mark.parametrize("holder", ["same-pid", "stale-heartbeat"])
+def test_lock_of_an_earlier_incarnation_or_silent_holder_is_taken_over(
+    site_maker: Callable[..., Config], holder: str
+) -> None:
+    """A row with this process's PID but not its token (a restarted container), or one whose heartbeat
+    stopped minutes ago (a killed process on another host), does not block sending."""
+    config = site_maker()
+    subscribe(config, 1)
+    fresh = datetime.now(UTC)
+    host, pid, beat = {
+        "same-pid": (socket.gethostname(), os.getpid(), fresh),
+        "stale-heartbeat": ("other-host", 4242, fresh - timedelta(minutes=5)),
+    }[holder]
+    with Store(config.database_path) as store, store.transaction() as db:
+        db.execute(
+            "INSERT INTO locks VALUES ('digest', ?, ?, ?, ?, 'old-token')",
+            (host, pid, beat.isoformat(), beat.isoformat()),
+        )
     (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir))
     assert report.counts["sent"] == 1
 
