@@ -158,7 +158,12 @@ def subscribers_list(ctx: click.Context, status: str | None) -> None:
 @click.pass_context
 def subscribers_import(ctx: click.Context, csv_file: TextIO) -> None:
     """Import a CSV of email[,name] rows; unsubscribed addresses are never re-subscribed."""
-    report = newsletter.import_subscribers(config_from(ctx), csv.reader(csv_file))
+    try:
+        report = newsletter.import_subscribers(config_from(ctx), csv.reader(csv_file))
+    except UnicodeDecodeError:
+        raise FeedkitError(
+            f"{csv_file.name}: is not UTF-8 text", 'save it as UTF-8 ("CSV UTF-8") and import again'
+        ) from None
     click.echo(f"Imported: {report.summary()}")
     for address in report.invalid:
         click.echo(f"invalid: {address!r}", err=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 import tomllib
 import types
 import typing
@@ -303,7 +304,7 @@ def _check_mail(sections: dict[str, Any], errors: list[str]) -> None:
         errors.append(f"[smtp] security: {smtp.security!r} is not one of {', '.join(SECURITY_MODES)}")
     for key, value in (("from_address", digest.from_address), ("reply_to", digest.reply_to)):
         if value and not _looks_like_address(value):
-            errors.append(f"[digest] {key}: {value!r} is not an e-mail address")
+            errors.append(f"[digest] {key}: {value!r} is not a plain ASCII e-mail address")
     for key, number, low in (("lookback_days", digest.lookback_days, 1), ("max_items", digest.max_items, 1)):
         if number < low:
             errors.append(f"[digest] {key}: must be at least {low}, not {number}")
@@ -315,17 +316,21 @@ def _check_mail(sections: dict[str, Any], errors: list[str]) -> None:
 
 
 def _looks_like_address(value: str) -> bool:
-    return "@" in value and not any(char in value for char in "\r\n<>, ")
+    return value.isascii() and "@" in value and not any(char in value for char in "\r\n<>, ")
 
 
 SUBJECT_FIELDS = ("count", "first_title", "site_title", "date", "reviews")
 
 
 def _check_subject(template: str, errors: list[str]) -> None:
+    """Only the named fields, used plainly: no attribute or index access, no unknown names."""
+    names = ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
     try:
-        template.format(**dict.fromkeys(SUBJECT_FIELDS, "x"))
-    except (KeyError, IndexError, ValueError):
-        names = ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        errors.append(f"[digest] subject: {template!r} is not a valid template ({exc}); it may use {names}")
+        return
+    if any(field not in SUBJECT_FIELDS for field in fields):
         errors.append(f"[digest] subject: {template!r} may only use {names}")
 
 

@@ -285,6 +285,8 @@ class SmtpTransport:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise TransientDeliveryError(f"connection to {self._where()} lost ({exc})") from exc
+        except UnicodeEncodeError as exc:  # an address that is not ASCII: no server without SMTPUTF8 takes it
+            raise PermanentDeliveryError(f"{message.recipient!r} cannot be sent without SMTPUTF8") from exc
         if refused:
             code, reply = next(iter(refused.values()))
             raise _reply_error(code, reply)

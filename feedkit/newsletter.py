@@ -170,10 +170,13 @@ def status(config: Config, limit: int = 10) -> list[mailstate.DigestStatus]:
 def normalize_address(address: str) -> tuple[str, str]:
     """(key, address): the address as email-validator normalizes it, and its lower-case key."""
     try:
-        valid = email_validator.validate_email(address.strip(), check_deliverability=False)
+        # allow_smtputf8=False: every address must be one any SMTP server takes (ASCII local part;
+        # an international domain is kept in its ASCII form).
+        valid = email_validator.validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except email_validator.EmailNotValidError as exc:
         raise SubscriberError(f"{address!r} is not a valid e-mail address ({exc})") from None
-    return valid.normalized.lower(), valid.normalized
+    ascii_address = valid.ascii_email or valid.normalized
+    return ascii_address.lower(), ascii_address
 
 
 def add_subscriber(config: Config, address: str, name: str = "") -> bool:

@@ -104,3 +104,21 @@ def test_preview_prints_paths(site: Path) -> None:
 def test_resume_with_nothing_pending(site: Path) -> None:
     """resume with every digest finished says so."""
     assert run(site, "digest", "resume").stdout == "Nothing to resume: every digest is finished.\n"
+
+
+def test_import_of_a_file_that_is_not_utf8_is_one_line(site: Path) -> None:
+    """A Latin-1 CSV is refused with what to do, not a traceback; nothing is imported."""
+    (site / "latin1.csv").write_bytes("email,name\nzoe@example.org,Zoë\n".encode("latin-1"))
+    result = run(site, "subscribers", "import", "latin1.csv")
+    assert result.exit_code == 1
+    assert result.stderr == 'error: latin1.csv: is not UTF-8 text; save it as UTF-8 ("CSV UTF-8") and import again\n'
+    assert run(site, "subscribers", "list").stdout == ""
+
+
+def test_address_that_needs_smtputf8_is_refused(site: Path) -> None:
+    """A non-ASCII local part cannot reach most servers: it is refused at the door."""
+    result = run(site, "subscribers", "add", "bé@example.org")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: 'bé@example.org' is not a valid e-mail address (")
+    assert run(site, "subscribers", "add", "ann@bücher.example").stdout == "Subscribed ann@bücher.example.\n"
+    assert run(site, "subscribers", "list").stdout == "ann@xn--bcher-kva.example\tsubscribed\t\n"

@@ -122,3 +122,17 @@ def test_secret_looking_keys_are_not_accepted(tmp_path: Path) -> None:
     message = config_error(tmp_path, VALID + 'password = "hunter2"\n')
     assert message.startswith("config.toml: [site] password: unknown key;")
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize("subject", ["{count.real}", "{count[0]}", "{title}", "{count"])
+def test_subject_template_may_only_use_its_fields(tmp_path: Path, subject: str) -> None:
+    """Attribute or index access, unknown names and broken braces are config errors, not crashes later."""
+    message = config_error(tmp_path, VALID + f'[digest]\nsubject = "{subject}"\n')
+    assert message.startswith(f"config.toml: [digest] subject: {subject!r} ")
+    assert message.endswith("{count}, {first_title}, {site_title}, {date}, {reviews}")
+
+
+def test_sender_address_must_be_plain_ascii(tmp_path: Path) -> None:
+    """A From address no SMTP server would take is refused when the config is read."""
+    message = config_error(tmp_path, VALID + '[digest]\nfrom_address = "rédaction@example.org"\n')
+    assert message == "config.toml: [digest] from_address: 'rédaction@example.org' is not a plain ASCII e-mail address"
