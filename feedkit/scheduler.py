@@ -30,6 +30,7 @@ log = logging.getLogger("feedkit")
 
 FIRST_START_KEY = "service_first_start"
 HEARTBEAT_KEY = "service_heartbeat"
+DIGEST_RUN_KEY = "digest_last_run"
 HEARTBEAT_SECONDS = 60
 # A job whose time came while the previous run of it was still going is run late rather than
 # dropped if it is at most this late; longer downtime is handled by the catch-up at start.
@@ -50,6 +51,8 @@ def build_job(config: Config) -> None:
 
 def digest_job(config: Config, stop: threading.Event) -> None:
     """Finish any unfinished digest, then send what is new; one log line per digest."""
+    with Store(config.database_path) as store:
+        store.set_meta(DIGEST_RUN_KEY, datetime.now(UTC).isoformat())  # a run counts even if nothing is new
     try:
         reports = newsletter.send(config, lambda: open_transport(config), stop=stop)
     except mailstate.LockedError as error:
@@ -71,17 +74,19 @@ def heartbeat_job(config: Config) -> None:
 
 
 def digest_was_missed(config: Config, trigger: CronTrigger, now: datetime) -> bool:
-    """True if the digest's cron came due since the last digest (or since the service first started)."""
+    """True if the digest's cron came due after the last digest run (or the service's first start)."""
     with Store(config.database_path) as store:
         first_start = store.get_meta(FIRST_START_KEY)
         if first_start is None:
-            store.set_meta(FIRST_START_KEY, now.isoformat(timespec="seconds"))
+            store.set_meta(FIRST_START_KEY, now.isoformat())
             return False  # a brand-new service has missed nothing
+        moments = [first_start, store.get_meta(DIGEST_RUN_KEY)]
         last_digest = mailstate.last_digest_time(store)
-    reference = datetime.fromisoformat(first_start)
+    reference = max(datetime.fromisoformat(moment) for moment in moments if moment)
     if last_digest is not None:
         reference = max(reference, last_digest)
-    due = trigger.get_next_fire_time(None, reference)
+    # Strictly after the reference: a run at 08:00:00 exactly is that 08:00's run, not a missed one.
+    due = trigger.get_next_fire_time(None, reference + timedelta(seconds=1))
     return due is not None and due <= now
 
 

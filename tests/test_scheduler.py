@@ -13,7 +13,7 @@ from feedkit.config import load_config
 from feedkit.cron import check_schedule, cron_weekdays, parse_cron
 from feedkit.errors import ConfigError
 from feedkit.model import DigestContent
-from feedkit.scheduler import FIRST_START_KEY, digest_was_missed, upcoming
+from feedkit.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_was_missed, upcoming
 from feedkit.state import Store
 from tests.conftest import write_site
 
@@ -131,3 +131,24 @@ def test_frequent_job_moves_forward_through_the_repeated_hour() -> None:
     assert utc == sorted(set(utc))
     every_twenty_minutes = [datetime(2026, 10, 24, 23, 40, tzinfo=UTC) + timedelta(minutes=20 * n) for n in range(12)]
     assert utc == every_twenty_minutes  # 23:40 UTC to 03:20 UTC: the hour of 01:xx local runs twice
+
+
+def test_a_run_that_found_nothing_new_is_not_caught_up(tmp_path: Path) -> None:
+    """Friday's run sent nothing (nothing was new): a restart on Tuesday does not send a digest."""
+    config = load_config(write_site(tmp_path, {}))
+    trigger = check_schedule(config)["digest"]
+    tuesday = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    with Store(config.database_path) as store:
+        store.set_meta(FIRST_START_KEY, (tuesday - timedelta(days=30)).isoformat())
+        store.set_meta(DIGEST_RUN_KEY, datetime(2026, 11, 20, 8, 0, 0, 300, tzinfo=UTC).isoformat())
+    assert digest_was_missed(config, trigger, tuesday) is False
+
+
+def test_a_digest_stamped_exactly_on_the_hour_is_not_missed(tmp_path: Path) -> None:
+    """A digest created at 08:00:00 (stamps are whole seconds) is that 08:00's digest."""
+    config = load_config(write_site(tmp_path, {}))
+    trigger = check_schedule(config)["digest"]
+    with Store(config.database_path) as store:
+        store.set_meta(FIRST_START_KEY, datetime(2026, 10, 1, tzinfo=UTC).isoformat())
+        freeze_one_digest(store, datetime(2026, 11, 20, 8, 0, tzinfo=UTC))
+    assert digest_was_missed(config, trigger, datetime(2026, 11, 24, 12, 0, tzinfo=UTC)) is False
