@@ -19,10 +19,12 @@ from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -145,7 +147,7 @@ class WebApp:
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     async def home(self, request: Request) -> Response:
-        published = _published(self.config)
+        published = await run_in_threadpool(_published, self.config)
         feeds = []
         for plan in feed_plans(self.config, published):
             links = [(fmt, plan.folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
@@ -208,6 +210,9 @@ class WebApp:
             session: dict[str, str] = self.sessions.loads(cookie, max_age=SESSION_SECONDS)
         except BadSignature:
             return None
+        # A new password hash ends every session made with the old one.
+        if session.get("key") != _fingerprint(os.environ.get(ADMIN_HASH_ENV, "")):
+            return None
         return session
 
     async def login(self, request: Request) -> Response:
@@ -221,11 +226,11 @@ class WebApp:
         if self.limiter.blocked(client):
             return self.page("login.html.j2", 429, error="Too many attempts. Wait fifteen minutes and try again.")
         form = await request.form()
-        if not check_password(str(form.get("password", "")), stored):
+        if not await run_in_threadpool(check_password, str(form.get("password", "")), stored):
             self.limiter.failed(client)
             return self.page("login.html.j2", 401, error="That password is not right.")
         response = RedirectResponse("/admin", status_code=303)
-        cookie = self.sessions.dumps({"csrf": secrets.token_urlsafe(24)})
+        cookie = self.sessions.dumps({"csrf": secrets.token_urlsafe(24), "key": _fingerprint(stored)})
         secure = self.config.base_url.startswith("https://") and request.url.scheme == "https"
         response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                             secure=secure, path="/admin")  # fmt: skip
@@ -237,17 +242,29 @@ class WebApp:
         return response
 
     async def dashboard(self, request: Request) -> Response:
-        plan = newsletter.plan_send(self.config)
-        with Store(self.config.database_path) as store:
-            subscribers = mailstate.count_subscribed(store)
+        plan = await run_in_threadpool(newsletter.plan_send, self.config)
+        subscribers = await run_in_threadpool(_subscriber_count, self.config)
         return self.page(
             "dashboard.html.j2", plan=plan, subscribers=subscribers, csrf=request.state.session["csrf"],
             statuses=newsletter.status(self.config, 5), sending=self._is_sending(),
-            notice=request.query_params.get("notice"),
+            notice=self._notice(request.query_params.get("notice", "")),
         )  # fmt: skip
 
+    def _redirect_with_notice(self, text: str) -> RedirectResponse:
+        """Notices travel signed: nobody can make the editors' page say something with a crafted link."""
+        return RedirectResponse(f"/admin?notice={quote(self.sessions.dumps(text, salt='notice'))}", status_code=303)
+
+    def _notice(self, signed: str) -> str | None:
+        if not signed:
+            return None
+        try:
+            text: str = self.sessions.loads(signed, salt="notice", max_age=300)
+        except BadSignature:
+            return None
+        return text
+
     async def preview(self, request: Request) -> Response:
-        html_path, _, count = newsletter.preview(self.config)
+        html_path, _, count = await run_in_threadpool(newsletter.preview, self.config)
         if not count:
             return self.page("message.html.j2", title="Nothing new", message="Nothing new since the last digest.")
         html = html_path.read_text(encoding="utf-8")
@@ -257,13 +274,13 @@ class WebApp:
         form = await request.form()
         address = str(form.get("address", "")).strip()
         try:
-            newsletter.send_test(self.config, address, open_transport(self.config))
+            await run_in_threadpool(newsletter.send_test, self.config, address, open_transport(self.config))
         except FeedkitError as error:
-            return RedirectResponse(f"/admin?notice=Test not sent: {error}", status_code=303)
-        return RedirectResponse(f"/admin?notice=Test sent to {address}", status_code=303)
+            return self._redirect_with_notice(f"Test not sent: {error}")
+        return self._redirect_with_notice(f"Test sent to {address}")
 
     async def confirm_send(self, request: Request) -> Response:
-        plan = newsletter.plan_send(self.config)
+        plan = await run_in_threadpool(newsletter.plan_send, self.config)
         return self.page("confirm.html.j2", plan=plan, csrf=request.state.session["csrf"])
 
     async def start_send(self, request: Request) -> Response:
@@ -276,9 +293,12 @@ class WebApp:
 
     def _send_in_background(self) -> None:
         try:
-            newsletter.send(self.config, lambda: open_transport(self.config))
-        except FeedkitError as error:  # the lock held by the scheduler, an unreachable server...
+            reports = newsletter.send(self.config, lambda: open_transport(self.config))
+        except FeedkitError as error:  # the lock held by the scheduler, a refused login...
             self.send_error = str(error)
+            return
+        stopped = [report.stopped for report in reports if report.stopped]
+        self.send_error = stopped[0] if stopped else None  # e.g. the mail server cannot be reached
 
     def _is_sending(self) -> bool:
         return self.sending is not None and self.sending.is_alive()
@@ -288,6 +308,15 @@ class WebApp:
             "status.html.j2", statuses=newsletter.status(self.config, 10), sending=self._is_sending(),
             error=self.send_error,
         )  # fmt: skip
+
+
+def _fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _subscriber_count(config: Config) -> int:
+    with Store(config.database_path) as store:
+        return mailstate.count_subscribed(store)
 
 
 def _published(config: Config) -> list[Any]:
