@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from feedkit.config import Config, cron_error
 from feedkit.errors import ConfigError
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NUMERIC_ITEM = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
+_WEEKDAY_ITEM = re.compile(r"^(\*|\w+)(?:-(\w+))?(?:/(\d+))?$")
 
 
 class CronError(ValueError):
@@ -63,25 +65,30 @@ def _same_wall_time(candidate: datetime, previous: datetime | None) -> bool:
     )
 
 
-def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
-    """A 5-field cron expression (minute hour day month weekday); 6 fields put seconds first."""
+def parse_cron(expression: str, zone: tzinfo) -> BaseTrigger:
+    """A 5-field cron expression (minute hour day month weekday); 6 fields put seconds first.
+
+    As in cron, when both day of month and weekday are restricted, either one matching is enough
+    (APScheduler alone would require both).
+    """
     fields = expression.split()
     if len(fields) not in (5, 6):
         raise CronError(f"it has {len(fields)} fields, cron has 5: minute hour day month weekday")
     second = fields.pop(0) if len(fields) == 6 else "0"
     minute, hour, day, month, weekday = fields
+    weekdays = cron_weekdays(weekday)
+    common = {"second": second, "minute": minute, "hour": hour, "month": month, "timezone": zone}
     try:
-        return WallClockCron(
-            second=second, minute=minute, hour=hour, day=day, month=month,
-            day_of_week=cron_weekdays(weekday), timezone=zone,
-        )  # fmt: skip
+        if day != "*" and weekday != "*":
+            return OrTrigger([WallClockCron(day=day, **common), WallClockCron(day_of_week=weekdays, **common)])
+        return WallClockCron(day=day, day_of_week=weekdays, **common)
     except ValueError as exc:
         raise CronError(str(exc)) from None
 
 
-def check_schedule(config: Config) -> dict[str, CronTrigger]:
+def check_schedule(config: Config) -> dict[str, BaseTrigger]:
     """The triggers of every scheduled job (an empty expression turns a job off); ConfigError names bad keys."""
-    triggers: dict[str, CronTrigger] = {}
+    triggers: dict[str, BaseTrigger] = {}
     errors: list[str] = []
     for key in ("build", "digest"):
         expression = getattr(config.schedule, key)
@@ -97,17 +104,31 @@ def check_schedule(config: Config) -> dict[str, CronTrigger]:
 
 
 def cron_weekdays(field: str) -> str:
-    """Cron's weekday field with every number turned into a day name (0 and 7 are Sunday)."""
-    items = []
+    """Cron's weekday field as day names (0 and 7 are Sunday; names may stand for numbers)."""
+    if field == "*":
+        return field
+    days: list[str] = []
     for item in field.lower().split(","):
-        match = _NUMERIC_ITEM.match(item)
-        if match is None or (match[1] == "*" and not match[3]):
-            items.append(item)  # names, ranges of names and a bare * mean the same to APScheduler
-            continue
-        start = 0 if match[1] == "*" else int(match[1])
-        end = 6 if match[1] == "*" else int(match[2] or start)
+        match = _WEEKDAY_ITEM.match(item)
+        if match is None:
+            raise CronError(f"weekday {item!r} is not a day, a range or a step")
+        start = 0 if match[1] == "*" else _day_number(match[1])
+        end = 6 if match[1] == "*" else _day_number(match[2] or match[1])
         step = int(match[3] or 1)
-        if not (0 <= start <= 7 and 0 <= end <= 7 and step > 0):
-            raise CronError(f"weekday {item!r} is out of range 0-7")
-        items.extend(DAY_NAMES[number % 7] for number in range(start, end + 1, step))
-    return ",".join(dict.fromkeys(items))
+        if end < start or step < 1:
+            raise CronError(f"weekday range {item!r} runs backwards; write it as two ranges, e.g. fri-sat,sun-mon")
+        days.extend(DAY_NAMES[number % 7] for number in range(start, end + 1, step))
+    return ",".join(dict.fromkeys(days))
+
+
+def _day_number(token: str) -> int:
+    number = (
+        DAY_NAMES.index(token[:3])
+        if token.isalpha() and token[:3] in DAY_NAMES
+        else int(token)
+        if token.isdigit()
+        else -1
+    )
+    if not 0 <= number <= 7:
+        raise CronError(f"weekday {token!r} is not 0-7 or a day name")
+    return number

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from feedkit import mailstate, newsletter, pipeline
@@ -73,7 +73,7 @@ def heartbeat_job(config: Config) -> None:
         store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
-def digest_was_missed(config: Config, trigger: CronTrigger, now: datetime) -> bool:
+def digest_was_missed(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
     """True if the digest's cron came due after the last digest run (or the service's first start)."""
     with Store(config.database_path) as store:
         first_start = store.get_meta(FIRST_START_KEY)

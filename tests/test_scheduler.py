@@ -33,7 +33,8 @@ def fire_times(expression: str, start: datetime, end: datetime) -> list[datetime
 @pytest.mark.parametrize(
     ("field", "expected"),
     [("FRI", "fri"), ("5", "fri"), ("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"),
-     ("*/2", "sun,tue,thu,sat"), ("mon-fri", "mon-fri"), ("*", "*"), ("6,0", "sat,sun")],
+     ("*/2", "sun,tue,thu,sat"), ("mon-fri", "mon,tue,wed,thu,fri"), ("*", "*"), ("6,0", "sat,sun"),
+     ("sun-tue", "sun,mon,tue"), ("5-7", "fri,sat,sun")],
 )  # fmt: skip
 def test_weekday_numbers_mean_what_cron_means(field: str, expected: str) -> None:
     """Cron counts Sunday as 0 and 7; the translation gives APScheduler day names."""
@@ -152,3 +153,17 @@ def test_a_digest_stamped_exactly_on_the_hour_is_not_missed(tmp_path: Path) -> N
         store.set_meta(FIRST_START_KEY, datetime(2026, 10, 1, tzinfo=UTC).isoformat())
         freeze_one_digest(store, datetime(2026, 11, 20, 8, 0, tzinfo=UTC))
     assert digest_was_missed(config, trigger, datetime(2026, 11, 24, 12, 0, tzinfo=UTC)) is False
+
+
+def test_day_of_month_or_weekday_as_in_cron() -> None:
+    """'0 8 1 * MON' fires on the 1st of each month and on every Monday, as cron does (not only on both)."""
+    times = fire_times("0 8 1 * MON", datetime(2026, 11, 25, tzinfo=LONDON), datetime(2026, 12, 16, tzinfo=LONDON))
+    assert [moment.strftime("%a %d %b") for moment in times] == [
+        "Mon 30 Nov", "Tue 01 Dec", "Mon 07 Dec", "Mon 14 Dec",
+    ]  # fmt: skip
+
+
+def test_backwards_weekday_range_is_a_clear_error() -> None:
+    """'fri-mon' runs backwards: cron refuses it, and so does feedkit, saying how to write it."""
+    with pytest.raises(ValueError, match="runs backwards; write it as two ranges"):
+        cron_weekdays("fri-mon")
