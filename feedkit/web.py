@@ -41,6 +41,7 @@ ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
 SESSION_COOKIE = "feedkit_admin"
 SESSION_SECONDS = 12 * 3600
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # failed logins allowed per client and window (seconds)
+MAX_TRACKED_CLIENTS = 10_000
 FILE_TYPES = {
     "feed.xml": CONTENT_TYPES["rss"],
     "atom.xml": CONTENT_TYPES["atom"],
@@ -105,6 +106,9 @@ class LoginLimiter:
 
     def failed(self, client: str) -> None:
         with self.lock:
+            if len(self.failures) > MAX_TRACKED_CLIENTS:  # forget clients with no recent failure
+                cutoff = time.monotonic() - LOGIN_WINDOW
+                self.failures = {key: times for key, times in self.failures.items() if times and times[-1] > cutoff}
             self.failures.setdefault(client, deque()).append(time.monotonic())
 
 
