@@ -75,6 +75,9 @@ def load_site(
     problems: list[Problem] = []
     to_parse: list[FileStamp] = []
     for stamp in scan_content(config) if stamps is None else stamps:
+        if stamp.error:
+            problems.append(Problem(Path(config.content.dir) / stamp.source, stamp.error))
+            continue
         if not _is_utf8_name(stamp.source):
             shown = stamp.source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             problems.append(Problem(Path(config.content.dir) / shown, _NOT_UTF8_NAME))
@@ -136,24 +139,41 @@ def _is_utf8_name(source: str) -> bool:
 
 
 def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
-    """Every Markdown file under the folder, in a stable order; hidden and `_`-prefixed names are skipped."""
+    """Every Markdown file under the folder, in a stable order.
+
+    Hidden names are skipped, and so are `_`-prefixed ones (Hugo's `_index.md`, Jekyll's `_drafts`)
+    except Jekyll's `_posts`. A sub-folder that cannot be read is reported, not fatal; a folder
+    reached twice through symbolic links is read once.
+    """
     # Plain strings, not Path objects: this runs for every file on every build.
     stack = [""]
+    seen: set[tuple[int, int]] = set()
     while stack:
         prefix = stack.pop()
         folder = f"{content_dir}/{prefix}"
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
-            raise ContentError(f"{folder}: cannot be read ({exc.strerror})", "check its permissions") from exc
+            if not prefix:
+                raise ContentError(f"{folder}: cannot be read ({exc.strerror})", "check its permissions") from exc
+            yield FileStamp(prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions")
+            continue
         for entry in entries:
-            if entry.name.startswith((".", "_")):
+            if entry.name.startswith(".") or (entry.name.startswith("_") and entry.name != "_posts"):
                 continue
             if entry.is_dir():
-                stack.append(prefix + entry.name + "/")
+                identity = _identity(entry)
+                if identity not in seen:
+                    seen.add(identity)
+                    stack.append(prefix + entry.name + "/")
             elif entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file():
                 info = entry.stat()
                 yield FileStamp(prefix + entry.name, info.st_size, info.st_mtime_ns)
+
+
+def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:
+    info = entry.stat()  # follows a symbolic link: a loop back to a parent has the parent's identity
+    return info.st_dev, info.st_ino
 
 
 def read_body(config: Config, review: Review) -> str:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class FileStamp:
-    """What identifies one version of a file without reading it."""
+    """What identifies one version of a file without reading it (or a folder that could not be read)."""
 
     source: str
     size: int
     mtime_ns: int
+    error: str | None = None  # set for a sub-folder the scan could not enter
 
 
 class ReviewStatus(enum.Enum):

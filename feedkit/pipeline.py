@@ -108,7 +108,9 @@ def _inputs_digest(config: Config, stamps: Sequence[FileStamp]) -> str:
     digest.update(cache_fingerprint(config).encode())
     digest.update(repr((config.site, config.feeds)).encode())
     for stamp in stamps:
-        digest.update(f"{stamp.source}\0{stamp.size}\0{stamp.mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        digest.update(
+            f"{stamp.source}\0{stamp.size}\0{stamp.mtime_ns}\0{stamp.error}\n".encode("utf-8", "surrogateescape")
+        )
     return digest.hexdigest()
 
 

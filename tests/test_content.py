@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -1002,3 +1002,46 @@ def test_file_name_that_is_not_utf8_does_not_crash_a_cached_load(make_site: Site
         result = load_with_cache(config, store)
     assert review_named(result, "good.md").title == "Good"
     assert len(result.site.reviews) + len(result.problems) == 2
+
+
+def test_jekyll_posts_folder_is_read_and_drafts_folder_is_not(make_site: SiteMaker) -> None:
+    """A Jekyll site's `_posts/` holds its posts (dated by file name); `_drafts/` stays out."""
+    config = make_site(
+        {
+            "_posts/2024-05-01-la-strada.md": "---\ntitle: La Strada\n---\nText.\n",
+            "_drafts/unfinished.md": "---\ntitle: Unfinished\n---\nText.\n",
+        }
+    )
+    result = load(config)
+    assert [(review.source, review.slug) for review in result.site.reviews] == [
+        ("_posts/2024-05-01-la-strada.md", "la-strada")
+    ]
+    assert result.problems == ()
+
+
+def test_symlink_loop_is_read_once(make_site: SiteMaker) -> None:
+    """A symbolic link back to a parent folder does not make the scan go round forever."""
+    config = make_site({"reviews/a.md": "---\ntitle: A\ndate: 2025-01-01\n---\n"})
+    (config.content_dir / "reviews" / "again").symlink_to(config.content_dir)
+    assert [review.source for review in load(config).site.reviews] == ["reviews/a.md"]
+
+
+def test_unreadable_subfolder_is_a_problem_and_the_rest_loads(
+    make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sub-folder that cannot be entered is reported by name; other reviews still load."""
+    config = make_site({"ok.md": "---\ntitle: OK\ndate: 2025-01-01\n---\n", "locked/x.md": "---\ntitle: X\n---\n"})
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> Iterator[os.DirEntry[str]]:
+        # Tests run as root here, which reads any folder whatever its mode: the refusal is simulated.
+        if str(path).endswith("/locked/"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(feedkit.content.os, "scandir", scandir)
+    result = load(config)
+    assert [review.source for review in result.site.reviews] == ["ok.md"]
+    assert [str(problem) for problem in result.problems] == [
+        "content/locked: folder cannot be read (Permission denied); check its permissions"
+    ]
