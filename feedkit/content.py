@@ -32,6 +32,7 @@ from feedkit.frontmatter import (
     split_front_matter,
     summary_from,
     text_or_none,
+    yes_no,
 )
 from feedkit.model import FileStamp, LoadResult, Problem, Review, Site
 from feedkit.state import review_from_record, review_to_record
@@ -268,7 +269,7 @@ def _title(split: SplitFile) -> str:
 def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> datetime:
     for key in ("date", "published"):
         value = split.values.get(key)
-        if value is None or isinstance(value, bool):
+        if value is None or yes_no(value) is not None:  # `published: false` is a status, not a date
             continue
         try:
             return parse_date(value, zone)

@@ -237,7 +237,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 def as_text_list(value: object) -> tuple[str, ...]:
     """Categories and tags: a list, or one string with commas between the names."""
-    if value is None:
+    if value is None or isinstance(value, dict):
         return ()
     items = value if isinstance(value, list) else str(value).split(",")
     names = (str(item).strip() for item in items if item is not None)
@@ -289,10 +289,22 @@ def image_from(values: dict[str, Any]) -> str | None:
 
 
 def is_draft(values: dict[str, Any]) -> bool:
-    if values.get("draft") is True or values.get("published") is False:
+    """`draft: true` (or "true", "yes"), `published: false`, or a WordPress-style hidden `status`."""
+    if yes_no(values.get("draft")) is True or yes_no(values.get("published")) is False:
         return True
     status = values.get("status")
     return isinstance(status, str) and status.strip().lower() in HIDDEN_STATUSES
+
+
+def yes_no(value: object) -> bool | None:
+    """A yes/no value as editors write it, quoted or not; None for anything else (a date, say)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(
+            value.strip().lower()
+        )
+    return None
 
 
 _RATING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5)?\s*$")

@@ -1045,3 +1045,11 @@ def test_unreadable_subfolder_is_a_problem_and_the_rest_loads(
     assert [str(problem) for problem in result.problems] == [
         "content/locked: folder cannot be read (Permission denied); check its permissions"
     ]
+
+
+@pytest.mark.parametrize("line", ['draft: "true"', "draft: yes", 'published: "false"', "published: no"])
+def test_draft_flags_written_as_text_still_hide_the_review(make_site: SiteMaker, line: str) -> None:
+    """A quoted or yes/no draft flag counts like a boolean one, and is never read as a date."""
+    result = load(make_site({"x.md": f"---\ntitle: X\ndate: 2025-01-01\n{line}\n---\n"}))
+    assert result.problems == ()
+    assert [review.draft for review in result.site.reviews] == [True]
