@@ -97,13 +97,17 @@ class Site:
 
     reviews: tuple[Review, ...]
     now: datetime
+    published_reviews: tuple[Review, ...] = field(init=False)  # derived once: read by every output
+    counts: dict[ReviewStatus, int] = field(init=False)
 
-    @property
-    def published_reviews(self) -> tuple[Review, ...]:
-        return tuple(review for review in self.reviews if review.status(self.now).is_public)
+    def __post_init__(self) -> None:
+        statuses = [review.status(self.now) for review in self.reviews]
+        public = tuple(review for review, status in zip(self.reviews, statuses, strict=True) if status.is_public)
+        object.__setattr__(self, "published_reviews", public)
+        object.__setattr__(self, "counts", {status: statuses.count(status) for status in ReviewStatus})
 
     def count(self, status: ReviewStatus) -> int:
-        return sum(1 for review in self.reviews if review.status(self.now) is status)
+        return self.counts[status]
 
 
 @dataclass(frozen=True, slots=True)
