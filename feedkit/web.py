@@ -31,9 +31,11 @@ from starlette.routing import Route
 
 from feedkit import mailstate, newsletter
 from feedkit.config import Config
+from feedkit.content import scan_content
 from feedkit.errors import FeedkitError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
+from feedkit.pipeline import load
 from feedkit.publish import feed_plans
 from feedkit.state import Store
 
@@ -324,8 +326,6 @@ def _subscriber_count(config: Config) -> int:
 
 
 def _published(config: Config) -> list[Any]:
-    from feedkit.content import scan_content  # noqa: PLC0415
-    from feedkit.pipeline import load  # noqa: PLC0415 - avoids a cycle at import time
 
     with Store(config.database_path) as store:
         result = load(config, store, datetime.now(UTC), scan_content(config), save_cache=False)
