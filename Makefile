@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The example's unsubscribe links are signed with this throwaway secret; a real site sets its own.
-run: export FEEDKIT_SECRET ?= example-site-secret-not-for-production
+run: export FEEDKIT_SECRET := $(or $(FEEDKIT_SECRET),example-site-secret-not-for-production)
 run: $(STAMP)
 	$(BIN)/feedkit build
 	$(BIN)/feedkit subscribers import subscribers.csv
