@@ -48,6 +48,7 @@ KNOWN_KEYS = frozenset(
 HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
 FENCES = {"---": "yaml", "+++": "toml"}
 _DATE_SENTINEL = datetime(1, 1, 1)
+MIN_YEAR, MAX_YEAR = 1800, 9000  # a film review outside these years is a typo (and near 1 or 9999, a crash)
 
 
 def split_front_matter(text: str) -> SplitFile:
@@ -72,6 +73,7 @@ def _parse_yaml(inner: str) -> dict[str, Any]:
 
     from feedkit import simpleyaml  # noqa: PLC0415 - it needs yaml too
 
+    _refuse_aliases(inner)
     # libyaml's C parser is several times faster; fall back where PyYAML was built without it.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
@@ -86,6 +88,19 @@ def _parse_yaml(inner: str) -> dict[str, Any]:
     except ValueError as exc:  # PyYAML builds `2025-02-30` as a date and the calendar refuses it
         raise _impossible_date(inner, exc) from exc
     return _as_mapping(values)
+
+
+# Where YAML allows them: at the start of a value (after "key:", "- ", "[" or ",").
+_ANCHOR = re.compile(r"(?:^|:[ \t]+|-[ \t]+|[\[{,][ \t]*)&([\w-]+)", re.MULTILINE)
+_ALIAS = re.compile(r"(?:^|:[ \t]+|-[ \t]+|[\[{,][ \t]*)\*([\w-]+)", re.MULTILINE)
+
+
+def _refuse_aliases(inner: str) -> None:
+    """YAML anchors and aliases can nest into a structure exponentially large to walk: refuse them."""
+    reused = set(_ANCHOR.findall(inner)) & set(_ALIAS.findall(inner))
+    if reused:
+        line = next(number for number, text in enumerate(inner.split("\n"), start=2) if "*" + min(reused) in text)
+        raise FrontMatterError("front matter uses YAML anchors and aliases (&name, *name); write the values out", line)
 
 
 def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
@@ -163,6 +178,8 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
         raise ValueError(f"{value!r} is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"{value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}; write e.g. 2024-02-28")
     return moment.astimezone(UTC)
 
 

@@ -1053,3 +1053,25 @@ def test_draft_flags_written_as_text_still_hide_the_review(make_site: SiteMaker,
     result = load(make_site({"x.md": f"---\ntitle: X\ndate: 2025-01-01\n{line}\n---\n"}))
     assert result.problems == ()
     assert [review.draft for review in result.site.reviews] == [True]
+
+
+def test_yaml_alias_bomb_is_refused_quickly(make_site: SiteMaker) -> None:
+    """Nested anchors and aliases (a "billion laughs" file) are one problem, not a hang; others load."""
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]" for n in range(8)
+    ]
+    bomb = "---\ntitle: Bomb\ndate: 2025-01-01\n" + "\n".join(levels) + "\ntags: *i\n---\n"
+    result = load(make_site({**GOOD, "bomb.md": bomb}))
+    assert [str(problem) for problem in result.problems] == [
+        "content/bomb.md:5: front matter uses YAML anchors and aliases (&name, *name); write the values out"
+    ]
+    assert [review.source for review in result.site.reviews] == ["good.md"]
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31 23:59"])
+def test_dates_at_the_ends_of_the_calendar_are_problems_not_crashes(make_site: SiteMaker, value: str) -> None:
+    """Year 1 or 9999 (a typo, and past the edge of UTC conversion) is a problem naming the value."""
+    result = load(make_site({**GOOD, "x.md": f"---\ntitle: x\ndate: {value}\n---\n"}))
+    (problem,) = result.problems
+    assert problem.message.startswith("date: ")
+    assert "is outside the years 1800-9000; write e.g. 2024-02-28" in problem.message
