@@ -17,7 +17,6 @@ import email_validator
 
 from feedkit import mailstate
 from feedkit.config import Config
-from feedkit.content import scan_content
 from feedkit.delivery import Sender, SendReport
 from feedkit.digest import Selection, archive_path, digest_entries, render_digest, render_html, select_reviews
 from feedkit.errors import FeedkitError
@@ -46,7 +45,7 @@ class SendPlan:
 
 
 def selection_now(config: Config, store: Store, now: datetime | None = None) -> Selection:
-    result = load(config, store, now or datetime.now(UTC), scan_content(config))
+    result = load(config, store, now or datetime.now(UTC))
     return select_reviews(config, store, result.site)
 
 

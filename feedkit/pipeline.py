@@ -72,11 +72,14 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
 def check(config: Config, now: datetime | None = None) -> BuildReport:
     """Read the config and every review without writing anything."""
     with Store(config.database_path) as store:
-        result = load(config, store, now or datetime.now(UTC), scan_content(config), save_cache=False)
+        result = load(config, store, now or datetime.now(UTC), save_cache=False)
     return _report(result, (), 0)
 
 
-def load(config: Config, store: Store, now: datetime, stamps: list[FileStamp], save_cache: bool = True) -> LoadResult:
+def load(
+    config: Config, store: Store, now: datetime, stamps: list[FileStamp] | None = None, save_cache: bool = True
+) -> LoadResult:
+    """The site as it is now, through the parse cache; `stamps` reuses a scan already made."""
     cache = SqliteReviewCache(store, cache_fingerprint(config))
     result = load_site(config, now, cache, stamps)
     if save_cache:

@@ -31,7 +31,6 @@ from starlette.routing import Route
 
 from feedkit import mailstate, newsletter
 from feedkit.config import Config
-from feedkit.content import scan_content
 from feedkit.errors import FeedkitError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
@@ -328,7 +327,7 @@ def _subscriber_count(config: Config) -> int:
 def _published(config: Config) -> list[Any]:
 
     with Store(config.database_path) as store:
-        result = load(config, store, datetime.now(UTC), scan_content(config), save_cache=False)
+        result = load(config, store, datetime.now(UTC), save_cache=False)
     return list(result.site.published_reviews)
 
 
