@@ -60,7 +60,7 @@ def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool)
         return
     if not yes:
         click.confirm("Send it now?", abort=True)
-    _run_send(config, create=True)
+    _run_send(config, create=True, new_recipients=plan.recipients if plan.reviews else 0)
 
 
 @digest.command()
@@ -71,7 +71,7 @@ def resume(ctx: click.Context) -> None:
     if not newsletter.pending_count(config):
         click.echo("Nothing to resume: every digest is finished.")
         return
-    _run_send(config, create=False)
+    _run_send(config, create=False, new_recipients=0)
 
 
 @digest.command(name="status")
@@ -98,9 +98,9 @@ def _print_plan(plan: newsletter.SendPlan) -> None:
         click.echo("Nothing new since the last digest: no new digest to send.")
 
 
-def _run_send(config: Config, *, create: bool) -> None:
+def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
     """Send with a progress bar; one summary line per digest at the end."""
-    total = newsletter.pending_count(config) + (newsletter.plan_send(config).recipients if create else 0)
+    total = newsletter.pending_count(config) + new_recipients
     # The bar goes to stderr and only to a terminal: piped output stays the summary lines alone.
     console = Console(stderr=True)
     columns = (TextColumn("Sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

@@ -78,7 +78,13 @@ def select_reviews(config: Config, store: Store, site: Site) -> Selection:
 
 def render_digest(config: Config, store: Store, selection: Selection, view_url: str | None) -> DigestContent:
     """Render the digest once; each recipient's unsubscribe link is a placeholder filled in at send time."""
-    entries = digest_entries(config, store, selection.reviews)
+    return render_content(config, selection, digest_entries(config, store, selection.reviews), view_url)
+
+
+def render_content(
+    config: Config, selection: Selection, entries: Sequence[DigestEntry], view_url: str | None
+) -> DigestContent:
+    """The digest's subject and both bodies from entries already prepared."""
     subject = digest_subject(config, selection.reviews, selection.since)
     html = render_html(config, subject, entries, view_url, UNSUBSCRIBE_PLACEHOLDER)
     text = _render(config, TEXT_TEMPLATE, _context(config, subject, entries, view_url, UNSUBSCRIBE_PLACEHOLDER))

@@ -18,11 +18,19 @@ import email_validator
 from feedkit import mailstate
 from feedkit.config import Config
 from feedkit.delivery import Sender, SendReport
-from feedkit.digest import Selection, archive_path, digest_entries, render_digest, render_html, select_reviews
+from feedkit.digest import (
+    Selection,
+    archive_path,
+    digest_entries,
+    digest_subject,
+    render_content,
+    render_digest,
+    render_html,
+    select_reviews,
+)
 from feedkit.errors import FeedkitError
 from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER, MessageBuilder, Transport, secret_from_environment
 from feedkit.mailstate import FrozenDigest, Subscriber
-from feedkit.model import DigestContent
 from feedkit.output import write_atomic
 from feedkit.pipeline import load
 from feedkit.state import Store
@@ -52,9 +60,8 @@ def selection_now(config: Config, store: Store, now: datetime | None = None) -> 
 def plan_send(config: Config, now: datetime | None = None) -> SendPlan:
     with Store(config.database_path) as store:
         selection = selection_now(config, store, now)
-        content = render_digest(config, store, selection, None) if selection.reviews else None
         return SendPlan(
-            subject=content.subject if content else "",
+            subject=digest_subject(config, selection.reviews, selection.since) if selection.reviews else "",
             reviews=len(selection.reviews),
             recipients=mailstate.count_subscribed(store),
             unfinished=tuple(mailstate.unfinished_digests(store)),
@@ -139,18 +146,14 @@ def create_digest(config: Config, store: Store, now: datetime | None = None) -> 
     if not selection.reviews:
         return None
     path, url = archive_path(config, datetime.now(UTC))
-    content = render_digest(config, store, selection, url if config.digest.archive else None)
+    entries = digest_entries(config, store, selection.reviews)
+    content = render_content(config, selection, entries, url if config.digest.archive else None)
     digest = mailstate.freeze_digest(store, content)
     if config.digest.archive:
-        _write_archive(config, store, selection, content, path)
+        # The browser copy: the same digest, with a general unsubscribe link instead of a personal one.
+        html = render_html(config, content.subject, entries, None, config.unsubscribe_url)
+        write_atomic(path, html.encode("utf-8"))
     return digest
-
-
-def _write_archive(config: Config, store: Store, selection: Selection, content: DigestContent, path: Path) -> None:
-    """The browser copy: the same digest, with a general unsubscribe link instead of a personal one."""
-    entries = digest_entries(config, store, selection.reviews)
-    html = render_html(config, content.subject, entries, None, config.unsubscribe_url)
-    write_atomic(path, html.encode("utf-8"))
 
 
 def pending_count(config: Config) -> int:

@@ -63,8 +63,8 @@ def digest_job(config: Config, stop: threading.Event) -> None:
         return
     if not reports:
         log.info("digest: nothing new since the last digest; nothing sent")
+    pending = newsletter.pending_count(config) if reports else 0
     for report in reports:
-        pending = newsletter.pending_count(config)
         log.info("digest: %s; %d still pending", report.summary(), pending)
 
 
