@@ -1,13 +1,15 @@
 """The `feedkit` command: parses arguments, calls `pipeline`, prints what happened.
 
 Exit codes: 0 success; 1 any other user error; 2 bad usage or configuration;
-3 content problems (`check`, or `build --strict`); 4 output cannot be written; 5 state database error.
+3 content problems (`check`, or `build --strict`); 4 output cannot be written; 5 state database
+error (or a lost one); 6 another send holds the lock; 7 a send stopped early or delivered nothing.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +19,7 @@ from feedkit import __version__, pipeline, scaffold
 from feedkit.config import Config, load_config
 from feedkit.errors import ContentError, FeedkitError
 from feedkit.model import Problem
+from feedkit.state import create_new_state
 
 
 class _FeedkitGroup(click.Group):
@@ -60,16 +63,32 @@ class _FeedkitGroup(click.Group):
     show_default=True,
     help="The site's configuration file.",
 )
+@click.option(
+    "--new-state",
+    is_flag=True,
+    help="Accept starting a blank state database where an earlier one was lost.",
+)
 @click.version_option(__version__, prog_name="feedkit")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path) -> None:
+def main(ctx: click.Context, config_path: Path, new_state: bool) -> None:
     """Turn a folder of film reviews into RSS, Atom and JSON feeds."""
-    ctx.obj = config_path
+    ctx.obj = RootOptions(config_path, new_state=new_state)
+
+
+@dataclass(frozen=True, slots=True)
+class RootOptions:
+    """What the options before the command name say."""
+
+    config_path: Path
+    new_state: bool = False
 
 
 def config_from(ctx: click.Context) -> Config:
-    path: Path = ctx.find_root().obj
-    return load_config(path)
+    options: RootOptions = ctx.find_root().obj
+    config = load_config(options.config_path)
+    if options.new_state:
+        create_new_state(config)
+    return config
 
 
 @main.command()

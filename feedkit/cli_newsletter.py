@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from feedkit import newsletter
 from feedkit.cli import config_from, shown
 from feedkit.config import Config
+from feedkit.delivery import check_reports
 from feedkit.errors import FeedkitError
 from feedkit.mail import open_transport
 
@@ -113,9 +114,7 @@ def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
         click.echo("Nothing new since the last digest: nothing sent.")
     for report in reports:
         click.echo(f"Sent {report.summary()}")
-    stopped = [report.stopped for report in reports if report.stopped]
-    if stopped:
-        raise FeedkitError(stopped[0])
+    check_reports(reports)
 
 
 @click.group()

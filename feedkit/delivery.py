@@ -12,20 +12,33 @@ from dataclasses import dataclass, field
 
 from feedkit import mailstate
 from feedkit.config import Config
+from feedkit.errors import FeedkitError
 from feedkit.mail import (
+    ConnectionProblemError,
+    DeliveryError,
     MessageBuilder,
+    MessageRejectedError,
+    OutcomeUnknownError,
     PermanentDeliveryError,
-    ServerUnreachableError,
     TransientDeliveryError,
     Transport,
 )
-from feedkit.mailstate import FAILED, PENDING, SENT, SKIPPED, Delivery, FrozenDigest
-from feedkit.state import Store
+from feedkit.mailstate import FAILED, SENT, SKIPPED, UNKNOWN, Delivery, FrozenDigest
+from feedkit.state import Store, open_store
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
 GIVE_UP_AFTER_RUNS = 3  # a recipient still refused with 4xx after this many runs is marked failed
 FILE_WRITERS = 4  # threads writing .eml files: creating and fsyncing files waits on the disk, not the CPU
 DEFERRED = "deferred"  # still pending after this run's attempts: the next run tries again
+# Timeouts or lost connections in a row, over every connection, after which the server is taken
+# to be down: the run stops at once instead of waiting out every recipient's attempts.
+BREAKER_LIMIT = 3
+
+
+class SendStoppedError(FeedkitError):
+    """A send ended early, or delivered nothing; what was not sent stays pending."""
+
+    exit_code = 7
 
 
 @dataclass(slots=True)
@@ -33,7 +46,7 @@ class SendReport:
     """What one run did with one digest."""
 
     digest_id: int
-    counts: dict[str, int] = field(default_factory=lambda: {SENT: 0, FAILED: 0, DEFERRED: 0, SKIPPED: 0})
+    counts: dict[str, int] = field(default_factory=lambda: {SENT: 0, FAILED: 0, DEFERRED: 0, UNKNOWN: 0, SKIPPED: 0})
     errors: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early, if it did
 
@@ -41,9 +54,37 @@ class SendReport:
         counts = self.counts
         line = (
             f"digest {self.digest_id}: {counts[SENT]} sent, {counts[FAILED]} failed, "
-            f"{counts[DEFERRED]} deferred, {counts[SKIPPED]} skipped (unsubscribed)"
+            f"{counts[DEFERRED]} deferred, {counts[UNKNOWN]} unknown, "
+            f"{counts[SKIPPED]} skipped (unsubscribed)"
         )
         return f"{line}; stopped early: {self.stopped}" if self.stopped else line
+
+    @property
+    def delivered_nothing(self) -> bool:
+        """Messages were tried and none was accepted."""
+        tried = self.counts[FAILED] + self.counts[DEFERRED] + self.counts[UNKNOWN]
+        return tried > 0 and self.counts[SENT] == 0
+
+
+def check_reports(reports: list[SendReport]) -> None:
+    """Raise SendStoppedError when a run stopped early or delivered nothing at all."""
+    for report in reports:
+        if report.stopped:
+            raise SendStoppedError(report.stopped, "what was not sent stays pending; 'feedkit digest status' shows it")
+    if reports and all(report.delivered_nothing for report in reports):
+        raise SendStoppedError(
+            "no message was delivered: " + "; ".join(report.summary() for report in reports),
+            "'feedkit digest status' shows why",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one message in this run."""
+
+    status: str
+    error: str | None = None
+    counts_as_run: bool = True  # False when the server never answered: not the recipient's doing
 
 
 class RateLimiter:
@@ -62,6 +103,35 @@ class RateLimiter:
             slot = max(now, self.next_slot)
             self.next_slot = slot + self.interval
         time.sleep(max(0.0, slot - now))
+
+
+class CircuitBreaker:
+    """Counts timeouts and lost connections in a row, over every connection; any reply resets it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+        self.last_error = ""
+        self.lock = threading.Lock()
+
+    def failed(self, error: DeliveryError) -> None:
+        with self.lock:
+            self.in_a_row += 1
+            self.last_error = str(error)
+
+    def answered(self) -> None:
+        with self.lock:
+            self.in_a_row = 0
+
+    @property
+    def open(self) -> bool:
+        return self.in_a_row >= self.limit
+
+    def reason(self) -> str:
+        return (
+            f"{self.in_a_row} timeouts or lost connections in a row, so the mail server is taken "
+            f"to be down (last: {self.last_error})"
+        )
 
 
 @dataclass(slots=True)
@@ -83,6 +153,7 @@ class Sender:
     failure: BaseException | None = None  # an error that must reach the caller, from any thread
     lock: threading.Lock = field(default_factory=threading.Lock)
     rate: RateLimiter = field(init=False)
+    breaker: CircuitBreaker = field(default_factory=lambda: CircuitBreaker(BREAKER_LIMIT))
 
     def __post_init__(self) -> None:
         self.report = SendReport(self.digest.id)
@@ -108,16 +179,20 @@ class Sender:
 
     def _parallelism(self) -> int:
         """SMTP connections as configured; the file transport overlaps its disk waits on a few threads."""
-        return self.config.smtp.connections if self.config.digest.transport == "smtp" else FILE_WRITERS
+        if self.config.digest.transport == "smtp":
+            return self.config.smtp.connections
+        return FILE_WRITERS
 
     def _work(self, share: list[Delivery]) -> None:
         try:
-            with Store(self.config.database_path) as store, self.open_transport() as transport:
+            with open_store(self.config) as store, self.open_transport() as transport:
                 for delivery in share:
                     if self.stopped():
                         return
                     self._one(store, transport, delivery)
-        except ServerUnreachableError as exc:
+                    if self.breaker.open:
+                        self._halt(self.breaker.reason())
+        except MessageRejectedError as exc:
             self._halt(str(exc))
         except Exception as exc:  # a wrong password, a full disk, or a bug: every thread stops, the caller hears
             with self.lock:
@@ -129,39 +204,62 @@ class Sender:
             mailstate.mark_delivery(store, self.digest.id, delivery.email_key, SKIPPED)
             self._count(SKIPPED)
             return
-        status, error = self._deliver(transport, delivery)
-        if status == DEFERRED and delivery.attempts + 1 >= GIVE_UP_AFTER_RUNS:
-            status, error = FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {error}"
-        stored = PENDING if status == DEFERRED else status
-        mailstate.mark_delivery(store, self.digest.id, delivery.email_key, stored, error)
-        self._count(status, delivery.address, error)
+        outcome = self._settle(delivery, self._deliver(transport, delivery))
+        stored = {DEFERRED: delivery.status}.get(outcome.status, outcome.status)
+        mailstate.mark_delivery(
+            store,
+            self.digest.id,
+            delivery.email_key,
+            stored,
+            outcome.error,
+            count_run=outcome.counts_as_run,
+        )
+        self._count(outcome.status, delivery.address, outcome.error)
 
-    def _deliver(self, transport: Transport, delivery: Delivery) -> tuple[str, str | None]:
-        """Send with retries; a server that stays unreachable stops the whole run."""
+    def _settle(self, delivery: Delivery, outcome: Outcome) -> Outcome:
+        """Apply the limits that span runs: 4xx for too many runs, and the one retry of an unknown."""
+        if outcome.status == UNKNOWN and delivery.status == UNKNOWN:
+            return Outcome(FAILED, f"no reply twice; not sent again to avoid copies: {outcome.error}")
+        out_of_runs = delivery.attempts + 1 >= GIVE_UP_AFTER_RUNS
+        if outcome.status == DEFERRED and outcome.counts_as_run and out_of_runs:
+            return Outcome(FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {outcome.error}")
+        return outcome
+
+    def _deliver(self, transport: Transport, delivery: Delivery) -> Outcome:
+        """Send with retries; an unknown outcome is never retried in the same run."""
         message = self.builder.build(delivery.address)
-        last: TransientDeliveryError | None = None
-        for attempt in range(self.config.smtp.max_attempts):
+        attempts = 1 if delivery.status == UNKNOWN else self.config.smtp.max_attempts
+        last = Outcome(DEFERRED, "stopped before sending", counts_as_run=False)
+        for attempt in range(attempts):
             if attempt and self._pause(RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]):
                 break
             self.rate.wait()
             try:
                 transport.send(self.builder.sender, message)
             except PermanentDeliveryError as exc:
-                return FAILED, str(exc)
-            except TransientDeliveryError as exc:
-                last = exc
+                self.breaker.answered()
+                return Outcome(FAILED, str(exc))
+            except OutcomeUnknownError as exc:
+                self.breaker.failed(exc)
+                return Outcome(UNKNOWN, str(exc))
+            except ConnectionProblemError as exc:
+                self.breaker.failed(exc)
+                last = Outcome(DEFERRED, str(exc), counts_as_run=False)
                 continue
-            return SENT, None
-        if isinstance(last, ServerUnreachableError):
-            raise last
-        return DEFERRED, str(last) if last else "stopped before sending"
+            except TransientDeliveryError as exc:
+                self.breaker.answered()
+                last = Outcome(DEFERRED, str(exc))
+                continue
+            self.breaker.answered()
+            return Outcome(SENT)
+        return last
 
     def _pause(self, seconds: float) -> bool:
-        """Wait before a retry; True if the send was stopped meanwhile."""
+        """Wait before a retry; True if the send was stopped, or the server taken to be down, meanwhile."""
         deadline = time.monotonic() + seconds
-        while not self.stopped() and time.monotonic() < deadline:
+        while not self.stopped() and not self.breaker.open and time.monotonic() < deadline:
             self.halt.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-        return self.stopped()
+        return self.stopped() or self.breaker.open
 
     def _count(self, status: str, address: str = "", error: str | None = None) -> None:
         with self.lock:

@@ -1,7 +1,14 @@
 """E-mail for the digest: unsubscribe tokens, messages built once per digest, and transports.
 
-smtplib, ssl and socket errors are translated here, once, into TransientDeliveryError (try again)
-or PermanentDeliveryError (this recipient will never take it); nothing else sees them.
+smtplib, ssl and socket errors are translated here, once, into the DeliveryError that says what
+the sender should do next; nothing else sees them:
+
+    DeliveryError
+    ├── TransientDeliveryError      a 4xx reply: try this message again
+    │   └── ConnectionProblemError  no answer before the message was complete: safe to retry
+    ├── PermanentDeliveryError      a 5xx to RCPT: this recipient never gets it
+    ├── MessageRejectedError        a 5xx to MAIL FROM or DATA: stop, nobody can get it
+    └── OutcomeUnknownError         no reply after the whole message: it may have arrived
 """
 
 from __future__ import annotations
@@ -11,19 +18,23 @@ import binascii
 import hashlib
 import hmac
 import os
+import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote, urlsplit
 
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.mailstate import FrozenDigest
 from feedkit.output import write_atomic
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 SECRET_ENV = "FEEDKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
 UNSUBSCRIBE_PLACEHOLDER = "FEEDKIT-UNSUBSCRIBE-URL-0f3c"  # swapped for each recipient's own link
@@ -35,15 +46,23 @@ class DeliveryError(FeedkitError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """Worth another try later: a 4xx reply, a dropped connection, a timeout."""
+    """Worth another try later: a 4xx reply."""
 
 
-class ServerUnreachableError(TransientDeliveryError):
-    """No connection to the mail server at all: stop this run, leave the rest pending."""
+class ConnectionProblemError(TransientDeliveryError):
+    """No answer from the server (refused, timed out or dropped) before it had the whole message."""
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The server refused this recipient for good (a 5xx reply)."""
+    """The server refused this recipient for good (a 5xx reply to RCPT)."""
+
+
+class MessageRejectedError(DeliveryError):
+    """The server refused the message itself (5xx to MAIL FROM or DATA): nobody can receive it."""
+
+
+class OutcomeUnknownError(DeliveryError):
+    """The whole message went out but no reply came: the server may or may not have taken it."""
 
 
 class MailConfigError(FeedkitError):
@@ -120,81 +139,138 @@ class MessageBuilder:
         self.config = config
         self.digest = digest
         self.secret = secret
-        self.sender = config.digest.from_address or f"digest@{_host(config)}"
-        self.boundary = "=_feedkit_" + hashlib.sha256(f"boundary{digest.id}".encode()).hexdigest()[:24]
+        self.host = mail_host(config)
+        self.sender = config.digest.from_address or f"digest@{self.host}"
+        boundary_seed = f"boundary{digest.id}{digest.nonce}".encode()
+        self.boundary = "=_feedkit_" + hashlib.sha256(boundary_seed).hexdigest()[:24]
         self.common = self._common_headers()
         self.text = _EncodedBody(digest.content.text)
         self.html = _EncodedBody(digest.content.html)
 
     def build(self, address: str, *, test: bool = False) -> OutgoingMessage:
-        link = unsubscribe_link(self.config, address, self.secret)
-        message_id = self.message_id(address, test=test)
-        headers = [
-            ("To", _header_address(address)),
-            ("Message-ID", message_id),
-            ("List-Unsubscribe", f"<{link}>, <mailto:{self._unsubscribe_mailto()}>"),
-        ]
+        link = _ascii_url(unsubscribe_link(self.config, address, self.secret))
+        message_id = self.test_message_id() if test else self.message_id(address)
         boundary = b"--" + self.boundary.encode()
         body = b"".join(
             [
-                boundary, b"\r\nContent-Type: text/plain; charset=utf-8\r\n", _QP_HEADER,
-                self.text.fill(link), b"\r\n",
-                boundary, b"\r\nContent-Type: text/html; charset=utf-8\r\n", _QP_HEADER,
-                self.html.fill(_html_attribute(link)), b"\r\n",
-                boundary, b"--\r\n",
+                boundary,
+                b"\r\nContent-Type: text/plain; charset=utf-8\r\n",
+                _QP_HEADER,
+                self.text.fill(link),
+                b"\r\n",
+                boundary,
+                b"\r\nContent-Type: text/html; charset=utf-8\r\n",
+                _QP_HEADER,
+                self.html.fill(_html_attribute(link)),
+                b"\r\n",
+                boundary,
+                b"--\r\n",
             ]
-        )  # fmt: skip
-        head = self.common + _encode_headers(headers)
+        )
+        head = self.common + self._recipient_headers(address, message_id, link)
         return OutgoingMessage(address, message_id, head + _CRLF + body)
 
-    def message_id(self, address: str, *, test: bool = False) -> str:
-        """The same for every resend of this digest to this address; a test send gets its own."""
-        kind = "test" if test else "digest"
-        digest = hmac.new(self.secret, f"{kind}\0{self.digest.id}\0{address.lower()}".encode(), "sha256")
-        return f"<{kind}-{self.digest.id}.{digest.hexdigest()[:20]}@{_host(self.config)}>"
+    def message_id(self, address: str) -> str:
+        """The same for every resend of this digest to this address.
+
+        The digest's random nonce keeps ids unique even if the state database is lost and digest
+        numbers start again; digests frozen before nonces existed keep their earlier form.
+        """
+        nonce = self.digest.nonce
+        seed = f"digest\0{self.digest.id}\0{nonce}\0{address.lower()}".encode()
+        signature = hmac.new(self.secret, seed, "sha256").hexdigest()[:20]
+        middle = f"{nonce}.{signature}" if nonce else signature
+        return f"<digest-{self.digest.id}.{middle}@{self.host}>"
+
+    def test_message_id(self) -> str:
+        """Every test send is a message of its own."""
+        return f"<test-{secrets.token_hex(10)}@{self.host}>"
+
+    def _recipient_headers(self, address: str, message_id: str, link: str) -> bytes:
+        if not address.isascii() or "\r" in address or "\n" in address:
+            raise PermanentDeliveryError(f"{address!r}: not an address an SMTP server can take")
+        mailto = _ascii_url(self._unsubscribe_mailto())
+        # Folded after the comma: each line stays short whatever the link's length.
+        lines = f"To: {address}\r\nMessage-ID: {message_id}\r\nList-Unsubscribe: <{link}>,\r\n <mailto:{mailto}>\r\n"
+        return lines.encode("ascii")
 
     def _common_headers(self) -> bytes:
+        """Headers shared by every recipient, each folded and encoded once."""
         digest = self.config.digest
-        sender = formataddr((digest.from_name or self.config.site.title, self.sender), charset="utf-8")
-        headers = [
-            ("From", _one_line(sender)),
-            ("Reply-To", digest.reply_to or self.sender),
-            ("Subject", _encoded_word(self.digest.content.subject)),
-            ("Date", format_datetime(self.digest.created_at)),
-            ("List-Id", f"{_encoded_word(self.config.site.title)} <digest.{_host(self.config)}>"),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-            ("MIME-Version", "1.0"),
-            ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
-        ]
-        return _encode_headers(headers)
+        title = self.config.site.title
+        content_type = f'multipart/alternative; boundary="{self.boundary}"'
+        return b"".join(
+            [
+                named_header("From", digest.from_name or title, self.sender),
+                folded_header("Reply-To", digest.reply_to or self.sender),
+                folded_header("Subject", self.digest.content.subject),
+                folded_header("Date", format_datetime(self.digest.created_at)),
+                named_header("List-Id", title, f"digest.{self.host}"),
+                folded_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                folded_header("MIME-Version", "1.0"),
+                folded_header("Content-Type", content_type),
+            ]
+        )
 
     def _unsubscribe_mailto(self) -> str:
         address = self.config.digest.unsubscribe_mailto or self.sender
         return f"{address}?subject=unsubscribe"
 
 
-def _host(config: Config) -> str:
-    return urlsplit(config.base_url).hostname or "localhost"
+# RFC 5322 asks for lines of at most 78 characters (998 at the very most); RFC 2047 encoded words
+# may be at most 75. The stdlib's legacy Header class splits encoded words correctly at 76.
+LINE_LIMIT = 76
 
 
-def _one_line(value: str) -> str:
+def folded_header(name: str, value: str) -> bytes:
+    """One unstructured header: plain ASCII folded at spaces where it can be, else encoded words."""
+    text = one_line(value)
+    room = LINE_LIMIT - len(name) - 2
+    if text.isascii() and all(len(word) <= room for word in text.split(" ")):
+        return _fold_at_spaces(name, text)
+    return f"{name}: {_encoded_words(name, text)}\r\n".encode("ascii")
+
+
+def named_header(name: str, phrase: str, address: str) -> bytes:
+    """A header of a display name and an address (From, List-Id), with the name cleaned first."""
+    text = one_line(phrase)
+    room = LINE_LIMIT - len(name) - 2
+    if text.isascii() and all(len(word) <= room for word in text.split(" ")):
+        return _fold_at_spaces(name, formataddr((text, address)))
+    return f"{name}: {_encoded_words(name, text)}\r\n <{address}>\r\n".encode("ascii")
+
+
+def _fold_at_spaces(name: str, text: str) -> bytes:
+    lines = [f"{name}:"]
+    for word in text.split(" "):
+        if len(lines[-1]) + 1 + len(word) > LINE_LIMIT and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + word
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _encoded_words(name: str, text: str) -> str:
+    header = Header(text, "utf-8", maxlinelen=LINE_LIMIT, header_name=name)
+    return header.encode(linesep="\r\n")
+
+
+def mail_host(config: Config) -> str:
+    """The site's host name in ASCII (an international domain in its IDNA form)."""
+    host = urlsplit(config.base_url).hostname or "localhost"
+    return host.encode("idna").decode("ascii") if not host.isascii() else host
+
+
+def one_line(value: str) -> str:
     """No CR or LF can reach a header: a title with a newline cannot add one."""
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
 
 
-def _encoded_word(value: str) -> str:
-    text = _one_line(value)
-    return text if text.isascii() else Header(text, "utf-8").encode(maxlinelen=998)
+def _ascii_url(url: str) -> str:
+    """A URL with any non-ASCII character percent-encoded, fit for a header."""
+    return url if url.isascii() else quote(url, safe=_URL_SAFE)
 
 
-def _header_address(address: str) -> str:
-    if "\r" in address or "\n" in address:
-        raise PermanentDeliveryError(f"{address!r}: an address cannot contain a line break")
-    return address if address.isascii() else _encoded_word(address)
-
-
-def _encode_headers(headers: list[tuple[str, str]]) -> bytes:
-    return b"".join(f"{name}: {_one_line(value)}".encode("ascii", "replace") + _CRLF for name, value in headers)
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 def _html_attribute(value: str) -> str:
@@ -257,6 +333,25 @@ class FileTransport:
         write_atomic(self.outbox / name, message.data)
 
 
+class _TrackedSMTP(smtplib.SMTP):
+    """An SMTP connection that knows whether the whole message went out.
+
+    smtplib sends the message body in one call ending in CRLF.CRLF, and commands as text; once
+    that call returns, a lost connection or a missing reply leaves the outcome unknown.
+    """
+
+    message_sent = False
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.message_sent = True
+
+
+class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
+    """The same, over implicit TLS."""
+
+
 class SmtpTransport:
     """One SMTP connection, opened on first use and reused for every message; reopened if it drops."""
 
@@ -264,7 +359,7 @@ class SmtpTransport:
         self.settings = config.smtp
         self.password = password
         self.context = context or _tls_context()
-        self.connection: smtplib.SMTP | None = None
+        self.connection: _TrackedSMTP | None = None
 
     def __enter__(self) -> SmtpTransport:
         return self
@@ -273,20 +368,22 @@ class SmtpTransport:
         self.close()
 
     def send(self, sender: str, message: OutgoingMessage) -> None:
+        connection = self.connection or self._connect()
+        connection.message_sent = False
         try:
-            connection = self.connection or self._connect()
             refused = connection.sendmail(sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _reply_error(code, reply) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            self._drop_if_closed(exc.smtp_code)
+            raise self._message_error(exc.smtp_code, exc.smtp_error) from exc
         except smtplib.SMTPResponseException as exc:
             self._drop_if_closed(exc.smtp_code)
             raise _reply_error(exc.smtp_code, exc.smtp_error) from exc
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
-            raise TransientDeliveryError(f"connection to {self._where()} lost ({exc})") from exc
-        except UnicodeEncodeError as exc:  # an address that is not ASCII: no server without SMTPUTF8 takes it
-            raise PermanentDeliveryError(f"{message.recipient!r} cannot be sent without SMTPUTF8") from exc
+            raise self._lost(exc, sent=connection.message_sent) from exc
         if refused:
             code, reply = next(iter(refused.values()))
             raise _reply_error(code, reply)
@@ -299,7 +396,21 @@ class SmtpTransport:
                 self.connection.close()
             self.connection = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _message_error(self, code: int, reply: bytes | str) -> DeliveryError:
+        """A 5xx to MAIL FROM or DATA condemns the message, not one recipient."""
+        if not 500 <= code < 600:
+            return _reply_error(code, reply)
+        return MessageRejectedError(
+            f"the mail server at {self._where()} refused the message itself ({code} {_reply_text(reply)})",
+            "nobody can receive it as it is; fix the cause, then run 'feedkit digest resume'",
+        )
+
+    def _lost(self, exc: Exception, *, sent: bool) -> DeliveryError:
+        if sent:
+            return OutcomeUnknownError(f"no reply from {self._where()} after the whole message was sent ({exc})")
+        return ConnectionProblemError(f"connection to {self._where()} lost ({exc})")
+
+    def _connect(self) -> _TrackedSMTP:
         settings = self.settings
         try:
             connection = self._open()
@@ -316,11 +427,11 @@ class SmtpTransport:
         self.connection = connection
         return connection
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self) -> _TrackedSMTP:
         settings = self.settings
         if settings.security == "tls":
-            return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=self.context)
-        return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            return _TrackedSMTPSSL(settings.host, settings.port, timeout=settings.timeout, context=self.context)
+        return _TrackedSMTP(settings.host, settings.port, timeout=settings.timeout)
 
     def _translate(self, exc: Exception) -> FeedkitError:
         """A failed connection as the one error a user can act on."""
@@ -334,12 +445,10 @@ class SmtpTransport:
             return MailConfigError(f"{self._where()}: {exc}", "set [smtp] security to match the server")
         if isinstance(exc, ssl.SSLError):
             return MailConfigError(
-                f"{self._where()}: TLS failed ({exc.reason})", "check [smtp] security, port and the certificate"
+                f"{self._where()}: TLS failed ({exc.reason})",
+                "check [smtp] security, port and the certificate",
             )
-        return ServerUnreachableError(
-            f"cannot reach the mail server at {self._where()} ({exc})",
-            "check [smtp] host and port; what was not sent stays pending for 'feedkit digest resume'",
-        )
+        return ConnectionProblemError(f"cannot reach the mail server at {self._where()} ({exc})")
 
     def _drop_if_closed(self, code: int) -> None:
         if code == 421:  # the server is closing the connection
@@ -350,9 +459,15 @@ class SmtpTransport:
 
 
 def _reply_error(code: int, reply: bytes | str) -> DeliveryError:
+    message = f"{code} {_reply_text(reply)}"
+    if 500 <= code < 600:
+        return PermanentDeliveryError(message)
+    return TransientDeliveryError(message)
+
+
+def _reply_text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    message = f"{code} {_one_line(text)}"
-    return PermanentDeliveryError(message) if 500 <= code < 600 else TransientDeliveryError(message)
+    return one_line(text)
 
 
 def _tls_context() -> ssl.SSLContext:

@@ -21,6 +21,8 @@ from feedkit.state import Store
 
 SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+UNKNOWN = "unknown"  # the whole message went out and no reply came: retried once, later
+UNFINISHED = (PENDING, UNKNOWN)
 STALE_LOCK_AFTER = timedelta(seconds=90)  # a holder whose heartbeat is this old is gone
 
 
@@ -46,6 +48,7 @@ class FrozenDigest:
     id: int
     created_at: datetime
     content: DigestContent
+    nonce: str = ""  # random per digest, part of every Message-ID; "" for digests made before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class Delivery:
     email_key: str
     address: str
     attempts: int
+    status: str = PENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,34 +148,42 @@ def record_review_visibility(store: Store, public: set[str], hidden: set[str]) -
     """Remember when feedkit first saw each review, and when a hidden one first became public.
 
     Returns, per public review, the moment it became public if it was hidden when first seen (a
-    draft or a scheduled review), else None (its publication date tells).
+    draft or a scheduled review), else None (its publication date tells). Read and write happen
+    in one transaction, so two processes doing this at once cannot both insert the same row.
     """
     now = now_text()
-    known = {row[0]: row[1:] for row in store.query_all("SELECT source, was_hidden, public_at FROM review_seen")}
     with store.transaction() as db:
-        for source in (public | hidden) - known.keys():
-            is_public = source in public
-            db.execute(
-                "INSERT INTO review_seen VALUES (?, ?, ?, ?)",
-                (source, now, 0 if is_public else 1, now if is_public else None),
-            )
-        for source in public:
-            if source in known and known[source][1] is None:
-                db.execute("UPDATE review_seen SET public_at = ? WHERE source = ?", (now, source))
-    rows = store.query_all("SELECT source, was_hidden, public_at FROM review_seen WHERE was_hidden = 1")
-    late = {str(source): datetime.fromisoformat(public_at) for source, _, public_at in rows if public_at}
+        known = {row[0]: row[1:] for row in db.execute("SELECT source, was_hidden, public_at FROM review_seen")}
+        new_rows = [
+            (source, now, 0 if source in public else 1, now if source in public else None)
+            for source in (public | hidden) - known.keys()
+        ]
+        db.executemany("INSERT INTO review_seen VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", new_rows)
+        now_public = [(now, source) for source in public if source in known and known[source][1] is None]
+        db.executemany("UPDATE review_seen SET public_at = ? WHERE source = ? AND public_at IS NULL", now_public)
+        rows = db.execute("SELECT source, public_at FROM review_seen WHERE was_hidden = 1").fetchall()
+    late = {str(source): datetime.fromisoformat(public_at) for source, public_at in rows if public_at}
     return {source: late.get(source) for source in public}
 
 
 def freeze_digest(store: Store, content: DigestContent) -> FrozenDigest:
     """Store a digest and one pending delivery per subscriber, all in one transaction."""
     created = datetime.now(UTC).replace(microsecond=0)
+    nonce = secrets.token_hex(4)
     with store.transaction() as db:
         cursor = db.execute(
-            "INSERT INTO digests (created_at, since, subject, html, text, archive_url) VALUES (?, ?, ?, ?, ?, ?)",
-            (created.isoformat(), content.since.isoformat(), content.subject, content.html, content.text,
-             content.archive_url),
-        )  # fmt: skip
+            "INSERT INTO digests (created_at, since, subject, html, text, archive_url, nonce) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                created.isoformat(),
+                content.since.isoformat(),
+                content.subject,
+                content.html,
+                content.text,
+                content.archive_url,
+                nonce,
+            ),
+        )
         digest_id = int(cursor.lastrowid or 0)
         rows = [(source, digest_id) for source in content.sources]
         db.executemany("INSERT INTO digest_items VALUES (?, ?)", rows)
@@ -180,42 +192,54 @@ def freeze_digest(store: Store, content: DigestContent) -> FrozenDigest:
             "SELECT ?, email_key, address, ?, ? FROM subscribers WHERE status = ?",
             (digest_id, PENDING, created.isoformat(), SUBSCRIBED),
         )
-    return FrozenDigest(digest_id, created, content)
+    return FrozenDigest(digest_id, created, content, nonce)
 
 
 def load_digest(store: Store, digest_id: int) -> FrozenDigest:
     row = store.query_one(
-        "SELECT created_at, since, subject, html, text, archive_url FROM digests WHERE id = ?", (digest_id,)
+        "SELECT created_at, since, subject, html, text, archive_url, nonce FROM digests WHERE id = ?",
+        (digest_id,),
     )
     if row is None:
         raise FeedkitError(f"digest {digest_id} does not exist", "run 'feedkit digest status' to list digests")
     items = store.query_all("SELECT source FROM digest_items WHERE digest_id = ? ORDER BY rowid", (digest_id,))
-    created, since, subject, html, text, archive_url = row
+    created, since, subject, html, text, archive_url, nonce = row
     sources = tuple(str(item[0]) for item in items)
     content = DigestContent(subject, html, text, sources, datetime.fromisoformat(since), archive_url)
-    return FrozenDigest(digest_id, datetime.fromisoformat(created), content)
+    return FrozenDigest(digest_id, datetime.fromisoformat(created), content, str(nonce))
 
 
 def unfinished_digests(store: Store) -> list[int]:
-    rows = store.query_all("SELECT DISTINCT digest_id FROM deliveries WHERE status = ? ORDER BY digest_id", (PENDING,))
+    rows = store.query_all(
+        "SELECT DISTINCT digest_id FROM deliveries WHERE status IN (?, ?) ORDER BY digest_id",
+        UNFINISHED,
+    )
     return [int(row[0]) for row in rows]
 
 
 def pending_deliveries(store: Store, digest_id: int) -> list[Delivery]:
+    """Deliveries still to send: pending ones, and unknown ones that get their one retry."""
     rows = store.query_all(
-        "SELECT email_key, address, attempts FROM deliveries WHERE digest_id = ? AND status = ? ORDER BY email_key",
-        (digest_id, PENDING),
+        "SELECT email_key, address, attempts, status FROM deliveries "
+        "WHERE digest_id = ? AND status IN (?, ?) ORDER BY email_key",
+        (digest_id, *UNFINISHED),
     )
-    return [Delivery(str(key), str(address), int(attempts)) for key, address, attempts in rows]
+    return [Delivery(str(key), str(address), int(tries), str(status)) for key, address, tries, status in rows]
 
 
-def mark_delivery(store: Store, digest_id: int, email_key: str, status: str, error: str | None = None) -> None:
-    """Record one message's outcome at once, in its own transaction: this is the exactly-once point."""
+def mark_delivery(
+    store: Store, digest_id: int, email_key: str, status: str, error: str | None = None, *, count_run: bool = True
+) -> None:
+    """Record one message's outcome at once, in its own transaction: this is the exactly-once point.
+
+    `count_run=False` notes an error without counting a run against the recipient: the server
+    never answered, so the recipient's address had nothing to do with it.
+    """
     with store.transaction() as db:
         db.execute(
-            "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? "
+            "UPDATE deliveries SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ? "
             "WHERE digest_id = ? AND email_key = ?",
-            (status, error, now_text(), digest_id, email_key),
+            (status, 1 if count_run else 0, error, now_text(), digest_id, email_key),
         )
 
 

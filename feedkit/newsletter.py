@@ -33,7 +33,7 @@ from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER, MessageBuilder, Transport, sec
 from feedkit.mailstate import FrozenDigest, Subscriber
 from feedkit.output import write_atomic
 from feedkit.pipeline import load
-from feedkit.state import Store
+from feedkit.state import Store, open_store
 
 PREVIEW_FOLDER = "preview"
 
@@ -58,7 +58,7 @@ def selection_now(config: Config, store: Store, now: datetime | None = None) -> 
 
 
 def plan_send(config: Config, now: datetime | None = None) -> SendPlan:
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         selection = selection_now(config, store, now)
         return SendPlan(
             subject=digest_subject(config, selection.reviews, selection.since) if selection.reviews else "",
@@ -75,7 +75,7 @@ def preview(config: Config, now: datetime | None = None) -> tuple[Path, Path, in
     """
     folder = config.database_path.parent / PREVIEW_FOLDER
     html_path, text_path = folder / "digest.html", folder / "digest.txt"
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         selection = selection_now(config, store, now)
         if not selection.reviews:
             return html_path, text_path, 0
@@ -89,7 +89,7 @@ def preview(config: Config, now: datetime | None = None) -> tuple[Path, Path, in
 def send_test(config: Config, address: str, transport: Transport, now: datetime | None = None) -> str:
     """Send the digest that would go out now to one address; nothing is recorded."""
     recipient = normalize_address(address)[1]
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         selection = selection_now(config, store, now)
         if not selection.reviews:
             raise FeedkitError("nothing new to send since the last digest", "add or publish a review first")
@@ -114,7 +114,7 @@ def send(
     """Resume every unfinished digest, then (if `create`) freeze and send what is new. One sender at a time."""
     run = _SendRun(config, secret_from_environment(), open_transport, on_result, stop or threading.Event())
     reports: list[SendReport] = []
-    with Store(config.database_path) as store, mailstate.send_lock(store):
+    with open_store(config) as store, mailstate.send_lock(store):
         for digest_id in mailstate.unfinished_digests(store):
             reports.append(run.send(store, mailstate.load_digest(store, digest_id)))
         if create and not run.stop.is_set():
@@ -157,12 +157,12 @@ def create_digest(config: Config, store: Store, now: datetime | None = None) -> 
 
 
 def pending_count(config: Config) -> int:
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         return sum(len(mailstate.pending_deliveries(store, digest)) for digest in mailstate.unfinished_digests(store))
 
 
 def status(config: Config, limit: int = 10) -> list[mailstate.DigestStatus]:
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         return mailstate.digest_statuses(store, limit)
 
 
@@ -184,7 +184,7 @@ def normalize_address(address: str) -> tuple[str, str]:
 def add_subscriber(config: Config, address: str, name: str = "") -> bool:
     """Subscribe an address (False if it already was); refuses one that unsubscribed: it is never mailed again."""
     key, normalized = normalize_address(address)
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         existing = mailstate.find_subscriber(store, key)
         if existing is not None and existing.status == mailstate.UNSUBSCRIBED:
             raise SubscriberError(
@@ -198,12 +198,12 @@ def add_subscriber(config: Config, address: str, name: str = "") -> bool:
 
 def remove_subscriber(config: Config, address: str) -> bool:
     key, _ = normalize_address(address)
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         return mailstate.unsubscribe(store, key)
 
 
 def list_subscribers(config: Config, status_filter: str | None = None) -> list[Subscriber]:
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         return mailstate.list_subscribers(store, status_filter)
 
 
@@ -228,7 +228,7 @@ def import_subscribers(config: Config, rows: Iterable[list[str]]) -> ImportRepor
     """Rows of (email[, name]), in one transaction; a header row is skipped; unsubscribed stay out."""
     report = ImportReport()
     new: dict[str, tuple[str, str, str]] = {}
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         known = {subscriber.address.lower(): subscriber.status for subscriber in mailstate.list_subscribers(store)}
         for row in rows:
             if not row or not row[0].strip() or row[0].strip().lower() in HEADER_NAMES:

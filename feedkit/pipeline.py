@@ -18,7 +18,7 @@ from feedkit.content import load_site, scan_content
 from feedkit.errors import ContentError
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus
 from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
-from feedkit.state import SqliteReviewCache, Store
+from feedkit.state import SqliteReviewCache, Store, open_store
 
 MEMO_KEY = "build_memo"
 
@@ -54,7 +54,7 @@ class BuildReport:
 def build(config: Config, now: datetime | None = None, strict: bool = False) -> BuildReport:
     """Load the site, write every feed whose content changed, and report what happened."""
     now = now or datetime.now(UTC)
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         stamps = scan_content(config)
         inputs = _inputs_digest(config, stamps)
         remembered = _remembered_report(config, store, inputs, now)
@@ -71,7 +71,7 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
 
 def check(config: Config, now: datetime | None = None) -> BuildReport:
     """Read the config and every review without writing anything."""
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         result = load(config, store, now or datetime.now(UTC), save_cache=False)
     return _report(result, (), 0)
 

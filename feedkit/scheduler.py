@@ -6,6 +6,7 @@ while the service was down runs once at start; SIGTERM/SIGINT stop cleanly, SIGH
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -22,9 +23,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from feedkit import mailstate, newsletter, pipeline
 from feedkit.config import Config, load_config
 from feedkit.cron import check_schedule
+from feedkit.delivery import SendStoppedError, check_reports
 from feedkit.errors import FeedkitError
 from feedkit.mail import open_transport
-from feedkit.state import Store
+from feedkit.state import open_store
 
 log = logging.getLogger("feedkit")
 
@@ -37,45 +39,58 @@ HEARTBEAT_SECONDS = 60
 MISFIRE_GRACE_SECONDS = {"build": 300, "digest": 3600}
 
 
-def build_job(config: Config) -> None:
-    """Build the feeds; one log line says what happened."""
+def build_job(config: Config) -> bool:
+    """Build the feeds; one log line says what happened. True if the build went through."""
     try:
         report = pipeline.build(config)
     except FeedkitError as error:
         log.error("build: %s", error)
-        return
+        return False
     for problem in report.problems:
         log.warning("build: %s", problem)
     log.info("build: %s", report.summary(str(config.output_dir)))
+    return True
 
 
-def digest_job(config: Config, stop: threading.Event) -> None:
-    """Finish any unfinished digest, then send what is new; one log line per digest."""
-    with Store(config.database_path) as store:
-        store.set_meta(DIGEST_RUN_KEY, datetime.now(UTC).isoformat())  # a run counts even if nothing is new
+def digest_job(config: Config, stop: threading.Event, *, create: bool = True) -> bool:
+    """Finish any unfinished digest, then (if `create`) send what is new; one log line per digest.
+
+    Only a run that went through is recorded as the last digest run: a failed one is not, so the
+    catch-up at the next start still sees the digest as due. True if the run went through.
+    """
     try:
-        reports = newsletter.send(config, lambda: open_transport(config), stop=stop)
+        transports = functools.partial(open_transport, config)
+        reports = newsletter.send(config, transports, stop=stop, create=create)
     except mailstate.LockedError as error:
         log.warning("digest: skipped: %s", error)
-        return
+        return False
     except FeedkitError as error:
         log.error("digest: %s", error)
-        return
+        return False
     if not reports:
         log.info("digest: nothing new since the last digest; nothing sent")
     pending = newsletter.pending_count(config) if reports else 0
     for report in reports:
         log.info("digest: %s; %d still pending", report.summary(), pending)
+    try:
+        check_reports(reports)
+    except SendStoppedError as error:
+        log.error("digest: %s", error)
+        return False
+    if create:
+        with open_store(config) as store:
+            store.set_meta(DIGEST_RUN_KEY, datetime.now(UTC).isoformat())
+    return True
 
 
 def heartbeat_job(config: Config) -> None:
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def digest_was_missed(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
     """True if the digest's cron came due after the last digest run (or the service's first start)."""
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         first_start = store.get_meta(FIRST_START_KEY)
         if first_start is None:
             store.set_meta(FIRST_START_KEY, now.isoformat())
@@ -108,7 +123,12 @@ class Service:
         self.scheduler.start()
         if self._catch_up_needed():
             log.info("digest: one was due while the service was down; sending it now")
-            self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up", max_instances=1)
+            self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up")
+        elif self.config.schedule.digest and newsletter.pending_count(self.config):
+            # An earlier run was stopped mid-send: finish it now, not at the next digest time.
+            log.info("digest: an interrupted digest has messages pending; finishing it now")
+            arguments = (self.config, self.stop)
+            self.scheduler.add_job(digest_job, args=arguments, kwargs={"create": False}, id="resume")
         log.info("feedkit is running: %s", "; ".join(self.describe_jobs()))
 
     def _catch_up_needed(self) -> bool:
@@ -123,7 +143,7 @@ class Service:
 
     def _schedule(self, config: Config) -> None:
         triggers = check_schedule(config)
-        jobs: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {
+        jobs: dict[str, tuple[Callable[..., object], tuple[object, ...]]] = {
             "build": (build_job, (config,)),
             "digest": (digest_job, (config, self.stop)),
         }

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from feedkit.config import Config
 from feedkit.errors import StateError
 from feedkit.model import Author, FileStamp, Review
 
@@ -68,22 +69,65 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     ("0004_lock_token", "ALTER TABLE locks ADD COLUMN token TEXT NOT NULL DEFAULT ''"),
+    (
+        "0006_delivery_unknown_and_digest_nonce",
+        # SQLite cannot change a CHECK constraint: the table is rebuilt with the new status allowed.
+        """
+        CREATE TABLE deliveries_rebuilt (
+            digest_id INTEGER NOT NULL REFERENCES digests (id), email_key TEXT NOT NULL,
+            address TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN ('pending', 'sent', 'failed', 'skipped', 'unknown')),
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, updated_at TEXT NOT NULL,
+            PRIMARY KEY (digest_id, email_key)
+        );
+        INSERT INTO deliveries_rebuilt SELECT digest_id, email_key, address, status, attempts,
+            last_error, updated_at FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_rebuilt RENAME TO deliveries;
+        CREATE INDEX deliveries_by_status ON deliveries (digest_id, status);
+        ALTER TABLE digests ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 )
 
 
 class Store:
-    """One open state database; use as a context manager so it is always closed."""
+    """One open state database; use as a context manager so it is always closed.
 
-    def __init__(self, path: Path) -> None:
+    `history` names files and folders whose contents show that feedkit ran here before: a blank
+    database beside them means the real one was lost, and it is refused rather than started afresh.
+    """
+
+    def __init__(self, path: Path, *, history: tuple[Path, ...] = ()) -> None:
         self.path = path
+        existed = path.exists()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._refuse_if_lost(history, existed=existed)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
             raise StateError(f"{path}: cannot open the state database ({exc})", _STATE_HINT) from exc
+        except OSError as exc:
+            raise StateError(f"{path}: cannot open the state database ({exc})", _FOLDER_HINT) from exc
+
+    def _refuse_if_lost(self, history: tuple[Path, ...], *, existed: bool) -> None:
+        if not history or self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return
+        evidence = [str(place) for place in history if _has_files(place)]
+        if not evidence:
+            return
+        self.db.close()
+        if not existed:
+            self.path.unlink(missing_ok=True)
+        raise StateError(
+            f"{self.path}: the state database is missing or empty, but {' and '.join(evidence)} "
+            "show earlier runs (its subscribers, unsubscribes and digest history would be lost)",
+            "restore it from a backup, or run 'feedkit --new-state ...' to start afresh",
+        )
 
     def __enter__(self) -> Store:
         return self
@@ -103,7 +147,7 @@ class Store:
                 raise
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StateError(f"{self.path}: {exc}", _STATE_HINT) from exc
+            raise state_error(self.path, exc) from exc
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
@@ -173,10 +217,45 @@ class Store:
         try:
             return list(self.db.execute(sql, parameters))
         except sqlite3.Error as exc:
-            raise StateError(f"{self.path}: {exc}", _STATE_HINT) from exc
+            raise state_error(self.path, exc) from exc
 
 
 _STATE_HINT = "check that its folder is writable; if the file is damaged, move it aside and run again"
+_FOLDER_HINT = "check that its folder exists and is writable"
+_BUSY_HINT = "another feedkit command was changing the same data at that moment; run it again"
+
+
+def open_store(config: Config) -> Store:
+    """The site's state database, refused if it was lost while the site's outputs remain."""
+    return Store(config.database_path, history=history_places(config))
+
+
+def history_places(config: Config) -> tuple[Path, ...]:
+    """What feedkit leaves behind: the site's feeds, the digest archive, the outbox."""
+    feeds = tuple(config.output_dir / name for name in ("feed.xml", "atom.xml", "feed.json"))
+    return (*feeds, config.output_dir / "digests", config.outbox_dir)
+
+
+def create_new_state(config: Config) -> None:
+    """Accept a blank state database on purpose (the operator's `--new-state`)."""
+    with Store(config.database_path):
+        pass
+
+
+def state_error(path: Path, exc: sqlite3.Error) -> StateError:
+    """A sqlite3 error as a user sees it: a clash with another command is not a damaged file."""
+    busy = isinstance(exc, sqlite3.IntegrityError) or "locked" in str(exc)
+    return StateError(f"{path}: {exc}", _BUSY_HINT if busy else _STATE_HINT)
+
+
+def _has_files(place: Path) -> bool:
+    """A file that exists, or a folder holding at least one file."""
+    try:
+        if place.is_file():
+            return True
+        return place.is_dir() and any(entry.is_file() for entry in place.iterdir())
+    except OSError:
+        return False
 
 
 def _utc_text() -> str:

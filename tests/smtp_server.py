@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -39,7 +40,12 @@ class Faults:
     temporary: dict[str, int] = field(default_factory=dict)  # address -> how many 451s before accepting
     permanent: set[str] = field(default_factory=set)  # addresses answered 550
     drop_after: int | None = None  # close the connection abruptly once this many messages were accepted
-    delay: float = 0.0  # seconds to wait before accepting each message
+    drop_at_rcpt_after: int | None = None  # likewise, but at RCPT: before the message is sent
+    delay: float = 0.0  # seconds to wait before accepting each message (the server is blocked)
+    reply_delay: float = 0.0  # seconds to wait, after storing a message, before answering 250
+    hang_after_data: bool = False  # never answer the end of DATA, and store nothing
+    sender_reply: str = ""  # a reply to MAIL FROM instead of 250, e.g. "550 5.7.1 Sender refused"
+    data_reply: str = ""  # a reply to the end of DATA instead of 250, storing nothing
 
 
 class Handler:
@@ -51,7 +57,21 @@ class Handler:
         self.lock = threading.Lock()
         self.dropped = False
 
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.faults.sender_reply:
+            return self.faults.sender_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        drop_after = self.faults.drop_at_rcpt_after
+        if drop_after is not None and len(self.received) >= drop_after and not self.dropped:
+            self.dropped = True
+            server.transport.abort()
+            return "421 closing"
         lowered = address.lower()
         if lowered in self.faults.permanent:
             return "550 5.1.1 No such mailbox here"
@@ -66,12 +86,18 @@ class Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.faults.delay:
             time.sleep(self.faults.delay)  # blocks the server loop: a slow server, on purpose
+        if self.faults.hang_after_data:
+            await asyncio.sleep(3600)
+        if self.faults.data_reply:
+            return self.faults.data_reply
         with self.lock:
             if self.faults.drop_after is not None and len(self.received) >= self.faults.drop_after and not self.dropped:
                 self.dropped = True
                 server.transport.abort()
                 return "421 closing"
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        if self.faults.reply_delay:
+            await asyncio.sleep(self.faults.reply_delay)  # stored, but the answer comes late
         return "250 Message accepted for delivery"
 
     def by_recipient(self) -> dict[str, list[Received]]:

@@ -71,7 +71,7 @@ def test_send_then_status(site: Path) -> None:
     run(site, "subscribers", "import", "people.csv")
     sent = run(site, "digest", "send", stdin="y\n")
     assert sent.exit_code == 0, sent.output
-    assert sent.stdout.endswith("Sent digest 1: 2 sent, 0 failed, 0 deferred, 0 skipped (unsubscribed)\n")
+    assert sent.stdout.endswith("Sent digest 1: 2 sent, 0 failed, 0 deferred, 0 unknown, 0 skipped (unsubscribed)\n")
     assert len(list((site / "outbox").glob("*.eml"))) == 2
     status = run(site, "digest", "status").stdout
     assert status.startswith("#1 ")

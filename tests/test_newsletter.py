@@ -104,7 +104,7 @@ def test_smtp_delivers_one_complete_message_per_subscriber(
     addresses = subscribe(config, 3)
     reports = send_all(config)
     assert [report.summary() for report in reports] == [
-        "digest 1: 3 sent, 0 failed, 0 deferred, 0 skipped (unsubscribed)"
+        "digest 1: 3 sent, 0 failed, 0 deferred, 0 unknown, 0 skipped (unsubscribed)"
     ]
     by_recipient = server.handler.by_recipient()
     assert sorted(by_recipient) == addresses
@@ -113,7 +113,7 @@ def test_smtp_delivers_one_complete_message_per_subscriber(
     assert message["To"] == "reader001@example.org"
     assert message["Reply-To"] == "digest@reviews.example.org"
     assert message["Subject"] == "Test Reviews: 2 new reviews, including Vertigo Blu-ray"
-    assert re.fullmatch(r"<digest-1\.[0-9a-f]{20}@reviews\.example\.org>", message["Message-ID"])
+    assert re.fullmatch(r"<digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}@reviews\.example\.org>", message["Message-ID"])
     assert message["List-Id"] == "Test Reviews <digest.reviews.example.org>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Date"]
@@ -203,7 +203,7 @@ def test_file_transport_writes_one_eml_per_subscriber(site_maker: Callable[..., 
     newsletter.send(config, lambda: FileTransport(config.outbox_dir))
     files = sorted(config.outbox_dir.glob("*.eml"))
     assert len(files) == 3
-    assert all(re.fullmatch(r"digest-1\.[0-9a-f]{20}\.eml", path.name) for path in files)
+    assert all(re.fullmatch(r"digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}\.eml", path.name) for path in files)
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in files[0].read_bytes()
     archive = config.output_dir / "digests" / f"{datetime.now(config.zone).date().isoformat()}.html"
     assert "Vertigo Blu-ray" in archive.read_text(encoding="utf-8")
@@ -249,14 +249,33 @@ def test_550_fails_only_that_recipient(site_maker: Callable[..., Config]) -> Non
         running.stop()
 
 
-def test_dropped_connection_is_reopened(site_maker: Callable[..., Config]) -> None:
-    """The server hangs up after 3 messages; the sender reconnects and nobody gets two copies."""
-    running = SmtpServer(Faults(drop_after=3)).start()
+def test_connection_dropped_before_the_message_is_reopened(site_maker: Callable[..., Config]) -> None:
+    """The server hangs up at RCPT after 3 messages; the sender reconnects and retries in the same run."""
+    running = SmtpServer(Faults(drop_at_rcpt_after=3)).start()
     try:
         config = site_maker(smtp_config(running))
         addresses = subscribe(config, 8)
         (report,) = send_all(config)
         assert report.counts["sent"] == 8
+        assert_exactly_once(running, addresses)
+    finally:
+        running.stop()
+
+
+def test_connection_dropped_after_the_whole_message_is_unknown_then_resent_once(
+    site_maker: Callable[..., Config],
+) -> None:
+    """A hang-up after the end of DATA leaves the outcome unknown: not retried in that run, then
+    sent once more by the next one (the server here had not stored it), and nobody else is touched."""
+    running = SmtpServer(Faults(drop_after=3)).start()
+    try:
+        config = site_maker(smtp_config(running))
+        addresses = subscribe(config, 8)
+        (report,) = send_all(config)
+        assert (report.counts["sent"], report.counts["unknown"]) == (7, 1)
+        assert newsletter.pending_count(config) == 1
+        (resumed,) = newsletter.send(config, lambda: open_transport(config), create=False)
+        assert resumed.counts["sent"] == 1
         assert_exactly_once(running, addresses)
     finally:
         running.stop()
@@ -271,7 +290,10 @@ def test_unreachable_server_leaves_everything_pending_then_resume_sends(
     addresses = subscribe(config, 3)
     (report,) = send_all(config)
     assert report.stopped is not None
-    assert report.stopped.startswith(f"cannot reach the mail server at 127.0.0.1:{running.port} (")
+    assert report.stopped.startswith(
+        "3 timeouts or lost connections in a row, so the mail server is taken to be down "
+        f"(last: cannot reach the mail server at 127.0.0.1:{running.port} ("
+    )
     assert newsletter.pending_count(config) == 3
     running.start()
     try:
@@ -380,12 +402,14 @@ def test_preview_writes_html_and_text(site_maker: Callable[..., Config]) -> None
 def test_test_send_goes_to_one_address_and_is_not_recorded(
     site_maker: Callable[..., Config], server: SmtpServer
 ) -> None:
-    """--test sends the would-be digest to one address, with its own Message-ID, and records nothing."""
+    """--test sends the would-be digest to one address, with a Message-ID of its own each time,
+    and records nothing."""
     config = site_maker(smtp_config(server))
     subscribe(config, 3)
     message_id = newsletter.send_test(config, "editor@example.org", open_transport(config))
     assert [item.recipients for item in server.handler.received] == [["editor@example.org"]]
-    assert message_id.startswith("<test-0.")
+    assert message_id.startswith("<test-")
+    assert newsletter.send_test(config, "editor@example.org", open_transport(config)) != message_id
     assert newsletter.status(config) == []
     assert newsletter.plan_send(config).reviews == 2
 

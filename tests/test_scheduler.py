@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedkit import mailstate
+from feedkit import mailstate, newsletter
 from feedkit.config import load_config
 from feedkit.cron import check_schedule, cron_weekdays, parse_cron
 from feedkit.errors import ConfigError
 from feedkit.model import DigestContent
-from feedkit.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_was_missed, upcoming
+from feedkit.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_job, digest_was_missed, upcoming
 from feedkit.state import Store
 from tests.conftest import write_site
+from tests.smtp_server import free_port
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -167,3 +169,21 @@ def test_backwards_weekday_range_is_a_clear_error() -> None:
     """'fri-mon' runs backwards: cron refuses it, and so does feedkit, saying how to write it."""
     with pytest.raises(ValueError, match="runs backwards; write it as two ranges"):
         cron_weekdays("fri-mon")
+
+
+def test_a_digest_run_that_failed_is_not_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A digest job that could not send (no server) leaves the last run as it was, so the catch-up
+    still sees the digest as due; a run that went through is recorded."""
+    monkeypatch.setenv("FEEDKIT_SECRET", "a-test-secret-that-is-long-enough")
+    date = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    reviews: dict[str, str | bytes] = {"a.md": f"---\ntitle: A\ndate: {date}\n---\nText.\n"}
+    smtp = f'[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\n'
+    config = load_config(write_site(tmp_path, reviews, smtp))
+    newsletter.import_subscribers(config, [["ann@example.org"]])
+    assert digest_job(config, threading.Event()) is False
+    with Store(config.database_path) as store:
+        assert store.get_meta(DIGEST_RUN_KEY) is None
+    file_config = load_config(write_site(tmp_path, reviews))
+    assert digest_job(file_config, threading.Event()) is True
+    with Store(config.database_path) as store:
+        assert store.get_meta(DIGEST_RUN_KEY) is not None
