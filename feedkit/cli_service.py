@@ -12,6 +12,7 @@ import uvicorn
 from feedkit import scheduler
 from feedkit.cli import config_from
 from feedkit.config import Config
+from feedkit.errors import FeedkitError
 from feedkit.web import ADMIN_HASH_ENV, create_app
 from feedkit.web import hash_password as make_hash
 
@@ -32,7 +33,9 @@ def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) ->
     )
     config = config_from(ctx)
     if once:
-        scheduler.run_once(config)
+        failed = scheduler.run_once(config)
+        if failed:
+            raise FeedkitError(f"{' and '.join(failed)} failed (see the log above)")
         return
     web_server = _web_server(config, host, port) if with_web else None
     if web_server is not None:

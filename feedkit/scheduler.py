@@ -192,10 +192,13 @@ def run_service(config_path: Path) -> None:
     service.wait()
 
 
-def run_once(config: Config) -> None:
-    """Every job once, now, in order: for people who prefer cron or systemd timers."""
-    build_job(config)
-    digest_job(config, threading.Event())
+def run_once(config: Config) -> list[str]:
+    """Every job once, now, in order: for people who prefer cron or systemd timers.
+
+    Returns the names of the jobs that failed.
+    """
+    outcomes = {"build": build_job(config), "digest": digest_job(config, threading.Event())}
+    return [name for name, succeeded in outcomes.items() if not succeeded]
 
 
 def install_signal_handlers(service: Service) -> None:

@@ -94,7 +94,7 @@ def test_service_builds_new_reviews_and_sends_each_digest_once(tmp_path: Path, s
     assert {address: len(items) for address, items in copies.items()} == {f"reader{n}@example.org": 2 for n in range(3)}
     log = service.text()
     assert "build: 1 reviews published" in log
-    assert "digest: digest 1: 3 sent, 0 failed, 0 deferred, 0 skipped (unsubscribed); 0 still pending" in log
+    assert "digest: digest 1: 3 sent, 0 failed, 0 deferred, 0 unknown, 0 skipped (unsubscribed); 0 still pending" in log
     assert "digest: nothing new since the last digest; nothing sent" in log
     assert log.rstrip().endswith("stopped")
 
@@ -160,6 +160,25 @@ def test_sigterm_mid_send_then_restart_gives_one_copy_each(tmp_path: Path) -> No
         assert all(len(items) == 1 for items in copies.values())
     finally:
         slow.stop()
+
+
+def test_an_interrupted_digest_is_finished_at_start_not_at_the_next_digest_time(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    """With a weekly digest, a send stopped midway is finished as soon as the service starts again,
+    each subscriber getting one copy, and no new digest is made."""
+    config = make_site(tmp_path, server, 'build = ""\ndigest = "0 8 1 1 *"\n', {"a.md": review("Alphaville")})
+    with Store(config.database_path) as store:
+        newsletter.create_digest(config, store)  # frozen, nothing sent yet: as after a kill
+    service = Running(tmp_path)
+    try:
+        wait_for(lambda: newsletter.pending_count(config) == 0)
+    finally:
+        assert service.stop() == 0
+    copies = server.handler.by_recipient()
+    assert {address: len(items) for address, items in copies.items()} == {f"reader{n}@example.org": 1 for n in range(3)}
+    assert [status.id for status in newsletter.status(config)] == [1]
+    assert "an interrupted digest has messages pending; finishing it now" in service.text()
 
 
 def test_run_with_serve_answers_http_beside_the_scheduler(tmp_path: Path, server: SmtpServer) -> None:
