@@ -198,7 +198,7 @@ class WebApp:
                 return self.page("message.html.j2", 401, title="Please log in", message="Your session has ended.")
             if request.method == "POST":
                 form = await request.form()
-                if not hmac.compare_digest(str(form.get("csrf", "")), session["csrf"]):
+                if not same_token(str(form.get("csrf", "")), session["csrf"]):
                     return self.page(
                         "message.html.j2", 403, title="Form expired", message="Reload the page and try again."
                     )
@@ -313,6 +313,11 @@ class WebApp:
             "status.html.j2", statuses=newsletter.status(self.config, 10), sending=self._is_sending(),
             error=self.send_error,
         )  # fmt: skip
+
+
+def same_token(given: str, expected: str) -> bool:
+    """Compared in constant time as UTF-8: compare_digest refuses non-ASCII text outright."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _fingerprint(password_hash: str) -> str:

@@ -204,6 +204,14 @@ def test_forged_csrf_token_is_refused(client: TestClient, config: Config) -> Non
     assert newsletter.status(config) == []
 
 
+@pytest.mark.parametrize("forged", ["é", "\u2028", "ü" * 40], ids=["accent", "separator", "long"])
+def test_non_ascii_csrf_token_is_refused(client: TestClient, config: Config, forged: str) -> None:
+    """A CSRF value outside ASCII is a forged token like any other: 403, and nothing is sent."""
+    log_in(client)
+    assert client.post("/admin/send", data={"csrf": forged}).status_code == 403
+    assert newsletter.status(config) == []
+
+
 def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
     """The dashboard shows the subscriber count and next digest; the preview is the e-mail; send asks first."""
     log_in(client)
