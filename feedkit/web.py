@@ -14,11 +14,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import jinja2
@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from feedkit import mailstate, newsletter
+from feedkit import mailstate, newsletter, websessions
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
@@ -40,7 +40,7 @@ from feedkit.state import Store
 
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
 SESSION_COOKIE = "feedkit_admin"
-SESSION_SECONDS = 12 * 3600
+SESSION_LIFETIME = timedelta(hours=12)
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # failed logins allowed per client and window (seconds)
 MAX_TRACKED_CLIENTS = 10_000
 FILE_TYPES = {
@@ -52,6 +52,7 @@ FILE_TYPES = {
     ".xml": "application/xml",
     ".json": "application/json",
 }
+_T = TypeVar("_T")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -119,7 +120,7 @@ class WebApp:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.secret = secret_from_environment()
-        self.sessions = URLSafeTimedSerializer(self.secret, salt="feedkit-admin-session")
+        self.signer = URLSafeTimedSerializer(self.secret, salt="feedkit-web")
         self.limiter = LoginLimiter()
         self.sending: threading.Thread | None = None
         self.send_error: str | None = None
@@ -191,14 +192,14 @@ class WebApp:
             if not os.environ.get(ADMIN_HASH_ENV):
                 message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
                 return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
-            session = self._session(request)
+            session = await self._session(request)
             if session is None:
                 if request.method == "GET":
                     return RedirectResponse("/admin/login", status_code=303)
                 return self.page("message.html.j2", 401, title="Please log in", message="Your session has ended.")
             if request.method == "POST":
                 form = await request.form()
-                if not same_token(str(form.get("csrf", "")), session["csrf"]):
+                if not same_token(str(form.get("csrf", "")), session.csrf):
                     return self.page(
                         "message.html.j2", 403, title="Form expired", message="Reload the page and try again."
                     )
@@ -207,18 +208,19 @@ class WebApp:
 
         return guarded
 
-    def _session(self, request: Request) -> dict[str, str] | None:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
+    async def _session(self, request: Request) -> websessions.AdminSession | None:
+        """The live session the cookie names, if it was made with the current password hash."""
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if not session_id:
             return None
-        try:
-            session: dict[str, str] = self.sessions.loads(cookie, max_age=SESSION_SECONDS)
-        except BadSignature:
-            return None
+        session = await run_in_threadpool(self._with_store, websessions.find, session_id, _now())
         # A new password hash ends every session made with the old one.
-        if session.get("key") != _fingerprint(os.environ.get(ADMIN_HASH_ENV, "")):
-            return None
-        return session
+        current_key = password_key(os.environ.get(ADMIN_HASH_ENV, ""))
+        return session if session is not None and session.password_key == current_key else None
+
+    def _with_store(self, query: Callable[..., _T], *args: Any) -> _T:
+        with Store(self.config.database_path) as store:
+            return query(store, *args)
 
     async def login(self, request: Request) -> Response:
         stored = os.environ.get(ADMIN_HASH_ENV)
@@ -234,14 +236,23 @@ class WebApp:
         if not await run_in_threadpool(check_password, str(form.get("password", "")), stored):
             self.limiter.failed(client)
             return self.page("login.html.j2", 401, error="That password is not right.")
+        session_id, _ = await run_in_threadpool(
+            self._with_store, websessions.start, password_key(stored), _now(), SESSION_LIFETIME
+        )
         response = RedirectResponse("/admin", status_code=303)
-        cookie = self.sessions.dumps({"csrf": secrets.token_urlsafe(24), "key": _fingerprint(stored)})
-        secure = self.config.base_url.startswith("https://") and request.url.scheme == "https"
-        response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                            secure=secure, path="/admin")  # fmt: skip
+        response.set_cookie(
+            SESSION_COOKIE, session_id, max_age=int(SESSION_LIFETIME.total_seconds()),
+            httponly=True, samesite="strict", secure=self._secure_cookies(request), path="/admin",
+        )  # fmt: skip
         return response
 
+    def _secure_cookies(self, request: Request) -> bool:
+        return self.config.base_url.startswith("https://") and request.url.scheme == "https"
+
     async def logout(self, request: Request) -> Response:
+        """The session ends on the server: a copy of the cookie opens nothing afterwards."""
+        session_id = request.cookies[SESSION_COOKIE]
+        await run_in_threadpool(self._with_store, websessions.end, session_id, _now())
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
@@ -250,20 +261,22 @@ class WebApp:
         plan = await run_in_threadpool(newsletter.plan_send, self.config)
         subscribers = await run_in_threadpool(_subscriber_count, self.config)
         return self.page(
-            "dashboard.html.j2", plan=plan, subscribers=subscribers, csrf=request.state.session["csrf"],
+            "dashboard.html.j2", plan=plan, subscribers=subscribers,
+            csrf=request.state.session.csrf,
             statuses=newsletter.status(self.config, 5), sending=self._is_sending(),
             notice=self._notice(request.query_params.get("notice", "")),
         )  # fmt: skip
 
     def _redirect_with_notice(self, text: str) -> RedirectResponse:
         """Notices travel signed: nobody can make the editors' page say something with a crafted link."""
-        return RedirectResponse(f"/admin?notice={quote(self.sessions.dumps(text, salt='notice'))}", status_code=303)
+        signed = quote(self.signer.dumps(text, salt="notice"))
+        return RedirectResponse(f"/admin?notice={signed}", status_code=303)
 
     def _notice(self, signed: str) -> str | None:
         if not signed:
             return None
         try:
-            text: str = self.sessions.loads(signed, salt="notice", max_age=300)
+            text: str = self.signer.loads(signed, salt="notice", max_age=300)
         except BadSignature:
             return None
         return text
@@ -286,7 +299,7 @@ class WebApp:
 
     async def confirm_send(self, request: Request) -> Response:
         plan = await run_in_threadpool(newsletter.plan_send, self.config)
-        return self.page("confirm.html.j2", plan=plan, csrf=request.state.session["csrf"])
+        return self.page("confirm.html.j2", plan=plan, csrf=request.state.session.csrf)
 
     async def start_send(self, request: Request) -> Response:
         if self._is_sending():
@@ -320,7 +333,11 @@ def same_token(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _fingerprint(password_hash: str) -> str:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def password_key(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from feedkit import newsletter, pipeline
+from feedkit import newsletter, pipeline, websessions
 from feedkit.config import Config, load_config
 from feedkit.mail import make_token
-from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password
+from feedkit.state import Store
+from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password, password_key
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS
 
@@ -195,6 +199,44 @@ def test_session_cookie_is_http_only_and_strict(client: TestClient) -> None:
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
     assert "path=/admin" in cookie
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
+    """After logout, a copy of the old session cookie no longer opens the editors' page."""
+    csrf = log_in(client)
+    old_cookie = client.cookies["feedkit_admin"]
+    logout = client.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert logout.status_code == 303
+    client.cookies.set("feedkit_admin", old_cookie, path="/admin")
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+    assert client.post("/admin/send", data={"csrf": csrf}).status_code == 401
+
+
+def test_an_expired_session_is_refused_and_cleaned_up(client: TestClient, config: Config) -> None:
+    """A session past its lifetime opens nothing, and the next login deletes its row."""
+    key = password_key(os.environ[ADMIN_HASH_ENV])
+    thirteen_hours_ago = datetime.now(UTC) - timedelta(hours=13)
+    with Store(config.database_path) as store:
+        old_id, _ = websessions.start(store, key, thirteen_hours_ago, timedelta(hours=12))
+    client.cookies.set("feedkit_admin", old_id, path="/admin")
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    log_in(client)
+    with Store(config.database_path) as store:
+        assert store.query_all("SELECT id_hash FROM admin_sessions") == [(sha256_hex(client),)]
+
+
+def sha256_hex(client: TestClient) -> str:
+    return hashlib.sha256(client.cookies["feedkit_admin"].encode()).hexdigest()
+
+
+def test_the_database_keeps_no_usable_session_id(client: TestClient, config: Config) -> None:
+    """Only a hash of the session id is stored: the cookie's value is nowhere in the database."""
+    log_in(client)
+    cookie = client.cookies["feedkit_admin"]
+    assert cookie.encode() not in config.database_path.read_bytes()
+    with Store(config.database_path) as store:
+        assert store.query_all("SELECT id_hash FROM admin_sessions") == [(sha256_hex(client),)]
 
 
 def test_forged_csrf_token_is_refused(client: TestClient, config: Config) -> None:
