@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import logging
 import os
 import secrets
 import threading
@@ -31,13 +33,13 @@ from starlette.routing import Route
 
 from feedkit import mailstate, newsletter, websessions
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import FeedkitError, StateError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
-from feedkit.pipeline import load
-from feedkit.publish import feed_plans
+from feedkit.publish import FEED_INDEX_KEY
 from feedkit.state import Store
 
+logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
 SESSION_COOKIE = "feedkit_admin"
 SESSION_LIFETIME = timedelta(hours=12)
@@ -153,14 +155,33 @@ class WebApp:
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     async def home(self, request: Request) -> Response:
-        published = await run_in_threadpool(_published, self.config)
+        """The feeds the last build wrote; the content itself is never read here."""
         feeds = []
-        for plan in feed_plans(self.config, published):
-            links = [(fmt, plan.folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
+        for folder, title in await run_in_threadpool(self._feed_index):
+            links = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
             available = [(fmt, path) for fmt, path in links if (self.config.output_dir / path).is_file()]
             if available:
-                feeds.append((plan.title, available))
+                feeds.append((title, available))
         return self.page("home.html.j2", feeds=feeds, content_types=CONTENT_TYPES)
+
+    def _feed_index(self) -> list[tuple[str, str]]:
+        """(folder, title) per feed, as the last build recorded them, else as found in public/."""
+        recorded = None
+        if self.config.database_path.is_file():  # a GET makes no database
+            try:
+                recorded = self._with_store(Store.get_meta, FEED_INDEX_KEY)
+            except StateError as error:
+                logger.warning("home page: listing the feed files in public/ instead (%s)", error)
+        return _parse_feed_index(recorded) or _feeds_on_disk(self.config)
+
+    async def state_unavailable(self, request: Request, error: Exception) -> Response:
+        """The state database cannot be used: a page that says so, not a bare server error."""
+        logger.error("%s %s: %s", request.method, request.url.path, error)
+        message = "This cannot be done just now; nothing was changed. Please try again later."
+        title = "Please try again later"
+        response = self.page("message.html.j2", 503, title=title, message=message)
+        response.headers["Retry-After"] = "300"
+        return response
 
     async def public_file(self, request: Request) -> Response:
         path = _safe_path(self.config.output_dir, request.path_params["path"])
@@ -346,11 +367,31 @@ def _subscriber_count(config: Config) -> int:
         return mailstate.count_subscribed(store)
 
 
-def _published(config: Config) -> list[Any]:
+def _parse_feed_index(recorded: str | None) -> list[tuple[str, str]]:
+    """The recorded [[folder, title], ...], or [] when there is none or it is not of that shape."""
+    try:
+        index = json.loads(recorded) if recorded else []
+    except ValueError:
+        return []
+    if not isinstance(index, list) or not all(_is_text_pair(item) for item in index):
+        return []
+    return [(str(folder), str(title)) for folder, title in index]
 
-    with Store(config.database_path) as store:
-        result = load(config, store, datetime.now(UTC), save_cache=False)
-    return list(result.site.published_reviews)
+
+def _is_text_pair(item: object) -> bool:
+    return isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+
+
+def _feeds_on_disk(config: Config) -> list[tuple[str, str]]:
+    """The site's feed and each category or tag folder in public/, titled by the folder's name."""
+    feeds = [("", config.site.title)]
+    for group in ("categories", "tags"):
+        folder = config.output_dir / group
+        if not folder.is_dir():
+            continue
+        names = sorted(path.name for path in folder.iterdir() if path.is_dir())
+        feeds += [(f"{group}/{name}/", f"{config.site.title}: {name}") for name in names]
+    return feeds
 
 
 def _safe_path(root: Path, requested: str) -> Path | None:
@@ -401,4 +442,5 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
 
 
 def create_app(config: Config) -> Starlette:
-    return Starlette(routes=WebApp(config).routes())
+    web = WebApp(config)
+    return Starlette(routes=web.routes(), exception_handlers={StateError: web.state_unavailable})

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 from starlette.testclient import TestClient
 
@@ -19,7 +21,7 @@ from feedkit.mail import make_token
 from feedkit.state import Store
 from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password, password_key
 from tests.conftest import write_site
-from tests.test_newsletter import REVIEWS
+from tests.test_newsletter import REVIEWS, review
 
 SECRET = "web-test-secret-long-enough"  # noqa: S105 - a test value
 PASSWORD = "correct horse"  # noqa: S105 - a test value
@@ -308,3 +310,59 @@ def test_changing_the_password_ends_sessions(client: TestClient, monkeypatch: py
     assert client.get("/admin", follow_redirects=False).status_code == 200
     monkeypatch.setenv(ADMIN_HASH_ENV, hash_password("a new password", iterations=1_000))
     assert client.get("/admin", follow_redirects=False).status_code == 303
+
+
+# -- the home page reads no content; a damaged database does not take the feeds down -----------
+
+
+@pytest.fixture
+def categorised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """A built site whose reviews have categories, so it has more feeds than the site's own."""
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    reviews = {**REVIEWS, "stalker.md": review("Stalker DVD", 3, categories="[DVD]")}
+    (tmp_path / "categorised").mkdir()
+    site = load_config(write_site(tmp_path / "categorised", reviews))
+    pipeline.build(site)
+    return site
+
+
+def damage_database(config: Config) -> None:
+    for path in config.database_path.parent.glob(config.database_path.name + "*"):
+        path.unlink()
+    config.database_path.write_bytes(os.urandom(8192))
+
+
+def test_home_page_lists_the_built_feeds_without_reading_content(categorised: Config) -> None:
+    """GET / lists the last build's feeds even with no content folder: it reads no content."""
+    shutil.rmtree(categorised.content_dir)
+    categorised.content_dir.write_text("not a folder any more", encoding="utf-8")
+    with TestClient(create_app(categorised)) as client:
+        page = client.get("/")
+    assert page.status_code == 200
+    assert "<strong>Test Reviews</strong>" in page.text
+    assert "<strong>Test Reviews: DVD</strong>" in page.text
+    assert 'href="/categories/dvd/atom.xml"' in page.text
+
+
+def test_feeds_are_served_with_a_damaged_database(categorised: Config) -> None:
+    """With state.db unreadable, the home page lists the feed files in public/ and serves them."""
+    damage_database(categorised)
+    with TestClient(create_app(categorised)) as client:
+        page = client.get("/")
+        feed = client.get("/categories/dvd/feed.xml")
+    assert page.status_code == 200
+    assert 'href="/feed.xml"' in page.text
+    assert 'href="/categories/dvd/feed.json"' in page.text
+    assert feed.status_code == 200
+    assert feedparser.parse(feed.content).feed.title == "Test Reviews: DVD"
+
+
+def test_unsubscribe_with_a_damaged_database_asks_to_try_later(categorised: Config) -> None:
+    """An unsubscribe that cannot be recorded gets a 503 page saying to try again later."""
+    damage_database(categorised)
+    token = make_token("ann@example.org", SECRET.encode())
+    with TestClient(create_app(categorised)) as client:
+        assert client.get(f"/unsubscribe?t={token}").status_code == 200
+        response = client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 503
+    assert "try again later" in response.text
