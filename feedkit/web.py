@@ -55,6 +55,7 @@ FILE_TYPES = {
     ".json": "application/json",
 }
 _T = TypeVar("_T")
+SAFE_METHODS = ("GET", "HEAD")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -115,6 +116,10 @@ class LoginLimiter:
                 self.failures = {key: times for key, times in self.failures.items() if times and times[-1] > cutoff}
             self.failures.setdefault(client, deque()).append(time.monotonic())
 
+    def succeeded(self, client: str) -> None:
+        with self.lock:
+            self.failures.pop(client, None)
+
 
 class WebApp:
     """The routes; one instance per `feedkit serve`, holding the config and the running send, if any."""
@@ -133,19 +138,22 @@ class WebApp:
         )
 
     def routes(self) -> list[Route]:
+        """Each route names its methods; a GET route answers HEAD alike; neither changes state."""
         admin = self._admin_only
         return [
-            Route("/", self.home),
-            Route("/unsubscribe", self.unsubscribe, methods=["GET", "POST"]),
-            Route("/admin/login", self.login, methods=["GET", "POST"]),
+            Route("/", self.home, methods=["GET"]),
+            Route("/unsubscribe", self.ask_to_unsubscribe, methods=["GET"]),
+            Route("/unsubscribe", self.unsubscribe, methods=["POST"]),
+            Route("/admin/login", self.login_form, methods=["GET"]),
+            Route("/admin/login", self.login, methods=["POST"]),
             Route("/admin/logout", admin(self.logout), methods=["POST"]),
-            Route("/admin", admin(self.dashboard)),
-            Route("/admin/preview", admin(self.preview)),
+            Route("/admin", admin(self.dashboard), methods=["GET"]),
+            Route("/admin/preview", admin(self.preview), methods=["GET"]),
             Route("/admin/test", admin(self.send_test), methods=["POST"]),
             Route("/admin/send", admin(self.confirm_send), methods=["GET"]),
             Route("/admin/send", admin(self.start_send), methods=["POST"]),
-            Route("/admin/status", admin(self.status)),
-            Route("/{path:path}", self.public_file),
+            Route("/admin/status", admin(self.status), methods=["GET"]),
+            Route("/{path:path}", self.public_file, methods=["GET"]),
         ]
 
     # -- pages --------------------------------------------------------------------------------
@@ -191,18 +199,28 @@ class WebApp:
 
     # -- unsubscribe ----------------------------------------------------------------------------
 
-    async def unsubscribe(self, request: Request) -> Response:
+    async def ask_to_unsubscribe(self, request: Request) -> Response:
+        """GET (and a mail scanner's HEAD) only shows the button: nothing changes yet."""
         token = request.query_params.get("t", "")
         address = verify_token(token, self.secret) if token else None
         if address is None:
-            message = "This unsubscribe link is not valid. Please use the link from the most recent e-mail."
-            return self.page("message.html.j2", 400, title="Link not valid", message=message)
-        if request.method == "GET":
-            return self.page("unsubscribe.html.j2", address=address, token=token)
-        with Store(self.config.database_path) as store:
-            mailstate.unsubscribe(store, address.lower())
+            return self._invalid_link()
+        return self.page("unsubscribe.html.j2", address=address, token=token)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """The button, or a mail client's RFC 8058 one-click POST."""
+        token = request.query_params.get("t", "")
+        address = verify_token(token, self.secret) if token else None
+        if address is None:
+            return self._invalid_link()
+        await run_in_threadpool(self._with_store, mailstate.unsubscribe, address.lower())
         message = f"{address} will receive no more e-mail from {self.config.site.title}."
         return self.page("message.html.j2", title="You are unsubscribed", message=message)
+
+    def _invalid_link(self) -> HTMLResponse:
+        advice = "Please use the link from the most recent e-mail."
+        message = f"This unsubscribe link is not valid. {advice}"
+        return self.page("message.html.j2", 400, title="Link not valid", message=message)
 
     # -- admin ------------------------------------------------------------------------------------
 
@@ -211,14 +229,13 @@ class WebApp:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
             if not os.environ.get(ADMIN_HASH_ENV):
-                message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
-                return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
+                return self._admin_disabled()
             session = await self._session(request)
             if session is None:
-                if request.method == "GET":
+                if request.method in SAFE_METHODS:
                     return RedirectResponse("/admin/login", status_code=303)
                 return self.page("message.html.j2", 401, title="Please log in", message="Your session has ended.")
-            if request.method == "POST":
+            if request.method not in SAFE_METHODS:
                 form = await request.form()
                 if not same_token(str(form.get("csrf", "")), session.csrf):
                     return self.page(
@@ -243,13 +260,21 @@ class WebApp:
         with Store(self.config.database_path) as store:
             return query(store, *args)
 
+    def _admin_disabled(self) -> HTMLResponse:
+        hint = "see `feedkit serve --hash-password`"
+        message = f"The editors' page is off: set {ADMIN_HASH_ENV} ({hint})."
+        return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
+
+    async def login_form(self, request: Request) -> Response:
+        if not os.environ.get(ADMIN_HASH_ENV):
+            return self._admin_disabled()
+        return self.page("login.html.j2", error=None)
+
     async def login(self, request: Request) -> Response:
+        """Only a POST with a wrong password counts against the client; a right one clears it."""
         stored = os.environ.get(ADMIN_HASH_ENV)
         if not stored:
-            message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
-            return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
-        if request.method == "GET":
-            return self.page("login.html.j2", error=None)
+            return self._admin_disabled()
         client = request.client.host if request.client else "unknown"
         if self.limiter.blocked(client):
             return self.page("login.html.j2", 429, error="Too many attempts. Wait fifteen minutes and try again.")
@@ -257,6 +282,7 @@ class WebApp:
         if not await run_in_threadpool(check_password, str(form.get("password", "")), stored):
             self.limiter.failed(client)
             return self.page("login.html.j2", 401, error="That password is not right.")
+        self.limiter.succeeded(client)
         session_id, _ = await run_in_threadpool(
             self._with_store, websessions.start, password_key(stored), _now(), SESSION_LIFETIME
         )

@@ -136,6 +136,29 @@ def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, c
     assert subscribed(config) == ["bob@example.org"]
 
 
+def test_head_of_an_unsubscribe_link_changes_nothing(client: TestClient, config: Config) -> None:
+    """A mail scanner's HEAD on the link is answered like GET and unsubscribes nobody."""
+    token = make_token("ann@example.org", SECRET.encode())
+    response = client.head(f"/unsubscribe?t={token}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert subscribed(config) == ["ann@example.org", "bob@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/", 200), ("/feed.xml", 200), ("/nothing-here.xml", 404), ("/admin/login", 200),
+     ("/admin", 303), ("/admin/status", 303), ("/admin/send", 303)],
+)  # fmt: skip
+def test_head_is_answered_as_get(client: TestClient, path: str, status: int) -> None:
+    """Every page answers HEAD with the status and headers GET would have, and no body."""
+    get = client.get(path, follow_redirects=False)
+    head = client.head(path, follow_redirects=False)
+    assert (head.status_code, get.status_code) == (status, status)
+    assert head.headers.get("location") == get.headers.get("location")
+    assert head.content == b""
+
+
 @pytest.mark.parametrize(
     "token",
     [
@@ -192,6 +215,23 @@ def test_wrong_password_then_lockout(client: TestClient) -> None:
     for _ in range(5):
         assert client.post("/admin/login", data={"password": "wrong"}).status_code == 401
     assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 429
+
+
+def test_a_successful_login_resets_the_failure_count(client: TestClient) -> None:
+    """Failures before a successful login no longer count: four more wrong ones do not lock out."""
+    for _ in range(2):
+        for _ in range(4):
+            assert client.post("/admin/login", data={"password": "wrong"}).status_code == 401
+        response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+        assert response.status_code == 303
+
+
+def test_head_requests_never_count_as_failed_logins(client: TestClient) -> None:
+    """HEAD /admin/login is a look at the form, however often: the right password still logs in."""
+    for _ in range(10):
+        assert client.head("/admin/login").status_code == 200
+    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303
 
 
 def test_session_cookie_is_http_only_and_strict(client: TestClient) -> None:
