@@ -61,7 +61,18 @@ def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None
 
 
 def _web_server(config: Config, host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="warning"))
+    # X-Forwarded-For is believed only from the proxies config.toml names: uvicorn's default trusts
+    # 127.0.0.1, and any local client could then pose as any address (and dodge the login limit).
+    trusted = list(config.web.trusted_proxies)
+    settings = uvicorn.Config(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
+    return uvicorn.Server(settings)
 
 
 @click.command()

@@ -288,9 +288,14 @@ class WebApp:
         )
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, session_id, max_age=int(SESSION_LIFETIME.total_seconds()),
-            httponly=True, samesite="strict", secure=self._secure_cookies(request), path="/admin",
-        )  # fmt: skip
+            SESSION_COOKIE,
+            session_id,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=self._secure_cookies(request),
+            path="/admin",
+        )
         return response
 
     def _secure_cookies(self, request: Request) -> bool:

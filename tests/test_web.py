@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from feedkit import newsletter, pipeline, websessions
 from feedkit.config import Config, load_config
+from feedkit.errors import ConfigError
 from feedkit.mail import make_token
 from feedkit.state import Store
 from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password, password_key
@@ -145,11 +146,18 @@ def test_head_of_an_unsubscribe_link_changes_nothing(client: TestClient, config:
     assert subscribed(config) == ["ann@example.org", "bob@example.org"]
 
 
-@pytest.mark.parametrize(
-    ("path", "status"),
-    [("/", 200), ("/feed.xml", 200), ("/nothing-here.xml", 404), ("/admin/login", 200),
-     ("/admin", 303), ("/admin/status", 303), ("/admin/send", 303)],
-)  # fmt: skip
+HEAD_AS_GET = [
+    ("/", 200),
+    ("/feed.xml", 200),
+    ("/nothing-here.xml", 404),
+    ("/admin/login", 200),
+    ("/admin", 303),
+    ("/admin/status", 303),
+    ("/admin/send", 303),
+]
+
+
+@pytest.mark.parametrize(("path", "status"), HEAD_AS_GET)
 def test_head_is_answered_as_get(client: TestClient, path: str, status: int) -> None:
     """Every page answers HEAD with the status and headers GET would have, and no body."""
     get = client.get(path, follow_redirects=False)
@@ -406,3 +414,26 @@ def test_unsubscribe_with_a_damaged_database_asks_to_try_later(categorised: Conf
         response = client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 503
     assert "try again later" in response.text
+
+
+# -- [web] settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.example.org", "10.0.0.1/8", "300.1.2.3", ""])
+def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path, value: str) -> None:
+    """Anything but an IP address or network is one error naming the key, the value and a fix."""
+    path = write_site(tmp_path, {}, f'[web]\ntrusted_proxies = ["127.0.0.1", "{value}"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"config.toml: [web] trusted_proxies: {value!r} is not an IP address or network;"
+        " write e.g. '127.0.0.1' or '10.0.0.0/8'"
+    )
+
+
+def test_trusted_proxies_default_to_none(tmp_path: Path) -> None:
+    """No [web] section trusts no proxy; listed addresses and networks are kept as written."""
+    assert load_config(write_site(tmp_path, {})).web.trusted_proxies == ()
+    listed = '[web]\ntrusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]\n'
+    config = load_config(write_site(tmp_path, {}, listed))
+    assert config.web.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")

@@ -1,0 +1,81 @@
+"""`feedkit serve` as a real process under attack: the login limit and who the client is."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from feedkit.web import ADMIN_HASH_ENV, LOGIN_ATTEMPTS, hash_password
+from tests.conftest import write_site
+from tests.smtp_server import free_port
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test value
+ENV = {
+    **os.environ,
+    "FEEDKIT_SECRET": "security-test-secret-long-enough",
+    ADMIN_HASH_ENV: hash_password(PASSWORD, iterations=1_000),
+}
+Serve = Callable[..., str]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """Start `feedkit serve` on a site with the given extra config; return its base URL."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(extra_config: str = "") -> str:
+        write_site(tmp_path, {}, extra_config)
+        port = free_port()
+        command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
+        process = subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL)
+        processes.append(process)
+        wait_for_port(port)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "feedkit serve did not start"
+            time.sleep(0.05)
+
+
+def log_in(client: httpx.Client, password: str, forwarded_for: str | None = None) -> int:
+    """POST the login form as a browser would; return the status."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    data = {"password": password}
+    return client.post("/admin/login", data=data, headers=headers).status_code
+
+
+def test_forwarded_for_is_not_believed_by_default(serve: Serve) -> None:
+    """With no trusted proxy set, a new X-Forwarded-For per guess does not escape the limit."""
+    with httpx.Client(base_url=serve()) as client:
+        statuses = [log_in(client, "wrong", f"203.0.113.{n}") for n in range(LOGIN_ATTEMPTS + 2)]
+    assert statuses == [401] * LOGIN_ATTEMPTS + [429, 429]
+
+
+def test_a_trusted_proxy_names_each_client(serve: Serve) -> None:
+    """Behind a proxy listed in [web] trusted_proxies, each forwarded client has its own count."""
+    url = serve('[web]\ntrusted_proxies = ["127.0.0.1", "::1"]\n')
+    with httpx.Client(base_url=url) as client:
+        first = [log_in(client, "wrong", "203.0.113.1") for _ in range(LOGIN_ATTEMPTS + 1)]
+        other = log_in(client, "wrong", "203.0.113.2")
+    assert first == [401] * LOGIN_ATTEMPTS + [429]
+    assert other == 401
