@@ -27,6 +27,7 @@ import jinja2
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
 SESSION_COOKIE = "feedkit_admin"
 SESSION_LIFETIME = timedelta(hours=12)
+LOGIN_FORM_COOKIE = "feedkit_login"  # the login form's CSRF token, signed, before any session
+LOGIN_FORM_SECONDS = 3600
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # failed logins allowed per client and window (seconds)
 MAX_TRACKED_CLIENTS = 10_000
 FILE_TYPES = {
@@ -268,25 +271,59 @@ class WebApp:
     async def login_form(self, request: Request) -> Response:
         if not os.environ.get(ADMIN_HASH_ENV):
             return self._admin_disabled()
-        return self.page("login.html.j2", error=None)
+        return self._login_page(request)
+
+    def _login_page(self, request: Request, status: int = 200, error: str = "") -> Response:
+        """The form, with a token that its cookie repeats: a page on another site has neither."""
+        token = self._login_token(request) or secrets.token_urlsafe(24)
+        response = self.page("login.html.j2", status, error=error, csrf=token)
+        response.set_cookie(
+            LOGIN_FORM_COOKIE,
+            self.signer.dumps(token, salt="login-form"),
+            max_age=LOGIN_FORM_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=self._secure_cookies(request),
+            path="/admin/login",
+        )
+        return response
+
+    def _login_token(self, request: Request) -> str | None:
+        signed = request.cookies.get(LOGIN_FORM_COOKIE, "")
+        try:
+            token = self.signer.loads(signed, salt="login-form", max_age=LOGIN_FORM_SECONDS)
+        except BadSignature:
+            return None
+        return token if isinstance(token, str) else None
+
+    def _login_form_is_ours(self, request: Request, form: FormData) -> bool:
+        """Posted by our own form: its token matches the cookie, and no browser says otherwise."""
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return False
+        expected = self._login_token(request)
+        return expected is not None and same_token(str(form.get("csrf", "")), expected)
 
     async def login(self, request: Request) -> Response:
         """Only a POST with a wrong password counts against the client; a right one clears it."""
         stored = os.environ.get(ADMIN_HASH_ENV)
         if not stored:
             return self._admin_disabled()
+        form = await request.form()
+        if not self._login_form_is_ours(request, form):
+            return self._login_page(request, 403, "The form had expired. Please log in again.")
         client = request.client.host if request.client else "unknown"
         if self.limiter.blocked(client):
-            return self.page("login.html.j2", 429, error="Too many attempts. Wait fifteen minutes and try again.")
-        form = await request.form()
+            wait = "Too many attempts. Wait fifteen minutes and try again."
+            return self._login_page(request, 429, wait)
         if not await run_in_threadpool(check_password, str(form.get("password", "")), stored):
             self.limiter.failed(client)
-            return self.page("login.html.j2", 401, error="That password is not right.")
+            return self._login_page(request, 401, "That password is not right.")
         self.limiter.succeeded(client)
         session_id, _ = await run_in_threadpool(
             self._with_store, websessions.start, password_key(stored), _now(), SESSION_LIFETIME
         )
         response = RedirectResponse("/admin", status_code=303)
+        response.delete_cookie(LOGIN_FORM_COOKIE, path="/admin/login")
         response.set_cookie(
             SESSION_COOKIE,
             session_id,

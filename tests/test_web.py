@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -20,7 +21,7 @@ from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
 from feedkit.mail import make_token
 from feedkit.state import Store
-from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password, password_key
+from feedkit.web import ADMIN_HASH_ENV, LOGIN_ATTEMPTS, create_app, hash_password, password_key
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS, review
 
@@ -44,9 +45,16 @@ def client(config: Config) -> Iterator[TestClient]:
         yield test_client
 
 
+def login_form(client: TestClient, password: str = PASSWORD) -> dict[str, str]:
+    """The login form as a browser fills it in: the page's token and the password."""
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)
+    assert match
+    return {"password": password, "csrf": match[1]}
+
+
 def log_in(client: TestClient) -> str:
     """Log in and return the CSRF token of the session."""
-    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
     assert response.status_code == 303
     page = client.get("/admin").text
     match = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -221,16 +229,16 @@ def test_admin_is_off_without_a_password_hash(client: TestClient, monkeypatch: p
 def test_wrong_password_then_lockout(client: TestClient) -> None:
     """Wrong passwords are 401; after five, even the right one waits (429)."""
     for _ in range(5):
-        assert client.post("/admin/login", data={"password": "wrong"}).status_code == 401
-    assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 429
+        assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+    assert client.post("/admin/login", data=login_form(client)).status_code == 429
 
 
 def test_a_successful_login_resets_the_failure_count(client: TestClient) -> None:
     """Failures before a successful login no longer count: four more wrong ones do not lock out."""
     for _ in range(2):
         for _ in range(4):
-            assert client.post("/admin/login", data={"password": "wrong"}).status_code == 401
-        response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+            assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+        response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
         assert response.status_code == 303
 
 
@@ -238,17 +246,43 @@ def test_head_requests_never_count_as_failed_logins(client: TestClient) -> None:
     """HEAD /admin/login is a look at the form, however often: the right password still logs in."""
     for _ in range(10):
         assert client.head("/admin/login").status_code == 200
-    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
     assert response.status_code == 303
 
 
+def test_a_login_posted_by_another_page_is_refused(client: TestClient) -> None:
+    """A login POST without the form's token, as a foreign page sends it, is 403, uncounted."""
+    for _ in range(LOGIN_ATTEMPTS + 1):
+        response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+        assert response.status_code == 403
+        assert "feedkit_admin" not in client.cookies
+    log_in(client)
+
+
+def test_a_cross_site_login_is_refused_even_with_a_token(client: TestClient) -> None:
+    """A browser that says the form comes from another site gets 403, whatever the form holds."""
+    form = login_form(client)
+    headers = {"Sec-Fetch-Site": "cross-site"}
+    response = client.post("/admin/login", data=form, headers=headers, follow_redirects=False)
+    assert response.status_code == 403
+    assert "feedkit_admin" not in client.cookies
+
+
 def test_session_cookie_is_http_only_and_strict(client: TestClient) -> None:
-    """The session cookie cannot be read by scripts nor sent by other sites."""
-    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
-    cookie = response.headers["set-cookie"].lower()
-    assert "httponly" in cookie
-    assert "samesite=strict" in cookie
-    assert "path=/admin" in cookie
+    """The session and login-form cookies cannot be read by scripts nor sent by other sites."""
+    form_cookie = set_cookie(client.get("/admin/login"), "feedkit_login")
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
+    session_cookie = set_cookie(response, "feedkit_admin")
+    for cookie, path in ((form_cookie, "/admin/login"), (session_cookie, "/admin")):
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert f"path={path};" in cookie + ";"
+
+
+def set_cookie(response: httpx.Response, name: str) -> str:
+    headers = response.headers.get_list("set-cookie")
+    (header,) = [value for value in headers if value.startswith(name + "=")]
+    return header.lower()
 
 
 def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:

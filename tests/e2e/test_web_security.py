@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -58,9 +59,12 @@ def wait_for_port(port: int) -> None:
 
 
 def log_in(client: httpx.Client, password: str, forwarded_for: str | None = None) -> int:
-    """POST the login form as a browser would; return the status."""
+    """Fill in the login form as a browser would (its token included) and post it; the status."""
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    data = {"password": password}
+    page = client.get("/admin/login", headers=headers).text
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match
+    data = {"password": password, "csrf": match[1]}
     return client.post("/admin/login", data=data, headers=headers).status_code
 
 
