@@ -13,7 +13,7 @@ from feedkit import scheduler
 from feedkit.cli import config_from
 from feedkit.config import Config
 from feedkit.web import ADMIN_HASH_ENV, create_app
-from feedkit.web import hash_password as make_hash
+from feedkit.weblogin import hash_password as make_hash
 
 
 @click.command()

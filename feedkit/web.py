@@ -5,7 +5,6 @@ A Starlette app over the same config, state database and use cases as the CLI an
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -13,8 +12,6 @@ import logging
 import os
 import secrets
 import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -39,6 +36,7 @@ from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
 from feedkit.publish import FEED_INDEX_KEY
 from feedkit.state import Store
+from feedkit.weblogin import LoginLimiter, PasswordChecks
 
 logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
@@ -46,8 +44,6 @@ SESSION_COOKIE = "feedkit_admin"
 SESSION_LIFETIME = timedelta(hours=12)
 LOGIN_FORM_COOKIE = "feedkit_login"  # the login form's CSRF token, signed, before any session
 LOGIN_FORM_SECONDS = 3600
-LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # failed logins allowed per client and window (seconds)
-MAX_TRACKED_CLIENTS = 10_000
 FILE_TYPES = {
     "feed.xml": CONTENT_TYPES["rss"],
     "atom.xml": CONTENT_TYPES["atom"],
@@ -66,64 +62,6 @@ SECURITY_HEADERS = {
 }
 
 
-# -- passwords ----------------------------------------------------------------------------------
-
-
-def hash_password(password: str, iterations: int = 600_000) -> str:
-    """A PBKDF2-SHA256 hash for FEEDKIT_ADMIN_PASSWORD_HASH (made by `feedkit serve --hash-password`)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${_b64(salt)}${_b64(digest)}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, expected = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(salt), int(iterations))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest, _unb64(expected))
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-# -- the app ------------------------------------------------------------------------------------
-
-
-class LoginLimiter:
-    """At most LOGIN_ATTEMPTS failed logins per client in LOGIN_WINDOW seconds."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def blocked(self, client: str) -> bool:
-        with self.lock:
-            recent = self.failures.setdefault(client, deque())
-            while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
-                recent.popleft()
-            return len(recent) >= LOGIN_ATTEMPTS
-
-    def failed(self, client: str) -> None:
-        with self.lock:
-            if len(self.failures) > MAX_TRACKED_CLIENTS:  # forget clients with no recent failure
-                cutoff = time.monotonic() - LOGIN_WINDOW
-                self.failures = {key: times for key, times in self.failures.items() if times and times[-1] > cutoff}
-            self.failures.setdefault(client, deque()).append(time.monotonic())
-
-    def succeeded(self, client: str) -> None:
-        with self.lock:
-            self.failures.pop(client, None)
-
-
 class WebApp:
     """The routes; one instance per `feedkit serve`, holding the config and the running send, if any."""
 
@@ -132,6 +70,7 @@ class WebApp:
         self.secret = secret_from_environment()
         self.signer = URLSafeTimedSerializer(self.secret, salt="feedkit-web")
         self.limiter = LoginLimiter()
+        self.password_checks = PasswordChecks()
         self.sending: threading.Thread | None = None
         self.send_error: str | None = None
         self.pages = jinja2.Environment(
@@ -312,13 +251,21 @@ class WebApp:
         if not self._login_form_is_ours(request, form):
             return self._login_page(request, 403, "The form had expired. Please log in again.")
         client = request.client.host if request.client else "unknown"
-        if self.limiter.blocked(client):
+        mark = self.limiter.reserve(client)
+        if mark is None:
             wait = "Too many attempts. Wait fifteen minutes and try again."
             return self._login_page(request, 429, wait)
-        if not await run_in_threadpool(check_password, str(form.get("password", "")), stored):
-            self.limiter.failed(client)
+        right = await self.password_checks.check(str(form.get("password", "")), stored)
+        if right is None:
+            self.limiter.release(client, mark)
+            busy = "The server is busy checking other logins. Try again in a minute."
+            return self._login_page(request, 503, busy)
+        if not right:
             return self._login_page(request, 401, "That password is not right.")
         self.limiter.succeeded(client)
+        return await self._start_session(request, stored)
+
+    async def _start_session(self, request: Request, stored: str) -> Response:
         session_id, _ = await run_in_threadpool(
             self._with_store, websessions.start, password_key(stored), _now(), SESSION_LIFETIME
         )
@@ -427,6 +374,7 @@ def _now() -> datetime:
 
 
 def password_key(password_hash: str) -> str:
+    """A short key of the password hash: each session keeps it, so a new hash ends them all."""
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
@@ -511,4 +459,6 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
 
 def create_app(config: Config) -> Starlette:
     web = WebApp(config)
-    return Starlette(routes=web.routes(), exception_handlers={StateError: web.state_unavailable})
+    app = Starlette(routes=web.routes(), exception_handlers={StateError: web.state_unavailable})
+    app.state.web = web  # the running send and the login limits, for whoever holds the app
+    return app

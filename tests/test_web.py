@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio.to_thread
 import feedparser
 import httpx2 as httpx
 import pytest
+from argon2 import PasswordHasher
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from feedkit import newsletter, pipeline, websessions
+from feedkit.cli import main
 from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
 from feedkit.mail import make_token
 from feedkit.state import Store
-from feedkit.web import ADMIN_HASH_ENV, LOGIN_ATTEMPTS, create_app, hash_password, password_key
+from feedkit.web import ADMIN_HASH_ENV, create_app, password_key
+from feedkit.weblogin import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS, review
 
@@ -32,7 +39,7 @@ PASSWORD = "correct horse"  # noqa: S105 - a test value
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    monkeypatch.setenv(ADMIN_HASH_ENV, hash_password(PASSWORD, iterations=1_000))
+    monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
     site = load_config(write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n'))
     pipeline.build(site)
     newsletter.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
@@ -43,6 +50,19 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
 def client(config: Config) -> Iterator[TestClient]:
     with TestClient(create_app(config), base_url="http://testserver") as test_client:
         yield test_client
+
+
+def quick_hash(password: str) -> str:
+    """An Argon2id hash at the lowest costs, so tests log in quickly (a hash carries its costs)."""
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
+
+
+def pbkdf2_hash(password: str, iterations: int) -> str:
+    """A hash as earlier feedkit versions printed it: pbkdf2_sha256$iterations$salt$hash."""
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    salt_text, digest_text = (base64.urlsafe_b64encode(data).decode() for data in (salt, digest))
+    return f"pbkdf2_sha256${iterations}${salt_text.rstrip('=')}${digest_text.rstrip('=')}"
 
 
 def login_form(client: TestClient, password: str = PASSWORD) -> dict[str, str]:
@@ -233,6 +253,52 @@ def test_wrong_password_then_lockout(client: TestClient) -> None:
     assert client.post("/admin/login", data=login_form(client)).status_code == 429
 
 
+def test_password_checks_do_not_wait_for_the_request_thread_pool(client: TestClient) -> None:
+    """With the request pool's threads all busy, a login is still checked: hashing has its own."""
+    portal = client.portal
+    assert portal is not None
+    request_pool = portal.call(anyio.to_thread.current_default_thread_limiter)
+    portal.call(setattr, request_pool, "total_tokens", 1)
+    release = threading.Event()
+
+    def hold_the_only_thread() -> None:
+        release.wait()
+
+    portal.start_task_soon(anyio.to_thread.run_sync, hold_the_only_thread)
+    while portal.call(getattr, request_pool, "borrowed_tokens") < 1:
+        time.sleep(0.01)
+    form = login_form(client, "wrong")
+    statuses: list[int] = []
+
+    def post_login() -> None:
+        statuses.append(client.post("/admin/login", data=form).status_code)
+
+    login = threading.Thread(target=post_login)
+    login.start()
+    login.join(timeout=30)  # a generous bound: a check queued behind the busy pool would never end
+    answered_while_busy = not login.is_alive()
+    release.set()
+    login.join()
+    assert answered_while_busy
+    assert statuses == [401]
+
+
+def test_a_login_beyond_the_cap_on_checks_is_refused_uncounted(client: TestClient) -> None:
+    """With every password-check slot taken, a login is refused at once (503), uncounted."""
+    slots = client.app.state.web.password_checks.slots  # type: ignore[attr-defined]
+    for _ in range(PASSWORD_CHECKS):
+        assert slots.acquire(blocking=False)
+    busy = client.post("/admin/login", data=login_form(client))
+    for _ in range(PASSWORD_CHECKS):
+        slots.release()
+    assert busy.status_code == 503
+    assert "busy" in busy.text
+    for _ in range(LOGIN_ATTEMPTS - 1):
+        assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
+    assert response.status_code == 303
+
+
 def test_a_successful_login_resets_the_failure_count(client: TestClient) -> None:
     """Failures before a successful login no longer count: four more wrong ones do not lock out."""
     for _ in range(2):
@@ -386,11 +452,46 @@ def test_notice_cannot_be_forged_by_a_link(client: TestClient) -> None:
     assert "evil.example" not in page
 
 
+def test_new_password_hashes_are_argon2() -> None:
+    """`feedkit serve --hash-password` prints an Argon2id hash that accepts that password only."""
+    typed = "a long pass phrase\n"
+    result = CliRunner().invoke(main, ["serve", "--hash-password"], input=typed * 2)
+    assert result.exit_code == 0
+    match = re.search(rf"^{ADMIN_HASH_ENV}='(\$argon2id\$[^']+)'$", result.output, re.MULTILINE)
+    assert match
+    assert check_password("a long pass phrase", match[1])
+    assert not check_password("a long pass phrase!", match[1])
+
+
+def test_earlier_pbkdf2_hashes_still_log_in(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hash from an earlier feedkit (pbkdf2_sha256$...) works, for the right password only."""
+    monkeypatch.setenv(ADMIN_HASH_ENV, pbkdf2_hash(PASSWORD, 1_000))
+    assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+    log_in(client)
+
+
+UNREADABLE_HASHES = ["not a hash", "pbkdf2_sha256$x$y$z", "$argon2id$v=19$m=8,t=1,p=1$zz"]
+
+
+@pytest.mark.parametrize("stored", UNREADABLE_HASHES)
+def test_an_unreadable_hash_lets_nobody_in(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    stored: str,
+) -> None:
+    """A malformed FEEDKIT_ADMIN_PASSWORD_HASH refuses every password with 401, never a crash."""
+    monkeypatch.setenv(ADMIN_HASH_ENV, stored)
+    assert client.post("/admin/login", data=login_form(client)).status_code == 401
+
+
 def test_changing_the_password_ends_sessions(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """A session made with the old password hash is not accepted after the hash changes."""
     log_in(client)
     assert client.get("/admin", follow_redirects=False).status_code == 200
-    monkeypatch.setenv(ADMIN_HASH_ENV, hash_password("a new password", iterations=1_000))
+    monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash("a new password"))
     assert client.get("/admin", follow_redirects=False).status_code == 303
 
 
