@@ -14,7 +14,7 @@ from feedkit.cli import config_from
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.web import ADMIN_HASH_ENV, create_app
-from feedkit.web import hash_password as make_hash
+from feedkit.weblogin import hash_password as make_hash
 
 
 @click.command()
@@ -64,7 +64,18 @@ def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None
 
 
 def _web_server(config: Config, host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="warning"))
+    # X-Forwarded-For is believed only from the proxies config.toml names: uvicorn's default trusts
+    # 127.0.0.1, and any local client could then pose as any address (and dodge the login limit).
+    trusted = list(config.web.trusted_proxies)
+    settings = uvicorn.Config(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
+    return uvicorn.Server(settings)
 
 
 @click.command()

@@ -6,6 +6,7 @@ Every user-facing configuration error is raised here, all of them at once, each 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import string
 import tomllib
@@ -108,6 +109,13 @@ class StateSettings:
     database: str = ".feedkit/state.db"
 
 
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """`feedkit serve`: the reverse proxies whose X-Forwarded-For header names the client."""
+
+    trusted_proxies: tuple[str, ...] = ()  # IP addresses or networks; none: the header is ignored
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSettings,
     "content": ContentSettings,
@@ -116,6 +124,7 @@ SECTIONS: dict[str, type] = {
     "smtp": SmtpSettings,
     "schedule": ScheduleSettings,
     "state": StateSettings,
+    "web": WebSettings,
 }
 
 
@@ -131,6 +140,7 @@ class Config:
     smtp: SmtpSettings
     schedule: ScheduleSettings
     state: StateSettings
+    web: WebSettings
 
     @property
     def root(self) -> Path:
@@ -280,6 +290,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_permalink(content.permalink, errors)
     _check_mail(sections, errors)
     _check_schedule(sections["schedule"], errors)
+    _check_web(sections["web"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if feeds.limit < 1:
@@ -332,6 +343,21 @@ def _check_subject(template: str, errors: list[str]) -> None:
         return
     if any(field not in SUBJECT_FIELDS for field in fields):
         errors.append(f"[digest] subject: {template!r} may only use {names}")
+
+
+def _check_web(web: WebSettings, errors: list[str]) -> None:
+    """Addresses and networks only: '*' or a host name would let any client say who it is."""
+    for value in web.trusted_proxies:
+        try:
+            if "/" in value:
+                ipaddress.ip_network(value)
+            else:
+                ipaddress.ip_address(value)
+        except ValueError:
+            errors.append(
+                f"[web] trusted_proxies: {value!r} is not an IP address or network;"
+                " write e.g. '127.0.0.1' or '10.0.0.0/8'"
+            )
 
 
 _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,6 +26,7 @@ from feedkit.state import Store
 from feedkit.workers import map_chunks
 
 STYLESHEET_NAME = "feed.xsl"
+FEED_INDEX_KEY = "feed_index"  # [[folder, title], ...] of the last build, for `feedkit serve`
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,7 @@ def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], i
         (plan.folder + FEED_FILES[fmt], fingerprint, len(data))
         for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True)
     )
+    store.set_meta(FEED_INDEX_KEY, json.dumps([[plan.folder, plan.title] for plan in plans]))
     unchanged = len(plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
         written += _write_stylesheet(config)

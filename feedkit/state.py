@@ -70,6 +70,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     ("0004_lock_token", "ALTER TABLE locks ADD COLUMN token TEXT NOT NULL DEFAULT ''"),
     (
+        "0005_admin_sessions",
+        """
+        CREATE TABLE admin_sessions (
+            id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL, password_key TEXT NOT NULL,
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL
+        );
+        CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
+        """,
+    ),
+    (
         "0006_delivery_unknown_and_digest_nonce",
         # SQLite cannot change a CHECK constraint: the table is rebuilt with the new status allowed.
         """

@@ -5,44 +5,45 @@ A Starlette app over the same config, state database and use cases as the CLI an
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+import json
+import logging
 import os
 import secrets
 import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import jinja2
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from feedkit import mailstate, newsletter
+from feedkit import mailstate, newsletter, websessions
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import FeedkitError, StateError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
-from feedkit.pipeline import load
-from feedkit.publish import feed_plans
-from feedkit.state import Store
+from feedkit.publish import FEED_INDEX_KEY
+from feedkit.state import open_store
+from feedkit.weblogin import LoginLimiter, PasswordChecks
 
+logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
 SESSION_COOKIE = "feedkit_admin"
-SESSION_SECONDS = 12 * 3600
-LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # failed logins allowed per client and window (seconds)
-MAX_TRACKED_CLIENTS = 10_000
+SESSION_LIFETIME = timedelta(hours=12)
+LOGIN_FORM_COOKIE = "feedkit_login"  # the login form's CSRF token, signed, before any session
+LOGIN_FORM_SECONDS = 3600
 FILE_TYPES = {
     "feed.xml": CONTENT_TYPES["rss"],
     "atom.xml": CONTENT_TYPES["atom"],
@@ -52,65 +53,13 @@ FILE_TYPES = {
     ".xml": "application/xml",
     ".json": "application/json",
 }
+_T = TypeVar("_T")
+SAFE_METHODS = ("GET", "HEAD")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "SAMEORIGIN",
 }
-
-
-# -- passwords ----------------------------------------------------------------------------------
-
-
-def hash_password(password: str, iterations: int = 600_000) -> str:
-    """A PBKDF2-SHA256 hash for FEEDKIT_ADMIN_PASSWORD_HASH (made by `feedkit serve --hash-password`)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${_b64(salt)}${_b64(digest)}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, expected = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(salt), int(iterations))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest, _unb64(expected))
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-# -- the app ------------------------------------------------------------------------------------
-
-
-class LoginLimiter:
-    """At most LOGIN_ATTEMPTS failed logins per client in LOGIN_WINDOW seconds."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def blocked(self, client: str) -> bool:
-        with self.lock:
-            recent = self.failures.setdefault(client, deque())
-            while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
-                recent.popleft()
-            return len(recent) >= LOGIN_ATTEMPTS
-
-    def failed(self, client: str) -> None:
-        with self.lock:
-            if len(self.failures) > MAX_TRACKED_CLIENTS:  # forget clients with no recent failure
-                cutoff = time.monotonic() - LOGIN_WINDOW
-                self.failures = {key: times for key, times in self.failures.items() if times and times[-1] > cutoff}
-            self.failures.setdefault(client, deque()).append(time.monotonic())
 
 
 class WebApp:
@@ -119,8 +68,9 @@ class WebApp:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.secret = secret_from_environment()
-        self.sessions = URLSafeTimedSerializer(self.secret, salt="feedkit-admin-session")
+        self.signer = URLSafeTimedSerializer(self.secret, salt="feedkit-web")
         self.limiter = LoginLimiter()
+        self.password_checks = PasswordChecks()
         self.sending: threading.Thread | None = None
         self.send_error: str | None = None
         self.pages = jinja2.Environment(
@@ -130,19 +80,22 @@ class WebApp:
         )
 
     def routes(self) -> list[Route]:
+        """Each route names its methods; a GET route answers HEAD alike; neither changes state."""
         admin = self._admin_only
         return [
-            Route("/", self.home),
-            Route("/unsubscribe", self.unsubscribe, methods=["GET", "POST"]),
-            Route("/admin/login", self.login, methods=["GET", "POST"]),
+            Route("/", self.home, methods=["GET"]),
+            Route("/unsubscribe", self.ask_to_unsubscribe, methods=["GET"]),
+            Route("/unsubscribe", self.unsubscribe, methods=["POST"]),
+            Route("/admin/login", self.login_form, methods=["GET"]),
+            Route("/admin/login", self.login, methods=["POST"]),
             Route("/admin/logout", admin(self.logout), methods=["POST"]),
-            Route("/admin", admin(self.dashboard)),
-            Route("/admin/preview", admin(self.preview)),
+            Route("/admin", admin(self.dashboard), methods=["GET"]),
+            Route("/admin/preview", admin(self.preview), methods=["GET"]),
             Route("/admin/test", admin(self.send_test), methods=["POST"]),
             Route("/admin/send", admin(self.confirm_send), methods=["GET"]),
             Route("/admin/send", admin(self.start_send), methods=["POST"]),
-            Route("/admin/status", admin(self.status)),
-            Route("/{path:path}", self.public_file),
+            Route("/admin/status", admin(self.status), methods=["GET"]),
+            Route("/{path:path}", self.public_file, methods=["GET"]),
         ]
 
     # -- pages --------------------------------------------------------------------------------
@@ -152,14 +105,33 @@ class WebApp:
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     async def home(self, request: Request) -> Response:
-        published = await run_in_threadpool(_published, self.config)
+        """The feeds the last build wrote; the content itself is never read here."""
         feeds = []
-        for plan in feed_plans(self.config, published):
-            links = [(fmt, plan.folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
+        for folder, title in await run_in_threadpool(self._feed_index):
+            links = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
             available = [(fmt, path) for fmt, path in links if (self.config.output_dir / path).is_file()]
             if available:
-                feeds.append((plan.title, available))
+                feeds.append((title, available))
         return self.page("home.html.j2", feeds=feeds, content_types=CONTENT_TYPES)
+
+    def _feed_index(self) -> list[tuple[str, str]]:
+        """(folder, title) per feed, as the last build recorded them, else as found in public/."""
+        recorded = None
+        if self.config.database_path.is_file():  # a GET makes no database
+            try:
+                recorded = self._with_store(Store.get_meta, FEED_INDEX_KEY)
+            except StateError as error:
+                logger.warning("home page: listing the feed files in public/ instead (%s)", error)
+        return _parse_feed_index(recorded) or _feeds_on_disk(self.config)
+
+    async def state_unavailable(self, request: Request, error: Exception) -> Response:
+        """The state database cannot be used: a page that says so, not a bare server error."""
+        logger.error("%s %s: %s", request.method, request.url.path, error)
+        message = "This cannot be done just now; nothing was changed. Please try again later."
+        title = "Please try again later"
+        response = self.page("message.html.j2", 503, title=title, message=message)
+        response.headers["Retry-After"] = "300"
+        return response
 
     async def public_file(self, request: Request) -> Response:
         path = _safe_path(self.config.output_dir, request.path_params["path"])
@@ -169,18 +141,28 @@ class WebApp:
 
     # -- unsubscribe ----------------------------------------------------------------------------
 
-    async def unsubscribe(self, request: Request) -> Response:
+    async def ask_to_unsubscribe(self, request: Request) -> Response:
+        """GET (and a mail scanner's HEAD) only shows the button: nothing changes yet."""
         token = request.query_params.get("t", "")
         address = verify_token(token, self.secret) if token else None
         if address is None:
-            message = "This unsubscribe link is not valid. Please use the link from the most recent e-mail."
-            return self.page("message.html.j2", 400, title="Link not valid", message=message)
-        if request.method == "GET":
-            return self.page("unsubscribe.html.j2", address=address, token=token)
-        with Store(self.config.database_path) as store:
-            mailstate.unsubscribe(store, address.lower())
+            return self._invalid_link()
+        return self.page("unsubscribe.html.j2", address=address, token=token)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """The button, or a mail client's RFC 8058 one-click POST."""
+        token = request.query_params.get("t", "")
+        address = verify_token(token, self.secret) if token else None
+        if address is None:
+            return self._invalid_link()
+        await run_in_threadpool(self._with_store, mailstate.unsubscribe, address.lower())
         message = f"{address} will receive no more e-mail from {self.config.site.title}."
         return self.page("message.html.j2", title="You are unsubscribed", message=message)
+
+    def _invalid_link(self) -> HTMLResponse:
+        advice = "Please use the link from the most recent e-mail."
+        message = f"This unsubscribe link is not valid. {advice}"
+        return self.page("message.html.j2", 400, title="Link not valid", message=message)
 
     # -- admin ------------------------------------------------------------------------------------
 
@@ -189,16 +171,15 @@ class WebApp:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
             if not os.environ.get(ADMIN_HASH_ENV):
-                message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
-                return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
-            session = self._session(request)
+                return self._admin_disabled()
+            session = await self._session(request)
             if session is None:
-                if request.method == "GET":
+                if request.method in SAFE_METHODS:
                     return RedirectResponse("/admin/login", status_code=303)
                 return self.page("message.html.j2", 401, title="Please log in", message="Your session has ended.")
-            if request.method == "POST":
+            if request.method not in SAFE_METHODS:
                 form = await request.form()
-                if not hmac.compare_digest(str(form.get("csrf", "")), session["csrf"]):
+                if not same_token(str(form.get("csrf", "")), session.csrf):
                     return self.page(
                         "message.html.j2", 403, title="Form expired", message="Reload the page and try again."
                     )
@@ -207,41 +188,107 @@ class WebApp:
 
         return guarded
 
-    def _session(self, request: Request) -> dict[str, str] | None:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
+    async def _session(self, request: Request) -> websessions.AdminSession | None:
+        """The live session the cookie names, if it was made with the current password hash."""
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if not session_id:
             return None
-        try:
-            session: dict[str, str] = self.sessions.loads(cookie, max_age=SESSION_SECONDS)
-        except BadSignature:
-            return None
+        session = await run_in_threadpool(self._with_store, websessions.find, session_id, _now())
         # A new password hash ends every session made with the old one.
-        if session.get("key") != _fingerprint(os.environ.get(ADMIN_HASH_ENV, "")):
-            return None
-        return session
+        current_key = password_key(os.environ.get(ADMIN_HASH_ENV, ""))
+        return session if session is not None and session.password_key == current_key else None
 
-    async def login(self, request: Request) -> Response:
-        stored = os.environ.get(ADMIN_HASH_ENV)
-        if not stored:
-            message = f"The editors' page is off: set {ADMIN_HASH_ENV} (see `feedkit serve --hash-password`)."
-            return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
-        if request.method == "GET":
-            return self.page("login.html.j2", error=None)
-        client = request.client.host if request.client else "unknown"
-        if self.limiter.blocked(client):
-            return self.page("login.html.j2", 429, error="Too many attempts. Wait fifteen minutes and try again.")
-        form = await request.form()
-        if not await run_in_threadpool(check_password, str(form.get("password", "")), stored):
-            self.limiter.failed(client)
-            return self.page("login.html.j2", 401, error="That password is not right.")
-        response = RedirectResponse("/admin", status_code=303)
-        cookie = self.sessions.dumps({"csrf": secrets.token_urlsafe(24), "key": _fingerprint(stored)})
-        secure = self.config.base_url.startswith("https://") and request.url.scheme == "https"
-        response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                            secure=secure, path="/admin")  # fmt: skip
+    def _with_store(self, query: Callable[..., _T], *args: Any) -> _T:
+        with open_store(self.config) as store:
+            return query(store, *args)
+
+    def _admin_disabled(self) -> HTMLResponse:
+        hint = "see `feedkit serve --hash-password`"
+        message = f"The editors' page is off: set {ADMIN_HASH_ENV} ({hint})."
+        return self.page("message.html.j2", 503, title="Editors' page disabled", message=message)
+
+    async def login_form(self, request: Request) -> Response:
+        if not os.environ.get(ADMIN_HASH_ENV):
+            return self._admin_disabled()
+        return self._login_page(request)
+
+    def _login_page(self, request: Request, status: int = 200, error: str = "") -> Response:
+        """The form, with a token that its cookie repeats: a page on another site has neither."""
+        token = self._login_token(request) or secrets.token_urlsafe(24)
+        response = self.page("login.html.j2", status, error=error, csrf=token)
+        response.set_cookie(
+            LOGIN_FORM_COOKIE,
+            self.signer.dumps(token, salt="login-form"),
+            max_age=LOGIN_FORM_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=self._secure_cookies(request),
+            path="/admin/login",
+        )
         return response
 
+    def _login_token(self, request: Request) -> str | None:
+        signed = request.cookies.get(LOGIN_FORM_COOKIE, "")
+        try:
+            token = self.signer.loads(signed, salt="login-form", max_age=LOGIN_FORM_SECONDS)
+        except BadSignature:
+            return None
+        return token if isinstance(token, str) else None
+
+    def _login_form_is_ours(self, request: Request, form: FormData) -> bool:
+        """Posted by our own form: its token matches the cookie, and no browser says otherwise."""
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return False
+        expected = self._login_token(request)
+        return expected is not None and same_token(str(form.get("csrf", "")), expected)
+
+    async def login(self, request: Request) -> Response:
+        """Only a POST with a wrong password counts against the client; a right one clears it."""
+        stored = os.environ.get(ADMIN_HASH_ENV)
+        if not stored:
+            return self._admin_disabled()
+        form = await request.form()
+        if not self._login_form_is_ours(request, form):
+            return self._login_page(request, 403, "The form had expired. Please log in again.")
+        client = request.client.host if request.client else "unknown"
+        mark = self.limiter.reserve(client)
+        if mark is None:
+            wait = "Too many attempts. Wait fifteen minutes and try again."
+            return self._login_page(request, 429, wait)
+        right = await self.password_checks.check(str(form.get("password", "")), stored)
+        if right is None:
+            self.limiter.release(client, mark)
+            busy = "The server is busy checking other logins. Try again in a minute."
+            return self._login_page(request, 503, busy)
+        if not right:
+            return self._login_page(request, 401, "That password is not right.")
+        self.limiter.succeeded(client)
+        return await self._start_session(request, stored)
+
+    async def _start_session(self, request: Request, stored: str) -> Response:
+        session_id, _ = await run_in_threadpool(
+            self._with_store, websessions.start, password_key(stored), _now(), SESSION_LIFETIME
+        )
+        response = RedirectResponse("/admin", status_code=303)
+        response.delete_cookie(LOGIN_FORM_COOKIE, path="/admin/login")
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_id,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=self._secure_cookies(request),
+            path="/admin",
+        )
+        return response
+
+    def _secure_cookies(self, request: Request) -> bool:
+        return self.config.base_url.startswith("https://") and request.url.scheme == "https"
+
     async def logout(self, request: Request) -> Response:
+        """The session ends on the server: a copy of the cookie opens nothing afterwards."""
+        session_id = request.cookies[SESSION_COOKIE]
+        await run_in_threadpool(self._with_store, websessions.end, session_id, _now())
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
@@ -250,20 +297,22 @@ class WebApp:
         plan = await run_in_threadpool(newsletter.plan_send, self.config)
         subscribers = await run_in_threadpool(_subscriber_count, self.config)
         return self.page(
-            "dashboard.html.j2", plan=plan, subscribers=subscribers, csrf=request.state.session["csrf"],
+            "dashboard.html.j2", plan=plan, subscribers=subscribers,
+            csrf=request.state.session.csrf,
             statuses=newsletter.status(self.config, 5), sending=self._is_sending(),
             notice=self._notice(request.query_params.get("notice", "")),
         )  # fmt: skip
 
     def _redirect_with_notice(self, text: str) -> RedirectResponse:
         """Notices travel signed: nobody can make the editors' page say something with a crafted link."""
-        return RedirectResponse(f"/admin?notice={quote(self.sessions.dumps(text, salt='notice'))}", status_code=303)
+        signed = quote(self.signer.dumps(text, salt="notice"))
+        return RedirectResponse(f"/admin?notice={signed}", status_code=303)
 
     def _notice(self, signed: str) -> str | None:
         if not signed:
             return None
         try:
-            text: str = self.sessions.loads(signed, salt="notice", max_age=300)
+            text: str = self.signer.loads(signed, salt="notice", max_age=300)
         except BadSignature:
             return None
         return text
@@ -286,7 +335,7 @@ class WebApp:
 
     async def confirm_send(self, request: Request) -> Response:
         plan = await run_in_threadpool(newsletter.plan_send, self.config)
-        return self.page("confirm.html.j2", plan=plan, csrf=request.state.session["csrf"])
+        return self.page("confirm.html.j2", plan=plan, csrf=request.state.session.csrf)
 
     async def start_send(self, request: Request) -> Response:
         if self._is_sending():
@@ -315,20 +364,50 @@ class WebApp:
         )  # fmt: skip
 
 
-def _fingerprint(password_hash: str) -> str:
+def same_token(given: str, expected: str) -> bool:
+    """Compared in constant time as UTF-8: compare_digest refuses non-ASCII text outright."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def password_key(password_hash: str) -> str:
+    """A short key of the password hash: each session keeps it, so a new hash ends them all."""
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def _subscriber_count(config: Config) -> int:
-    with Store(config.database_path) as store:
+    with open_store(config) as store:
         return mailstate.count_subscribed(store)
 
 
-def _published(config: Config) -> list[Any]:
+def _parse_feed_index(recorded: str | None) -> list[tuple[str, str]]:
+    """The recorded [[folder, title], ...], or [] when there is none or it is not of that shape."""
+    try:
+        index = json.loads(recorded) if recorded else []
+    except ValueError:
+        return []
+    if not isinstance(index, list) or not all(_is_text_pair(item) for item in index):
+        return []
+    return [(str(folder), str(title)) for folder, title in index]
 
-    with Store(config.database_path) as store:
-        result = load(config, store, datetime.now(UTC), save_cache=False)
-    return list(result.site.published_reviews)
+
+def _is_text_pair(item: object) -> bool:
+    return isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+
+
+def _feeds_on_disk(config: Config) -> list[tuple[str, str]]:
+    """The site's feed and each category or tag folder in public/, titled by the folder's name."""
+    feeds = [("", config.site.title)]
+    for group in ("categories", "tags"):
+        folder = config.output_dir / group
+        if not folder.is_dir():
+            continue
+        names = sorted(path.name for path in folder.iterdir() if path.is_dir())
+        feeds += [(f"{group}/{name}/", f"{config.site.title}: {name}") for name in names]
+    return feeds
 
 
 def _safe_path(root: Path, requested: str) -> Path | None:
@@ -379,4 +458,7 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
 
 
 def create_app(config: Config) -> Starlette:
-    return Starlette(routes=WebApp(config).routes())
+    web = WebApp(config)
+    app = Starlette(routes=web.routes(), exception_handlers={StateError: web.state_unavailable})
+    app.state.web = web  # the running send and the login limits, for whoever holds the app
+    return app

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import re
+import shutil
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio.to_thread
+import feedparser
+import httpx2 as httpx
 import pytest
+from argon2 import PasswordHasher
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from feedkit import newsletter, pipeline
+from feedkit import newsletter, pipeline, websessions
+from feedkit.cli import main
 from feedkit.config import Config, load_config
+from feedkit.errors import ConfigError
 from feedkit.mail import make_token
-from feedkit.web import ADMIN_HASH_ENV, create_app, hash_password
+from feedkit.state import Store
+from feedkit.web import ADMIN_HASH_ENV, create_app, password_key
+from feedkit.weblogin import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from tests.conftest import write_site
-from tests.test_newsletter import REVIEWS
+from tests.test_newsletter import REVIEWS, review
 
 SECRET = "web-test-secret-long-enough"  # noqa: S105 - a test value
 PASSWORD = "correct horse"  # noqa: S105 - a test value
@@ -24,7 +39,7 @@ PASSWORD = "correct horse"  # noqa: S105 - a test value
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    monkeypatch.setenv(ADMIN_HASH_ENV, hash_password(PASSWORD, iterations=1_000))
+    monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
     site = load_config(write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n'))
     pipeline.build(site)
     newsletter.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
@@ -37,9 +52,29 @@ def client(config: Config) -> Iterator[TestClient]:
         yield test_client
 
 
+def quick_hash(password: str) -> str:
+    """An Argon2id hash at the lowest costs, so tests log in quickly (a hash carries its costs)."""
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
+
+
+def pbkdf2_hash(password: str, iterations: int) -> str:
+    """A hash as earlier feedkit versions printed it: pbkdf2_sha256$iterations$salt$hash."""
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    salt_text, digest_text = (base64.urlsafe_b64encode(data).decode() for data in (salt, digest))
+    return f"pbkdf2_sha256${iterations}${salt_text.rstrip('=')}${digest_text.rstrip('=')}"
+
+
+def login_form(client: TestClient, password: str = PASSWORD) -> dict[str, str]:
+    """The login form as a browser fills it in: the page's token and the password."""
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)
+    assert match
+    return {"password": password, "csrf": match[1]}
+
+
 def log_in(client: TestClient) -> str:
     """Log in and return the CSRF token of the session."""
-    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
     assert response.status_code == 303
     page = client.get("/admin").text
     match = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -130,6 +165,36 @@ def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, c
     assert subscribed(config) == ["bob@example.org"]
 
 
+def test_head_of_an_unsubscribe_link_changes_nothing(client: TestClient, config: Config) -> None:
+    """A mail scanner's HEAD on the link is answered like GET and unsubscribes nobody."""
+    token = make_token("ann@example.org", SECRET.encode())
+    response = client.head(f"/unsubscribe?t={token}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert subscribed(config) == ["ann@example.org", "bob@example.org"]
+
+
+HEAD_AS_GET = [
+    ("/", 200),
+    ("/feed.xml", 200),
+    ("/nothing-here.xml", 404),
+    ("/admin/login", 200),
+    ("/admin", 303),
+    ("/admin/status", 303),
+    ("/admin/send", 303),
+]
+
+
+@pytest.mark.parametrize(("path", "status"), HEAD_AS_GET)
+def test_head_is_answered_as_get(client: TestClient, path: str, status: int) -> None:
+    """Every page answers HEAD with the status and headers GET would have, and no body."""
+    get = client.get(path, follow_redirects=False)
+    head = client.head(path, follow_redirects=False)
+    assert (head.status_code, get.status_code) == (status, status)
+    assert head.headers.get("location") == get.headers.get("location")
+    assert head.content == b""
+
+
 @pytest.mark.parametrize(
     "token",
     [
@@ -184,23 +249,158 @@ def test_admin_is_off_without_a_password_hash(client: TestClient, monkeypatch: p
 def test_wrong_password_then_lockout(client: TestClient) -> None:
     """Wrong passwords are 401; after five, even the right one waits (429)."""
     for _ in range(5):
-        assert client.post("/admin/login", data={"password": "wrong"}).status_code == 401
-    assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 429
+        assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+    assert client.post("/admin/login", data=login_form(client)).status_code == 429
+
+
+def test_password_checks_do_not_wait_for_the_request_thread_pool(client: TestClient) -> None:
+    """With the request pool's threads all busy, a login is still checked: hashing has its own."""
+    portal = client.portal
+    assert portal is not None
+    request_pool = portal.call(anyio.to_thread.current_default_thread_limiter)
+    portal.call(setattr, request_pool, "total_tokens", 1)
+    release = threading.Event()
+
+    def hold_the_only_thread() -> None:
+        release.wait()
+
+    portal.start_task_soon(anyio.to_thread.run_sync, hold_the_only_thread)
+    while portal.call(getattr, request_pool, "borrowed_tokens") < 1:
+        time.sleep(0.01)
+    form = login_form(client, "wrong")
+    statuses: list[int] = []
+
+    def post_login() -> None:
+        statuses.append(client.post("/admin/login", data=form).status_code)
+
+    login = threading.Thread(target=post_login)
+    login.start()
+    login.join(timeout=30)  # a generous bound: a check queued behind the busy pool would never end
+    answered_while_busy = not login.is_alive()
+    release.set()
+    login.join()
+    assert answered_while_busy
+    assert statuses == [401]
+
+
+def test_a_login_beyond_the_cap_on_checks_is_refused_uncounted(client: TestClient) -> None:
+    """With every password-check slot taken, a login is refused at once (503), uncounted."""
+    slots = client.app.state.web.password_checks.slots  # type: ignore[attr-defined]
+    for _ in range(PASSWORD_CHECKS):
+        assert slots.acquire(blocking=False)
+    busy = client.post("/admin/login", data=login_form(client))
+    for _ in range(PASSWORD_CHECKS):
+        slots.release()
+    assert busy.status_code == 503
+    assert "busy" in busy.text
+    for _ in range(LOGIN_ATTEMPTS - 1):
+        assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
+    assert response.status_code == 303
+
+
+def test_a_successful_login_resets_the_failure_count(client: TestClient) -> None:
+    """Failures before a successful login no longer count: four more wrong ones do not lock out."""
+    for _ in range(2):
+        for _ in range(4):
+            assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+        response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
+        assert response.status_code == 303
+
+
+def test_head_requests_never_count_as_failed_logins(client: TestClient) -> None:
+    """HEAD /admin/login is a look at the form, however often: the right password still logs in."""
+    for _ in range(10):
+        assert client.head("/admin/login").status_code == 200
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
+    assert response.status_code == 303
+
+
+def test_a_login_posted_by_another_page_is_refused(client: TestClient) -> None:
+    """A login POST without the form's token, as a foreign page sends it, is 403, uncounted."""
+    for _ in range(LOGIN_ATTEMPTS + 1):
+        response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
+        assert response.status_code == 403
+        assert "feedkit_admin" not in client.cookies
+    log_in(client)
+
+
+def test_a_cross_site_login_is_refused_even_with_a_token(client: TestClient) -> None:
+    """A browser that says the form comes from another site gets 403, whatever the form holds."""
+    form = login_form(client)
+    headers = {"Sec-Fetch-Site": "cross-site"}
+    response = client.post("/admin/login", data=form, headers=headers, follow_redirects=False)
+    assert response.status_code == 403
+    assert "feedkit_admin" not in client.cookies
 
 
 def test_session_cookie_is_http_only_and_strict(client: TestClient) -> None:
-    """The session cookie cannot be read by scripts nor sent by other sites."""
-    response = client.post("/admin/login", data={"password": PASSWORD}, follow_redirects=False)
-    cookie = response.headers["set-cookie"].lower()
-    assert "httponly" in cookie
-    assert "samesite=strict" in cookie
-    assert "path=/admin" in cookie
+    """The session and login-form cookies cannot be read by scripts nor sent by other sites."""
+    form_cookie = set_cookie(client.get("/admin/login"), "feedkit_login")
+    response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
+    session_cookie = set_cookie(response, "feedkit_admin")
+    for cookie, path in ((form_cookie, "/admin/login"), (session_cookie, "/admin")):
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert f"path={path};" in cookie + ";"
+
+
+def set_cookie(response: httpx.Response, name: str) -> str:
+    headers = response.headers.get_list("set-cookie")
+    (header,) = [value for value in headers if value.startswith(name + "=")]
+    return header.lower()
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
+    """After logout, a copy of the old session cookie no longer opens the editors' page."""
+    csrf = log_in(client)
+    old_cookie = client.cookies["feedkit_admin"]
+    logout = client.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert logout.status_code == 303
+    client.cookies.set("feedkit_admin", old_cookie, path="/admin")
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+    assert client.post("/admin/send", data={"csrf": csrf}).status_code == 401
+
+
+def test_an_expired_session_is_refused_and_cleaned_up(client: TestClient, config: Config) -> None:
+    """A session past its lifetime opens nothing, and the next login deletes its row."""
+    key = password_key(os.environ[ADMIN_HASH_ENV])
+    thirteen_hours_ago = datetime.now(UTC) - timedelta(hours=13)
+    with Store(config.database_path) as store:
+        old_id, _ = websessions.start(store, key, thirteen_hours_ago, timedelta(hours=12))
+    client.cookies.set("feedkit_admin", old_id, path="/admin")
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    log_in(client)
+    with Store(config.database_path) as store:
+        assert store.query_all("SELECT id_hash FROM admin_sessions") == [(sha256_hex(client),)]
+
+
+def sha256_hex(client: TestClient) -> str:
+    return hashlib.sha256(client.cookies["feedkit_admin"].encode()).hexdigest()
+
+
+def test_the_database_keeps_no_usable_session_id(client: TestClient, config: Config) -> None:
+    """Only a hash of the session id is stored: the cookie's value is nowhere in the database."""
+    log_in(client)
+    cookie = client.cookies["feedkit_admin"]
+    assert cookie.encode() not in config.database_path.read_bytes()
+    with Store(config.database_path) as store:
+        assert store.query_all("SELECT id_hash FROM admin_sessions") == [(sha256_hex(client),)]
 
 
 def test_forged_csrf_token_is_refused(client: TestClient, config: Config) -> None:
     """A logged-in POST with the wrong CSRF token is 403 and does nothing."""
     log_in(client)
     assert client.post("/admin/send", data={"csrf": "forged"}).status_code == 403
+    assert newsletter.status(config) == []
+
+
+@pytest.mark.parametrize("forged", ["é", "\u2028", "ü" * 40], ids=["accent", "separator", "long"])
+def test_non_ascii_csrf_token_is_refused(client: TestClient, config: Config, forged: str) -> None:
+    """A CSRF value outside ASCII is a forged token like any other: 403, and nothing is sent."""
+    log_in(client)
+    assert client.post("/admin/send", data={"csrf": forged}).status_code == 403
     assert newsletter.status(config) == []
 
 
@@ -223,15 +423,15 @@ def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, c
     csrf = log_in(client)
     response = client.post("/admin/send", data={"csrf": csrf}, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/admin/status")
+    # The status page says "Sending…" while the background send runs; after it, all is final.
     deadline = time.monotonic() + 10
-    while newsletter.pending_count(config) or not newsletter.status(config):
-        assert time.monotonic() < deadline
+    while "Sending…" in (page := client.get("/admin/status").text):
+        assert time.monotonic() < deadline, "the send did not finish"
         time.sleep(0.05)
     (status,) = newsletter.status(config)
     assert status.counts == {"sent": 2}
     assert len(list(config.outbox_dir.glob("*.eml"))) == 2
-    time.sleep(0.2)
-    assert "<td>2</td>" in client.get("/admin/status").text
+    assert "<td>2</td>" in page
 
 
 def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
@@ -241,7 +441,7 @@ def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin?notice=")
     assert "Test sent to editor@example.org" in client.get(response.headers["location"]).text
-    assert [path.name.startswith("test-0.") for path in config.outbox_dir.glob("*.eml")] == [True]
+    assert [path.name.startswith("test-") for path in config.outbox_dir.glob("*.eml")] == [True]
     assert newsletter.status(config) == []
 
 
@@ -252,9 +452,123 @@ def test_notice_cannot_be_forged_by_a_link(client: TestClient) -> None:
     assert "evil.example" not in page
 
 
+def test_new_password_hashes_are_argon2() -> None:
+    """`feedkit serve --hash-password` prints an Argon2id hash that accepts that password only."""
+    typed = "a long pass phrase\n"
+    result = CliRunner().invoke(main, ["serve", "--hash-password"], input=typed * 2)
+    assert result.exit_code == 0
+    match = re.search(rf"^{ADMIN_HASH_ENV}='(\$argon2id\$[^']+)'$", result.output, re.MULTILINE)
+    assert match
+    assert check_password("a long pass phrase", match[1])
+    assert not check_password("a long pass phrase!", match[1])
+
+
+def test_earlier_pbkdf2_hashes_still_log_in(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hash from an earlier feedkit (pbkdf2_sha256$...) works, for the right password only."""
+    monkeypatch.setenv(ADMIN_HASH_ENV, pbkdf2_hash(PASSWORD, 1_000))
+    assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
+    log_in(client)
+
+
+UNREADABLE_HASHES = ["not a hash", "pbkdf2_sha256$x$y$z", "$argon2id$v=19$m=8,t=1,p=1$zz"]
+
+
+@pytest.mark.parametrize("stored", UNREADABLE_HASHES)
+def test_an_unreadable_hash_lets_nobody_in(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    stored: str,
+) -> None:
+    """A malformed FEEDKIT_ADMIN_PASSWORD_HASH refuses every password with 401, never a crash."""
+    monkeypatch.setenv(ADMIN_HASH_ENV, stored)
+    assert client.post("/admin/login", data=login_form(client)).status_code == 401
+
+
 def test_changing_the_password_ends_sessions(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """A session made with the old password hash is not accepted after the hash changes."""
     log_in(client)
     assert client.get("/admin", follow_redirects=False).status_code == 200
-    monkeypatch.setenv(ADMIN_HASH_ENV, hash_password("a new password", iterations=1_000))
+    monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash("a new password"))
     assert client.get("/admin", follow_redirects=False).status_code == 303
+
+
+# -- the home page reads no content; a damaged database does not take the feeds down -----------
+
+
+@pytest.fixture
+def categorised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """A built site whose reviews have categories, so it has more feeds than the site's own."""
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    reviews = {**REVIEWS, "stalker.md": review("Stalker DVD", 3, categories="[DVD]")}
+    (tmp_path / "categorised").mkdir()
+    site = load_config(write_site(tmp_path / "categorised", reviews))
+    pipeline.build(site)
+    return site
+
+
+def damage_database(config: Config) -> None:
+    for path in config.database_path.parent.glob(config.database_path.name + "*"):
+        path.unlink()
+    config.database_path.write_bytes(os.urandom(8192))
+
+
+def test_home_page_lists_the_built_feeds_without_reading_content(categorised: Config) -> None:
+    """GET / lists the last build's feeds even with no content folder: it reads no content."""
+    shutil.rmtree(categorised.content_dir)
+    categorised.content_dir.write_text("not a folder any more", encoding="utf-8")
+    with TestClient(create_app(categorised)) as client:
+        page = client.get("/")
+    assert page.status_code == 200
+    assert "<strong>Test Reviews</strong>" in page.text
+    assert "<strong>Test Reviews: DVD</strong>" in page.text
+    assert 'href="/categories/dvd/atom.xml"' in page.text
+
+
+def test_feeds_are_served_with_a_damaged_database(categorised: Config) -> None:
+    """With state.db unreadable, the home page lists the feed files in public/ and serves them."""
+    damage_database(categorised)
+    with TestClient(create_app(categorised)) as client:
+        page = client.get("/")
+        feed = client.get("/categories/dvd/feed.xml")
+    assert page.status_code == 200
+    assert 'href="/feed.xml"' in page.text
+    assert 'href="/categories/dvd/feed.json"' in page.text
+    assert feed.status_code == 200
+    assert feedparser.parse(feed.content).feed.title == "Test Reviews: DVD"
+
+
+def test_unsubscribe_with_a_damaged_database_asks_to_try_later(categorised: Config) -> None:
+    """An unsubscribe that cannot be recorded gets a 503 page saying to try again later."""
+    damage_database(categorised)
+    token = make_token("ann@example.org", SECRET.encode())
+    with TestClient(create_app(categorised)) as client:
+        assert client.get(f"/unsubscribe?t={token}").status_code == 200
+        response = client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 503
+    assert "try again later" in response.text
+
+
+# -- [web] settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.example.org", "10.0.0.1/8", "300.1.2.3", ""])
+def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path, value: str) -> None:
+    """Anything but an IP address or network is one error naming the key, the value and a fix."""
+    path = write_site(tmp_path, {}, f'[web]\ntrusted_proxies = ["127.0.0.1", "{value}"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"config.toml: [web] trusted_proxies: {value!r} is not an IP address or network;"
+        " write e.g. '127.0.0.1' or '10.0.0.0/8'"
+    )
+
+
+def test_trusted_proxies_default_to_none(tmp_path: Path) -> None:
+    """No [web] section trusts no proxy; listed addresses and networks are kept as written."""
+    assert load_config(write_site(tmp_path, {})).web.trusted_proxies == ()
+    listed = '[web]\ntrusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]\n'
+    config = load_config(write_site(tmp_path, {}, listed))
+    assert config.web.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")

@@ -19,10 +19,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from feedkit import newsletter, pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail import open_transport
-from feedkit.web import ADMIN_HASH_ENV, hash_password
+from feedkit.web import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.smtp_server import SmtpServer, free_port
 from tests.test_newsletter import REVIEWS
+from tests.test_web import quick_hash
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
@@ -54,7 +55,7 @@ def site(tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> C
 @pytest.fixture
 def server_url(site: Config) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, ADMIN_HASH_ENV: hash_password(PASSWORD, iterations=1_000)}
+    env = {**os.environ, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
     command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(command, cwd=site.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20

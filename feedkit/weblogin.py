@@ -1,0 +1,118 @@
+"""Logging in to the editors' page: password hashes, and how many checks a client or all get.
+
+New hashes are Argon2id (argon2-cffi); PBKDF2 hashes printed by earlier versions still verify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # unsuccessful logins per client and window (seconds)
+MAX_TRACKED_CLIENTS = 10_000
+PASSWORD_CHECKS = 2  # at once, over all clients: each takes tens of milliseconds and 64 MiB
+LEGACY_SCHEME = "pbkdf2_sha256"
+_HASHER = PasswordHasher()  # argon2-cffi's defaults: RFC 9106's low-memory profile
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash for FEEDKIT_ADMIN_PASSWORD_HASH (`feedkit serve --hash-password`)."""
+    return _HASHER.hash(password)
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether the password matches the stored hash; a hash that cannot be read matches nothing."""
+    if stored.startswith(LEGACY_SCHEME + "$"):
+        return _check_pbkdf2(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_pbkdf2(password: str, stored: str) -> bool:
+    """pbkdf2_sha256$iterations$salt$hash, salt and hash in unpadded URL-safe base64."""
+    try:
+        _, iterations, salt, expected = stored.split("$")
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(salt), int(iterations))
+        return hmac.compare_digest(digest, _unb64(expected))
+    except (ValueError, TypeError):
+        return False
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class LoginLimiter:
+    """At most LOGIN_ATTEMPTS unsuccessful logins per client in LOGIN_WINDOW seconds.
+
+    An attempt is reserved, under the lock, before its password is checked: guesses sent in
+    parallel cannot all pass the count before the first of them has failed.
+    """
+
+    def __init__(self) -> None:
+        self.attempts: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def reserve(self, client: str) -> float | None:
+        """Count one attempt now and return its mark; None when the client has used them all."""
+        with self.lock:
+            now = time.monotonic()
+            self._forget_idle_clients(now)
+            recent = self.attempts.setdefault(client, deque())
+            while recent and recent[0] <= now - LOGIN_WINDOW:
+                recent.popleft()
+            if len(recent) >= LOGIN_ATTEMPTS:
+                return None
+            recent.append(now)
+            return now
+
+    def release(self, client: str, mark: float) -> None:
+        """Uncount an attempt whose password was never checked."""
+        with self.lock:
+            recent = self.attempts.get(client)
+            if recent and mark in recent:
+                recent.remove(mark)
+
+    def succeeded(self, client: str) -> None:
+        """The right password: the client's earlier failures no longer count."""
+        with self.lock:
+            self.attempts.pop(client, None)
+
+    def _forget_idle_clients(self, now: float) -> None:
+        if len(self.attempts) <= MAX_TRACKED_CLIENTS:
+            return
+        cutoff = now - LOGIN_WINDOW
+        idle = [key for key, marks in self.attempts.items() if not marks or marks[-1] <= cutoff]
+        for key in idle:
+            del self.attempts[key]
+
+
+class PasswordChecks:
+    """Password checks on threads of their own, at most PASSWORD_CHECKS at a time.
+
+    Hashing is slow on purpose; on the thread pool that serves requests, a burst of logins would
+    stall every page of the site.
+    """
+
+    def __init__(self, workers: int = PASSWORD_CHECKS) -> None:
+        self.slots = threading.BoundedSemaphore(workers)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedkit-password")
+
+    async def check(self, password: str, stored: str) -> bool | None:
+        """Whether the password is right; None at once, unchecked, when every slot is taken."""
+        if not self.slots.acquire(blocking=False):
+            return None
+        future = self.pool.submit(check_password, password, stored)
+        future.add_done_callback(lambda _: self.slots.release())  # also when cancelled unstarted
+        return await asyncio.wrap_future(future)
