@@ -1,5 +1,6 @@
-"""The `feedkit` command: parses arguments, calls `pipeline`, prints what happened.
+"""The `feedkit` command: parses arguments, calls a use case, prints what happened.
 
+Commands import what they need when they run, so `feedkit --help` starts in a blink.
 Exit codes: 0 success; 1 any other user error; 2 bad usage or configuration;
 3 content problems (`check`, or `build --strict`); 4 output cannot be written; 5 state database
 error (or a lost one); 6 another send holds the lock; 7 a send stopped early or delivered nothing.
@@ -7,33 +8,57 @@ error (or a lost one); 6 another send holds the lock; 7 a send stopped early or 
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import os
+import shutil
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 
-from feedkit import __version__, pipeline, scaffold
-from feedkit.config import Config, load_config
-from feedkit.errors import ContentError, FeedkitError
-from feedkit.model import Problem
-from feedkit.state import create_new_state
+from feedkit import __version__
+from feedkit.errors import ConfigError, ContentError, FeedkitError
+from feedkit.words import plural
+
+if TYPE_CHECKING:
+    from feedkit.config import Config
+    from feedkit.model import Problem
+
+CONFIG_NAME = "config.toml"
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
 
-class _FeedkitGroup(click.Group):
-    """Turns every FeedkitError into one line on stderr and its exit code: no tracebacks.
+class OneLineGroup(click.Group):
+    """A group whose unknown command is one usage error with a suggestion."""
 
-    The newsletter's command groups are imported only when used, so `feedkit build` starts quickly.
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            raise click.UsageError(_unknown_command(name, self.list_commands(ctx)), ctx)
+        return super().resolve_command(ctx, args)
+
+
+class FeedkitGroup(OneLineGroup):
+    """Every error as one `error:` line and its exit code: no tracebacks, no multi-line usage.
+
+    Command modules are imported only when their command runs; `--help` reads their summaries
+    from the table below.
     """
 
-    lazy_commands: ClassVar[dict[str, str]] = {
-        "digest": "feedkit.cli_newsletter:digest",
-        "subscribers": "feedkit.cli_newsletter:subscribers",
-        "run": "feedkit.cli_service:run",
-        "schedule": "feedkit.cli_service:schedule",
-        "serve": "feedkit.cli_service:serve",
+    lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
+        "digest": ("feedkit.cli_newsletter:digest", "Preview, test, send and follow the digest."),
+        "subscribers": (
+            "feedkit.cli_newsletter:subscribers",
+            "Add, remove, list, import and export subscribers.",
+        ),
+        "run": ("feedkit.cli_service:run", "Run the service: build and send on the schedule."),
+        "schedule": ("feedkit.cli_service:schedule", "Show when each job runs next."),
+        "serve": ("feedkit.cli_service:serve", "Serve feeds, unsubscribe and the editors' page."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -41,10 +66,21 @@ class _FeedkitGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_commands:
-            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            module, _, attribute = self.lazy_commands[cmd_name][0].partition(":")
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self._short_help(ctx, name)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _short_help(self, ctx: click.Context, name: str) -> str:
+        if name in self.lazy_commands:
+            return self.lazy_commands[name][1]
+        command = super().get_command(ctx, name)
+        return command.get_short_help_str(limit=60) if command else ""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,16 +89,70 @@ class _FeedkitGroup(click.Group):
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
 
+    # click types main() with overloads on standalone_mode; this one always exits itself.
+    def main(self, args: Sequence[str] | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        """Click's own error display is several lines of usage; feedkit's is one line."""
+        extra.pop("standalone_mode", None)
+        extra.setdefault("prog_name", "feedkit")  # also under `python -m feedkit.cli`
+        try:
+            code = super().main(args, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            click.echo(f"error: {_usage_message(error)}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        # Without standalone mode click returns an exit code instead of exiting with it.
+        sys.exit(code if isinstance(code, int) else 0)
 
-@click.group(cls=_FeedkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("config.toml"),
-    show_default=True,
-    help="The site's configuration file.",
+
+def _unknown_command(name: str, known: list[str]) -> str:
+    guesses = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean '{guesses[0]}'?" if guesses else "see --help"
+    return f"no such command '{name}'; {hint}"
+
+
+def _usage_message(error: click.UsageError) -> str:
+    message = error.format_message().rstrip(".")
+    command = error.ctx.command_path if error.ctx else "feedkit"
+    if message.startswith("no such command"):
+        return message.replace("see --help", f"see '{command} --help'")
+    return f"{message[:1].lower()}{message[1:]} (see '{command} --help')"
+
+
+# Options live in the context's meta, which every context of one invocation shares (plain keys,
+# not a class of this module: `python -m feedkit.cli` loads this module twice).
+CONFIG_KEY = "feedkit.config_path"
+NEW_STATE_KEY = "feedkit.new_state"
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[CONFIG_KEY] = value
+
+
+def config_option(command: Decorated) -> Decorated:
+    """`--config PATH`, accepted after a command's name as well as before it."""
+    option = click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_config,
+        help=f"The site's configuration file (default: {CONFIG_NAME} here or in a parent folder).",
+    )
+    return option(command)
+
+
+@click.group(
+    cls=FeedkitGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+@config_option
 @click.option(
     "--new-state",
     is_flag=True,
@@ -70,61 +160,80 @@ class _FeedkitGroup(click.Group):
 )
 @click.version_option(__version__, prog_name="feedkit")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path, new_state: bool) -> None:
-    """Turn a folder of film reviews into RSS, Atom and JSON feeds."""
-    ctx.obj = RootOptions(config_path, new_state=new_state)
-
-
-@dataclass(frozen=True, slots=True)
-class RootOptions:
-    """What the options before the command name say."""
-
-    config_path: Path
-    new_state: bool = False
+def main(ctx: click.Context, new_state: bool) -> None:
+    """Turn a folder of film reviews into RSS, Atom and JSON feeds and an e-mail digest."""
+    ctx.meta[NEW_STATE_KEY] = new_state
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 def config_from(ctx: click.Context) -> Config:
-    options: RootOptions = ctx.find_root().obj
-    config = load_config(options.config_path)
-    if options.new_state:
+    """The site's validated configuration, found as the options say."""
+    from feedkit.config import load_config  # noqa: PLC0415 - commands import what they use
+
+    config = load_config(ctx.meta.get(CONFIG_KEY) or find_config(Path.cwd()))
+    if ctx.meta.get(NEW_STATE_KEY):
+        from feedkit.state import create_new_state  # noqa: PLC0415
+
         create_new_state(config)
     return config
 
 
+def find_config(start: Path) -> Path:
+    """config.toml in this folder or the nearest parent that has one, as git finds its folder."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return Path(os.path.relpath(candidate, start))  # as the user would write it
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {start} or any folder above it",
+        "run 'feedkit init DIR' to start a site, or pass --config PATH",
+    )
+
+
 @main.command()
-@click.option("--strict", is_flag=True, help="Fail, writing nothing, if any review file has a problem.")
+@config_option
+@click.option("--strict", is_flag=True, help="Fail, writing nothing, if any review has a problem.")
 @click.pass_context
 def build(ctx: click.Context, strict: bool) -> None:
     """Build the feeds from the content folder (only what changed is rewritten)."""
+    from feedkit import pipeline  # noqa: PLC0415
+
     config = config_from(ctx)
     report = pipeline.build(config, strict=strict)
-    _print_problems(report.problems)
+    print_problems(report.problems)
     click.echo(f"Built: {report.summary(shown(config.output_dir))}")
 
 
 @main.command()
+@config_option
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Check the configuration and every review without writing anything (exit 3 on any problem)."""
-    config = config_from(ctx)
-    from feedkit.cron import check_schedule  # noqa: PLC0415 - APScheduler is slow to import; only check needs it
+    """Check the configuration and every review, writing nothing (exit 3 on any problem)."""
+    from feedkit import pipeline  # noqa: PLC0415
+    from feedkit.cron import check_schedule  # noqa: PLC0415
 
+    config = config_from(ctx)
     check_schedule(config)
     report = pipeline.check(config)
-    _print_problems(report.problems)
-    counts = f"{report.published} published, {report.drafts} drafts, {report.scheduled} scheduled"
+    print_problems(report.problems)
+    counts = f"{report.published} published, {plural(report.drafts, 'draft')}, {report.scheduled} scheduled"
     if report.problems:
-        raise ContentError(f"{len(report.problems)} problem(s) found ({counts})", "fix the files named above")
+        found = plural(len(report.problems), "problem")
+        raise ContentError(f"{found} found ({counts})", "fix the files named above")
     click.echo(f"OK: {config.path.name} is valid; {counts}, no problems")
 
 
 @main.command()
+@config_option
 @click.argument("title")
 @click.option("--slug", help="The URL slug (default: from the title).")
 @click.option("--publish", is_flag=True, help="Publish at once instead of creating a draft.")
 @click.pass_context
 def new(ctx: click.Context, title: str, slug: str | None, publish: bool) -> None:
     """Create a new review file with its front matter filled in."""
+    from feedkit import scaffold  # noqa: PLC0415
+
     config = config_from(ctx)
     path = scaffold.new_review(config, title, slug=slug, draft=not publish)
     status = "published at the next build" if publish else "a draft: remove 'draft: true' to publish it"
@@ -135,12 +244,26 @@ def new(ctx: click.Context, title: str, slug: str | None, publish: bool) -> None
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
     """Start a new site in DIRECTORY: config.toml, templates and one sample review."""
+    from feedkit import scaffold  # noqa: PLC0415
+
     created = scaffold.init_site(directory)
     click.echo(f"Created a feedkit site in {directory} ({len(created)} files).")
-    click.echo(f"Next: edit {directory / 'config.toml'}, then run: feedkit --config {directory / 'config.toml'} build")
+    command = feedkit_command(directory)
+    click.echo(f"Next: cd {directory}, edit config.toml, then run: {command} build")
 
 
-def _print_problems(problems: tuple[Problem, ...]) -> None:
+def feedkit_command(directory: Path) -> str:
+    """How to run this very feedkit from inside `directory`: `feedkit` if the shell finds it."""
+    running = Path(sys.argv[0])
+    if running.name != "feedkit":
+        return f"{sys.executable} -m feedkit.cli"
+    on_path = shutil.which("feedkit")
+    if on_path and Path(on_path).resolve() == running.resolve():
+        return "feedkit"
+    return os.path.relpath(running.absolute(), directory.absolute())
+
+
+def print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
         label = "skipped" if problem.skipped else "warning"
         click.echo(f"{label}: {problem}", err=True)

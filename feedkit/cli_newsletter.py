@@ -1,59 +1,67 @@
 """`feedkit digest …` and `feedkit subscribers …`: the newsletter's commands.
 
-Loaded by `feedkit.cli` only when one of them runs; they call `feedkit.newsletter` and print the result.
+Each command imports the use cases it calls when it runs, and prints their result.
 """
 
 from __future__ import annotations
 
-import csv
-import webbrowser
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from feedkit import newsletter
-from feedkit.cli import config_from, shown
-from feedkit.config import Config
-from feedkit.delivery import check_reports
+from feedkit.cli import OneLineGroup, config_from, config_option, shown
 from feedkit.errors import FeedkitError
-from feedkit.mail import open_transport
+from feedkit.words import plural
+
+if TYPE_CHECKING:
+    from feedkit.config import Config
+    from feedkit.newsletter import SendPlan
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 def digest() -> None:
-    """Preview, test, send and follow the e-mail digest."""
+    """Preview, test, send and follow the digest."""
 
 
 @digest.command()
+@config_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML preview in a browser.")
 @click.pass_context
 def preview(ctx: click.Context, open_browser: bool) -> None:
     """Write the next digest as HTML and text files, and print where they are."""
-    config = config_from(ctx)
-    html_path, text_path, count = newsletter.preview(config)
-    if not count:
-        click.echo("Nothing new since the last digest: no preview written.")
+    from feedkit import newsletter  # noqa: PLC0415 - commands import what they use
+
+    written = newsletter.preview(config_from(ctx))
+    if not written.reviews:
+        click.echo("No review is published yet: no preview written.")
         return
-    click.echo(f"Preview of the next digest ({count} reviews):")
-    click.echo(f"  HTML: {shown(html_path)}")
-    click.echo(f"  text: {shown(text_path)}")
+    count = _reviews(written.reviews)
+    if written.nothing_new:
+        click.echo(f"Nothing new ({written.nothing_new}): the preview shows the latest {count}.")
+    else:
+        click.echo(f"Preview of the next digest ({count}):")
+    click.echo(f"  HTML: {shown(written.html_path)}")
+    click.echo(f"  text: {shown(written.text_path)}")
     if open_browser:
-        webbrowser.open(html_path.resolve().as_uri())
+        import webbrowser  # noqa: PLC0415
+
+        webbrowser.open(written.html_path.resolve().as_uri())
 
 
 @digest.command()
-@click.option("--test", "test_address", metavar="ADDRESS", help="Send to this address only; nothing is recorded.")
+@config_option
+@click.option("--test", "test_address", metavar="ADDRESS", help="Send to this address only; record nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent, and send nothing.")
 @click.pass_context
 def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool) -> None:
     """Send what is new to every subscriber (finishing any interrupted digest first)."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     config = config_from(ctx)
     if test_address:
-        message_id = newsletter.send_test(config, test_address, open_transport(config))
-        click.echo(f"Sent a test of the next digest to {test_address} ({message_id}); nothing was recorded.")
+        _send_test(config, test_address)
         return
     plan = newsletter.plan_send(config)
     _print_plan(plan)
@@ -64,10 +72,28 @@ def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool)
     _run_send(config, create=True, new_recipients=plan.recipients if plan.reviews else 0)
 
 
+def _send_test(config: Config, address: str) -> None:
+    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.mail import open_transport  # noqa: PLC0415
+
+    sent = newsletter.send_test(config, address, open_transport(config))
+    what = f"the next digest ({_reviews(sent.reviews)})"
+    if sent.nothing_new:
+        what = f"the latest {_reviews(sent.reviews)} ({sent.nothing_new})"
+    if sent.saved_to is not None:
+        click.echo(f"Wrote a test of {what} for {address} to {shown(sent.saved_to)}.")
+    else:
+        click.echo(f"Sent a test of {what} to {address} ({sent.message_id}).")
+    click.echo("Nothing was recorded.")
+
+
 @digest.command()
+@config_option
 @click.pass_context
 def resume(ctx: click.Context) -> None:
     """Finish interrupted digests: send only what is still pending."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     config = config_from(ctx)
     if not newsletter.pending_count(config):
         click.echo("Nothing to resume: every digest is finished.")
@@ -76,39 +102,56 @@ def resume(ctx: click.Context) -> None:
 
 
 @digest.command(name="status")
+@config_option
 @click.option("--limit", default=10, show_default=True, help="How many recent digests to show.")
 @click.pass_context
 def digest_status(ctx: click.Context, limit: int) -> None:
     """The recent digests: sent, pending and failed per digest, with the failures' reasons."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     statuses = newsletter.status(config_from(ctx), limit)
     if not statuses:
         click.echo("No digest has been sent yet.")
+    kinds = ("sent", "pending", "unknown", "failed", "skipped")
     for item in statuses:
-        counts = ", ".join(f"{item.counts.get(name, 0)} {name}" for name in ("sent", "pending", "failed", "skipped"))
-        click.echo(f'#{item.id} {item.created_at} "{item.subject}" ({item.reviews} reviews): {counts}')
+        counts = ", ".join(f"{item.counts.get(name, 0)} {name}" for name in kinds)
+        reviews = _reviews(item.reviews)
+        click.echo(f'#{item.id} {item.created_at} "{item.subject}" ({reviews}): {counts}')
         for address, error in item.errors:
             click.echo(f"    {address}: {error}")
 
 
-def _print_plan(plan: newsletter.SendPlan) -> None:
+def _print_plan(plan: SendPlan) -> None:
     if plan.unfinished:
-        click.echo(f"Unfinished digests to resume first: {', '.join(f'#{number}' for number in plan.unfinished)}")
+        numbers = ", ".join(f"#{number}" for number in plan.unfinished)
+        click.echo(f"Unfinished digests to resume first: {numbers}")
     if plan.reviews:
-        click.echo(f'Subject: "{plan.subject}"; {plan.reviews} reviews; {plan.recipients} subscribers.')
+        recipients = plural(plan.recipients, "subscriber")
+        click.echo(f'Subject: "{plan.subject}"; {_reviews(plan.reviews)}; {recipients}.')
     else:
-        click.echo("Nothing new since the last digest: no new digest to send.")
+        click.echo(f"Nothing new: {plan.nothing_new}; no new digest to send.")
 
 
 def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
     """Send with a progress bar; one summary line per digest at the end."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415  # noqa: PLC0415
+
+    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.delivery import check_reports  # noqa: PLC0415
+    from feedkit.mail import open_transport  # noqa: PLC0415
+
     total = newsletter.pending_count(config) + new_recipients
     # The bar goes to stderr and only to a terminal: piped output stays the summary lines alone.
     console = Console(stderr=True)
     columns = (TextColumn("Sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("send", total=total)
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("send", total=total)
         reports = newsletter.send(
-            config, lambda: open_transport(config), on_result=lambda _status: progress.advance(task), create=create
+            config,
+            lambda: open_transport(config),
+            on_result=lambda _status: bar.advance(task),
+            create=create,
         )
     if not reports:
         click.echo("Nothing new since the last digest: nothing sent.")
@@ -117,61 +160,85 @@ def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
     check_reports(reports)
 
 
-@click.group()
+def _reviews(count: int) -> str:
+    return plural(count, "review")
+
+
+@click.group(cls=OneLineGroup)
 def subscribers() -> None:
-    """Add, remove, list, import and export newsletter subscribers."""
+    """Add, remove, list, import and export subscribers."""
 
 
 @subscribers.command(name="add")
+@config_option
 @click.argument("address")
 @click.option("--name", default="", help="The subscriber's name.")
 @click.pass_context
 def subscribers_add(ctx: click.Context, address: str, name: str) -> None:
     """Subscribe ADDRESS."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     added = newsletter.add_subscriber(config_from(ctx), address, name)
     click.echo(f"Subscribed {address}." if added else f"{address} was already subscribed.")
 
 
 @subscribers.command(name="remove")
+@config_option
 @click.argument("address")
 @click.pass_context
 def subscribers_remove(ctx: click.Context, address: str) -> None:
     """Unsubscribe ADDRESS (it is kept as unsubscribed, so no import brings it back)."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     removed = newsletter.remove_subscriber(config_from(ctx), address)
     click.echo(f"Unsubscribed {address}." if removed else f"{address} was not subscribed.")
 
 
 @subscribers.command(name="list")
+@config_option
 @click.option("--status", type=click.Choice(["subscribed", "unsubscribed"]), help="Only these.")
 @click.pass_context
 def subscribers_list(ctx: click.Context, status: str | None) -> None:
     """List subscribers with their status."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     found = newsletter.list_subscribers(config_from(ctx), status)
     for subscriber in found:
         click.echo(f"{subscriber.address}\t{subscriber.status}\t{subscriber.name}")
-    click.echo(f"{len(found)} subscribers", err=True)
+    click.echo(plural(len(found), "subscriber"), err=True)
 
 
 @subscribers.command(name="import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@config_option
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
-def subscribers_import(ctx: click.Context, csv_file: TextIO) -> None:
-    """Import a CSV of email[,name] rows; unsubscribed addresses are never re-subscribed."""
-    try:
-        report = newsletter.import_subscribers(config_from(ctx), csv.reader(csv_file))
-    except UnicodeDecodeError:
-        raise FeedkitError(
-            f"{csv_file.name}: is not UTF-8 text", 'save it as UTF-8 ("CSV UTF-8") and import again'
-        ) from None
-    click.echo(f"Imported: {report.summary()}")
+def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+    """Import a CSV of addresses (and names): any common delimiter, with or without a header.
+
+    Unsubscribed addresses are never subscribed again.
+    """
+    from feedkit import newsletter  # noqa: PLC0415
+
+    config = config_from(ctx)
+    rows = newsletter.read_subscriber_file(csv_file)
+    report = newsletter.import_subscribers(config, [list(row) for row in rows])
     for address in report.invalid:
         click.echo(f"invalid: {address!r}", err=True)
+    if report.invalid and not report.found_any:
+        raise FeedkitError(
+            f"{csv_file}: no valid e-mail address in it ({len(report.invalid)} invalid)",
+            "check that it is the subscriber list, one address per row",
+        )
+    click.echo(f"Imported: {report.summary()}")
 
 
 @subscribers.command(name="export")
+@config_option
 @click.argument("csv_file", type=click.File("w", encoding="utf-8"), default="-")
 @click.pass_context
 def subscribers_export(ctx: click.Context, csv_file: TextIO) -> None:
     """Write every subscriber, with status and dates, as CSV (to standard output by default)."""
+    from feedkit import newsletter  # noqa: PLC0415
+
     count = newsletter.export_subscribers(config_from(ctx), csv_file)
-    click.echo(f"Exported {count} subscribers.", err=True)
+    click.echo(f"Exported {plural(count, 'subscriber')}.", err=True)

@@ -24,14 +24,19 @@ from feedkit.weblogin import hash_password as make_hash
 @click.option("--port", default=8080, show_default=True, help="With --serve: the port.")
 @click.pass_context
 def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) -> None:
-    """Run the service: build and send on the [schedule] in config.toml until stopped.
+    """Run the service: build and send on the schedule.
+
+    The jobs and their times are the [schedule] in config.toml; it runs until stopped.
 
     SIGTERM or Ctrl-C stops it cleanly (the message in flight is finished); SIGHUP re-reads config.toml.
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr, force=True
     )
+    # APScheduler's own lines ("Adding job tentatively", "Added job") say nothing an operator needs.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     config = config_from(ctx)
+    scheduler.check_ready(config)
     if once:
         failed = scheduler.run_once(config)
         if failed:
@@ -53,7 +58,10 @@ def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) ->
 @click.option("--hash-password", is_flag=True, help="Read a password and print the hash for the editors' page.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None:
-    """Serve the feeds, one-click unsubscribe and the editors' page (/admin) over HTTP."""
+    """Serve feeds, unsubscribe and the editors' page.
+
+    Over HTTP: the feeds in public/, one-click unsubscribe and the editors' page at /admin.
+    """
     if hash_password:
         password = click.prompt("Password for the editors' page", hide_input=True, confirmation_prompt=True)
         click.echo(f"{ADMIN_HASH_ENV}='{make_hash(password)}'")
@@ -82,7 +90,10 @@ def _web_server(config: Config, host: str, port: int) -> uvicorn.Server:
 @click.option("--count", default=5, show_default=True, help="How many upcoming runs to show per job.")
 @click.pass_context
 def schedule(ctx: click.Context, count: int) -> None:
-    """Show when each job runs next, in the schedule's time zone."""
+    """Show when each job runs next.
+
+    Times are in the schedule's time zone.
+    """
     config = config_from(ctx)
     zone = config.schedule.timezone or config.site.timezone
     for name, moments in scheduler.upcoming(config, count).items():

@@ -93,8 +93,13 @@ def render_content(
 
 
 def render_html(
-    config: Config, subject: str, entries: Sequence[DigestEntry], view_url: str | None, unsubscribe_url: str
+    config: Config,
+    subject: str,
+    entries: Sequence[DigestEntry],
+    view_url: str | None,
+    unsubscribe_url: str | None,
 ) -> str:
+    """The HTML body; `unsubscribe_url` is None for the public archive copy, which has no link."""
     html = _render(config, HTML_TEMPLATE, _context(config, subject, entries, view_url, unsubscribe_url))
     # Many mail clients drop <style>; inline it, keeping @media rules (dark mode, narrow screens).
     return str(css_inline.inline(html, keep_at_rules=True, load_remote_stylesheets=False))
@@ -136,7 +141,11 @@ def _entry(config: Config, review: Review, summary: str) -> DigestEntry:
 
 
 def _context(
-    config: Config, subject: str, entries: Sequence[DigestEntry], view_url: str | None, unsubscribe_url: str
+    config: Config,
+    subject: str,
+    entries: Sequence[DigestEntry],
+    view_url: str | None,
+    unsubscribe_url: str | None,
 ) -> dict[str, object]:
     site = {"title": config.site.title, "url": config.base_url, "language": config.site.language}
     preheader = entries[0].summary if entries else ""
@@ -150,12 +159,28 @@ def _context(
     }
 
 
-def _render(config: Config, name: str, context: dict[str, object]) -> str:
+def check_templates(config: Config) -> None:
+    """Both digest templates can be found and parsed; TemplateError names the one that cannot."""
+    for name in (HTML_TEMPLATE, TEXT_TEMPLATE):
+        _template(config, name)
+
+
+def _template(config: Config, name: str) -> jinja2.Template:
     try:
-        return _environment(config.root / "templates").get_template(name).render(context)
+        return _environment(config.root / "templates").get_template(name)
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template {exc.name} not found", "run 'feedkit init' to get the default ones") from exc
+        hint = "run 'feedkit init' to get the default ones"
+        raise TemplateError(f"template {exc.name} not found", hint) from exc
     except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name}:{exc.lineno}"
+        raise TemplateError(f"{where}: {exc.message}", "fix the template") from exc
+
+
+def _render(config: Config, name: str, context: dict[str, object]) -> str:
+    template = _template(config, name)
+    try:
+        return template.render(context)
+    except jinja2.TemplateSyntaxError as exc:  # in a template it includes or extends
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise TemplateError(f"{where}: {exc.message}", "fix the template") from exc
     except jinja2.TemplateError as exc:

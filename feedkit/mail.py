@@ -329,8 +329,11 @@ class FileTransport:
         return None
 
     def send(self, sender: str, message: OutgoingMessage) -> None:
-        name = message.message_id.strip("<>").split("@")[0] + ".eml"
-        write_atomic(self.outbox / name, message.data)
+        write_atomic(self.path_for(message), message.data)
+
+    def path_for(self, message: OutgoingMessage) -> Path:
+        """The .eml file a message goes to, named by its Message-ID."""
+        return self.outbox / (message.message_id.strip("<>").split("@")[0] + ".eml")
 
 
 class _TrackedSMTP(smtplib.SMTP):

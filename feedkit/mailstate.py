@@ -135,6 +135,12 @@ def digest_floor(store: Store) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row else None
 
 
+def last_digest(store: Store) -> tuple[int, datetime] | None:
+    """The newest digest's number and when it was made."""
+    row = store.query_one("SELECT id, created_at FROM digests ORDER BY id DESC LIMIT 1")
+    return None if row is None else (int(row[0]), datetime.fromisoformat(row[1]))
+
+
 def last_digest_time(store: Store) -> datetime | None:
     row = store.query_one("SELECT max(created_at) FROM digests")
     return datetime.fromisoformat(row[0]) if row and row[0] else None

@@ -21,6 +21,7 @@ from feedkit.delivery import Sender, SendReport
 from feedkit.digest import (
     Selection,
     archive_path,
+    check_templates,
     digest_entries,
     digest_subject,
     render_content,
@@ -29,11 +30,20 @@ from feedkit.digest import (
     select_reviews,
 )
 from feedkit.errors import FeedkitError
-from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER, MessageBuilder, Transport, secret_from_environment
+from feedkit.mail import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    FileTransport,
+    MessageBuilder,
+    Transport,
+    open_transport,
+    secret_from_environment,
+    unsubscribe_link,
+)
 from feedkit.mailstate import FrozenDigest, Subscriber
 from feedkit.output import write_atomic
 from feedkit.pipeline import load
 from feedkit.state import Store, open_store
+from feedkit.subscriber_csv import NoAddressColumnError, read_subscriber_rows
 
 PREVIEW_FOLDER = "preview"
 
@@ -50,6 +60,36 @@ class SendPlan:
     reviews: int
     recipients: int
     unfinished: tuple[int, ...]
+    nothing_new: str = ""  # why there is no new digest, when there is none
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What `digest preview` wrote: the next digest, or the latest reviews when nothing is new."""
+
+    html_path: Path
+    text_path: Path
+    reviews: int  # 0 when no review is published at all: nothing was written
+    nothing_new: str = ""  # set when the preview shows the latest reviews instead of new ones
+
+
+@dataclass(frozen=True, slots=True)
+class TestSend:
+    """Where a test went: its Message-ID, and the file it was written to (file transport)."""
+
+    message_id: str
+    reviews: int
+    saved_to: Path | None = None
+    nothing_new: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """The next digest's selection, and what to show instead when nothing is new."""
+
+    selection: Selection
+    nothing_new: str
+    latest: Selection
 
 
 def selection_now(config: Config, store: Store, now: datetime | None = None) -> Selection:
@@ -57,49 +97,98 @@ def selection_now(config: Config, store: Store, now: datetime | None = None) -> 
     return select_reviews(config, store, result.site)
 
 
+def _candidates(config: Config, store: Store, now: datetime | None) -> _Candidates:
+    site = load(config, store, now or datetime.now(UTC)).site
+    selection = select_reviews(config, store, site)
+    latest = Selection(selection.since, site.published_reviews[: config.digest.max_items])
+    reason = "" if selection.reviews else nothing_new_reason(config, store)
+    return _Candidates(selection, reason, latest)
+
+
+def nothing_new_reason(config: Config, store: Store) -> str:
+    """Which window was searched, in words an editor can act on."""
+    last = mailstate.last_digest(store)
+    if last is None:
+        days = config.digest.lookback_days
+        period = "day" if days == 1 else f"{days} days"
+        return f"no review published in the last {period} (lookback_days)"
+    number, created = last
+    when = created.astimezone(config.zone).strftime("%-d %B %Y")
+    return f"no review became public since the last digest (#{number}, {when})"
+
+
 def plan_send(config: Config, now: datetime | None = None) -> SendPlan:
     with open_store(config) as store:
-        selection = selection_now(config, store, now)
+        candidates = _candidates(config, store, now)
+        selection = candidates.selection
+        subject = digest_subject(config, selection.reviews, selection.since) if selection.reviews else ""
         return SendPlan(
-            subject=digest_subject(config, selection.reviews, selection.since) if selection.reviews else "",
+            subject=subject,
             reviews=len(selection.reviews),
             recipients=mailstate.count_subscribed(store),
             unfinished=tuple(mailstate.unfinished_digests(store)),
+            nothing_new=candidates.nothing_new,
         )
 
 
-def preview(config: Config, now: datetime | None = None) -> tuple[Path, Path, int]:
-    """Write the next digest's HTML and text beside the state database; return their paths.
+PREVIEW_RECIPIENT = "subscriber@example.org"
 
-    With nothing new, nothing is written and the count is 0.
+
+def preview(config: Config, now: datetime | None = None) -> Preview:
+    """Write the next digest's HTML and text, as a sample subscriber would receive them.
+
+    With nothing new it shows the latest reviews instead, and says so; with no published review
+    at all nothing is written and an earlier preview is removed, so none is left to mislead.
     """
     folder = config.database_path.parent / PREVIEW_FOLDER
     html_path, text_path = folder / "digest.html", folder / "digest.txt"
     with open_store(config) as store:
-        selection = selection_now(config, store, now)
-        if not selection.reviews:
-            return html_path, text_path, 0
-        content = render_digest(config, store, selection, None)
-    sample_link = f"{config.unsubscribe_url}?t=preview"
-    write_atomic(html_path, content.html.replace(UNSUBSCRIBE_PLACEHOLDER, sample_link).encode())
-    write_atomic(text_path, content.text.replace(UNSUBSCRIBE_PLACEHOLDER, sample_link).encode())
-    return html_path, text_path, len(selection.reviews)
+        candidates = _candidates(config, store, now)
+        shown = candidates.selection if candidates.selection.reviews else candidates.latest
+        if not shown.reviews:
+            html_path.unlink(missing_ok=True)
+            text_path.unlink(missing_ok=True)
+            return Preview(html_path, text_path, 0, candidates.nothing_new)
+        _, view_url = archive_path(config, datetime.now(UTC))
+        content = render_digest(config, store, shown, view_url if config.digest.archive else None)
+    link = _sample_unsubscribe_link(config)
+    write_atomic(html_path, content.html.replace(UNSUBSCRIBE_PLACEHOLDER, link).encode())
+    write_atomic(text_path, content.text.replace(UNSUBSCRIBE_PLACEHOLDER, link).encode())
+    return Preview(html_path, text_path, len(shown.reviews), candidates.nothing_new)
 
 
-def send_test(config: Config, address: str, transport: Transport, now: datetime | None = None) -> str:
-    """Send the digest that would go out now to one address; nothing is recorded."""
+def _sample_unsubscribe_link(config: Config) -> str:
+    """A real link for a sample subscriber where the secret is set; a placeholder where not."""
+    try:
+        return unsubscribe_link(config, PREVIEW_RECIPIENT, secret_from_environment())
+    except FeedkitError:
+        return f"{config.unsubscribe_url}?t=preview"
+
+
+def send_test(config: Config, address: str, transport: Transport, now: datetime | None = None) -> TestSend:
+    """Send the digest that would go out now (or the latest reviews) to one address; record nothing."""
     recipient = normalize_address(address)[1]
+    secret = secret_from_environment()
     with open_store(config) as store:
-        selection = selection_now(config, store, now)
-        if not selection.reviews:
-            raise FeedkitError("nothing new to send since the last digest", "add or publish a review first")
-        content = render_digest(config, store, selection, None)
+        candidates = _candidates(config, store, now)
+        shown = candidates.selection if candidates.selection.reviews else candidates.latest
+        if not shown.reviews:
+            raise FeedkitError("no review is published yet", "publish a review first")
+        content = render_digest(config, store, shown, None)
     digest = FrozenDigest(0, datetime.now(UTC).replace(microsecond=0), content)
-    builder = MessageBuilder(config, digest, secret_from_environment())
+    builder = MessageBuilder(config, digest, secret)
     message = builder.build(recipient, test=True)
     with transport:
         transport.send(builder.sender, message)
-    return message.message_id
+    saved = transport.path_for(message) if isinstance(transport, FileTransport) else None
+    return TestSend(message.message_id, len(shown.reviews), saved, candidates.nothing_new)
+
+
+def check_ready(config: Config) -> None:
+    """What sending needs, checked without sending: the secret, the templates, the transport."""
+    secret_from_environment()
+    check_templates(config)
+    open_transport(config)
 
 
 def send(
@@ -151,7 +240,7 @@ def create_digest(config: Config, store: Store, now: datetime | None = None) -> 
     digest = mailstate.freeze_digest(store, content)
     if config.digest.archive:
         # The browser copy: the same digest, with a general unsubscribe link instead of a personal one.
-        html = render_html(config, content.subject, entries, None, config.unsubscribe_url)
+        html = render_html(config, content.subject, entries, None, None)
         write_atomic(path, html.encode("utf-8"))
     return digest
 
@@ -219,6 +308,25 @@ class ImportReport:
             f"{self.added} added, {self.already} already subscribed, "
             f"{self.unsubscribed} kept out (unsubscribed earlier), {len(self.invalid)} invalid"
         )
+
+    @property
+    def found_any(self) -> bool:
+        """At least one row held a valid address, new or not."""
+        return bool(self.added or self.already or self.unsubscribed)
+
+
+def read_subscriber_file(path: Path) -> list[tuple[str, str]]:
+    """(address, name) rows of a CSV file as spreadsheets export it; one clear error if it is not one."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise FeedkitError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise FeedkitError(f"{path}: is not UTF-8 text", 'save it as UTF-8 ("CSV UTF-8") and import again') from None
+    try:
+        return read_subscriber_rows(text).rows
+    except NoAddressColumnError as exc:
+        raise FeedkitError(f"{path}: {exc}", "check that it is the subscriber list") from None
 
 
 HEADER_NAMES = frozenset({"email", "e-mail", "address", "email address"})

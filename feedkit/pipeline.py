@@ -19,6 +19,7 @@ from feedkit.errors import ContentError
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus
 from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
 from feedkit.state import SqliteReviewCache, Store, open_store
+from feedkit.words import plural
 
 MEMO_KEY = "build_memo"
 
@@ -45,9 +46,9 @@ class BuildReport:
 
     def summary(self, output_dir: str) -> str:
         return (
-            f"{self.published} reviews published, {self.drafts} drafts, {self.scheduled} scheduled, "
-            f"{self.skipped} files skipped with problems; "
-            f"{len(self.written)} files written, {self.unchanged} unchanged in {output_dir}"
+            f"{plural(self.published, 'review')} published, {plural(self.drafts, 'draft')}, "
+            f"{self.scheduled} scheduled, {plural(self.skipped, 'file')} skipped with problems; "
+            f"{plural(len(self.written), 'file')} written, {self.unchanged} unchanged in {output_dir}"
         )
 
 
@@ -169,4 +170,4 @@ def _report(result: LoadResult, written: Sequence[Path], unchanged: int) -> Buil
 
 def _strict_message(problems: Sequence[Problem]) -> str:
     lines = [str(problem) for problem in problems]
-    return f"{len(problems)} problem(s) in the content, nothing written:\n" + "\n".join(lines)
+    return f"{plural(len(problems), 'problem')} in the content, nothing written:\n" + "\n".join(lines)

@@ -5,7 +5,8 @@ Never overwrites a file that exists.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -28,9 +29,18 @@ def init_site(directory: Path) -> list[Path]:
     for relative, data in _scaffold_files(resources.files("feedkit").joinpath(SCAFFOLD), Path()):
         target = directory / relative
         if not target.exists():
-            write_atomic(target, data)
+            write_atomic(target, _dated_now(data) if relative.parts[0] == "content" else data)
             created.append(target)
     return created
+
+
+_DATE_LINE = re.compile(rb"^date: .*$", re.MULTILINE)
+
+
+def _dated_now(review: bytes) -> bytes:
+    """The sample review dated when the site is made, so the first digest has something new."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0).isoformat()
+    return _DATE_LINE.sub(f"date: {now}".encode(), review, count=1)
 
 
 def _scaffold_files(folder: Traversable, prefix: Path) -> list[tuple[Path, bytes]]:

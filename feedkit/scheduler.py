@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feedkit import mailstate, newsletter, pipeline
 from feedkit.config import Config, load_config
+from feedkit.content import scan_content
 from feedkit.cron import check_schedule
 from feedkit.delivery import SendStoppedError, check_reports
 from feedkit.errors import FeedkitError
@@ -121,6 +122,8 @@ class Service:
     def start(self) -> None:
         self._schedule(self.config)
         self.scheduler.start()
+        if self.config.schedule.build:  # the feeds are fresh from the start, not from the next tick
+            self.scheduler.add_job(build_job, args=(self.config,), id="first-build")
         if self._catch_up_needed():
             log.info("digest: one was due while the service was down; sending it now")
             self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up")
@@ -192,13 +195,40 @@ def run_service(config_path: Path) -> None:
     service.wait()
 
 
-def run_once(config: Config) -> list[str]:
-    """Every job once, now, in order: for people who prefer cron or systemd timers.
+def check_ready(config: Config) -> None:
+    """Everything the enabled jobs will need, checked before anything starts: a missing secret
+    or template fails now, in one line, not when the digest comes due days later."""
+    triggers = check_schedule(config)
+    if "build" in triggers:
+        scan_content(config)
+    if "digest" in triggers:
+        newsletter.check_ready(config)
 
-    Returns the names of the jobs that failed.
+
+def run_once(config: Config, now: datetime | None = None) -> list[str]:
+    """What the service would do at this moment, once: for cron or systemd timers.
+
+    Builds if the build job is on; if the digest job is on, finishes an interrupted digest and
+    sends a new one only when its cron time has come since the last digest. A job that is off
+    never runs. Returns the names of the jobs that failed.
     """
-    outcomes = {"build": build_job(config), "digest": digest_job(config, threading.Event())}
-    return [name for name, succeeded in outcomes.items() if not succeeded]
+    moment = now or datetime.now(UTC)
+    triggers = check_schedule(config)
+    failed = []
+    if "build" in triggers and not build_job(config):
+        failed.append("build")
+    if "digest" in triggers and not _digest_once(config, triggers["digest"], moment):
+        failed.append("digest")
+    return failed
+
+
+def _digest_once(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
+    due = digest_was_missed(config, trigger, now)
+    if due or newsletter.pending_count(config):
+        return digest_job(config, threading.Event(), create=due)
+    upcoming_time = trigger.get_next_fire_time(None, now)
+    log.info("digest: not due; next at %s", f"{upcoming_time:%a %d %b %Y %H:%M %Z}")
+    return True
 
 
 def install_signal_handlers(service: Service) -> None:

@@ -35,7 +35,7 @@ from feedkit.errors import FeedkitError, StateError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
 from feedkit.publish import FEED_INDEX_KEY
-from feedkit.state import open_store
+from feedkit.state import Store, open_store
 from feedkit.weblogin import LoginLimiter, PasswordChecks
 
 logger = logging.getLogger(__name__)
@@ -318,10 +318,11 @@ class WebApp:
         return text
 
     async def preview(self, request: Request) -> Response:
-        html_path, _, count = await run_in_threadpool(newsletter.preview, self.config)
-        if not count:
-            return self.page("message.html.j2", title="Nothing new", message="Nothing new since the last digest.")
-        html = html_path.read_text(encoding="utf-8")
+        written = await run_in_threadpool(newsletter.preview, self.config)
+        if not written.reviews:
+            message = "No review is published yet, so there is nothing to preview."
+            return self.page("message.html.j2", title="Nothing to preview", message=message)
+        html = written.html_path.read_text(encoding="utf-8")
         return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": "script-src 'none'"})
 
     async def send_test(self, request: Request) -> Response:

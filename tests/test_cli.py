@@ -52,7 +52,7 @@ def test_build_reports_broken_file_and_goes_on(tmp_path: Path) -> None:
     result = run(tmp_path, "build")
     assert result.exit_code == 0
     assert result.stderr == NO_FRONT_MATTER + "\n"
-    assert result.stdout.startswith("Built: 2 reviews published, 0 drafts, 0 scheduled, 1 files skipped")
+    assert result.stdout.startswith("Built: 2 reviews published, 0 drafts, 0 scheduled, 1 file skipped")
     assert (tmp_path / "public" / "feed.xml").is_file()
 
 
@@ -62,7 +62,7 @@ def test_strict_build_fails_and_writes_nothing(tmp_path: Path) -> None:
     result = run(tmp_path, "build", "--strict")
     assert result.exit_code == 3
     assert result.stderr == (
-        "error: 1 problem(s) in the content, nothing written:\n"
+        "error: 1 problem in the content, nothing written:\n"
         "content/broken.md:1: has no front matter; start the file with a '---' line, then 'title: ...', "
         "then a '---' line; fix them, or build without --strict\n"
     )
@@ -84,8 +84,7 @@ def test_check_fails_on_any_problem(tmp_path: Path) -> None:
     result = run(tmp_path, "check")
     assert result.exit_code == 3
     assert result.stderr == (
-        f"{NO_FRONT_MATTER}\n"
-        "error: 1 problem(s) found (2 published, 0 drafts, 0 scheduled); fix the files named above\n"
+        f"{NO_FRONT_MATTER}\nerror: 1 problem found (2 published, 0 drafts, 0 scheduled); fix the files named above\n"
     )
 
 
@@ -102,7 +101,8 @@ def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
     result = run(tmp_path, "build")
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: config.toml: no such config file; run 'feedkit init DIR' to start a site, or pass --config PATH\n"
+        f"error: no config.toml in {tmp_path} or any folder above it; "
+        "run 'feedkit init DIR' to start a site, or pass --config PATH\n"
     )
 
 
@@ -137,9 +137,7 @@ def test_new_creates_a_draft_that_loads(tmp_path: Path) -> None:
     assert front_matter["title"] == 'Ran: "Kurosawa" & Lear'
     assert front_matter["draft"] is True
     assert front_matter["date"].endswith(("+00:00", "+01:00"))  # Europe/London, with its offset
-    assert (
-        run(tmp_path, "check").stdout == "OK: config.toml is valid; 2 published, 1 drafts, 0 scheduled, no problems\n"
-    )
+    assert run(tmp_path, "check").stdout == "OK: config.toml is valid; 2 published, 1 draft, 0 scheduled, no problems\n"
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -169,7 +167,7 @@ def test_init_makes_a_site_that_builds(tmp_path: Path) -> None:
     ]
     built = run(site, "build", "--strict")
     assert built.exit_code == 0, built.output
-    assert built.stdout.startswith("Built: 1 reviews published")
+    assert built.stdout.startswith("Built: 1 review published")
 
 
 def test_init_refuses_an_existing_site(tmp_path: Path) -> None:

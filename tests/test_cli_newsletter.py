@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -76,10 +78,14 @@ def test_send_then_status(site: Path) -> None:
     status = run(site, "digest", "status").stdout
     assert status.startswith("#1 ")
     assert status.endswith(
-        '"Test Reviews: 2 new reviews, including Vertigo Blu-ray" (2 reviews): 2 sent, 0 pending, 0 failed, 0 skipped\n'
+        '"Test Reviews: 2 new reviews, including Vertigo Blu-ray" (2 reviews): '
+        "2 sent, 0 pending, 0 unknown, 0 failed, 0 skipped\n"
     )
     again = run(site, "digest", "send", "--yes")
-    assert again.stdout == "Nothing new since the last digest: no new digest to send.\n"
+    today = datetime.now(ZoneInfo("Europe/London")).strftime("%-d %B %Y")
+    assert again.stdout == (
+        f"Nothing new: no review became public since the last digest (#1, {today}); no new digest to send.\n"
+    )
 
 
 def test_missing_secret_is_one_line(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

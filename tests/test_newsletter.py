@@ -17,7 +17,14 @@ import trustme
 import feedkit.output
 from feedkit import mailstate, newsletter
 from feedkit.config import Config, load_config
-from feedkit.mail import FileTransport, MailConfigError, MessageBuilder, open_transport, verify_token
+from feedkit.mail import (
+    FileTransport,
+    MailConfigError,
+    MessageBuilder,
+    open_transport,
+    unsubscribe_link,
+    verify_token,
+)
 from feedkit.mailstate import LockedError
 from feedkit.state import Store
 from tests.conftest import write_site
@@ -392,10 +399,11 @@ def test_late_public_and_overflowing_reviews_go_in_the_next_digest(site_maker: C
 def test_preview_writes_html_and_text(site_maker: Callable[..., Config]) -> None:
     """The preview is the digest as it would go out now, with a sample unsubscribe link."""
     config = site_maker()
-    html_path, text_path, count = newsletter.preview(config)
-    assert count == 2
-    assert "Vertigo Blu-ray" in html_path.read_text(encoding="utf-8")
-    assert "https://reviews.example.org/unsubscribe?t=preview" in text_path.read_text(encoding="utf-8")
+    written = newsletter.preview(config)
+    assert written.reviews == 2
+    assert "Vertigo Blu-ray" in written.html_path.read_text(encoding="utf-8")
+    link = unsubscribe_link(config, newsletter.PREVIEW_RECIPIENT, SECRET.encode())
+    assert link in written.text_path.read_text(encoding="utf-8")
     assert newsletter.status(config) == []  # a preview records no digest
 
 
@@ -406,10 +414,12 @@ def test_test_send_goes_to_one_address_and_is_not_recorded(
     and records nothing."""
     config = site_maker(smtp_config(server))
     subscribe(config, 3)
-    message_id = newsletter.send_test(config, "editor@example.org", open_transport(config))
+    sent = newsletter.send_test(config, "editor@example.org", open_transport(config))
     assert [item.recipients for item in server.handler.received] == [["editor@example.org"]]
-    assert message_id.startswith("<test-")
-    assert newsletter.send_test(config, "editor@example.org", open_transport(config)) != message_id
+    assert sent.message_id.startswith("<test-")
+    assert sent.saved_to is None
+    again = newsletter.send_test(config, "editor@example.org", open_transport(config))
+    assert again.message_id != sent.message_id
     assert newsletter.status(config) == []
     assert newsletter.plan_send(config).reviews == 2
 

@@ -47,9 +47,9 @@ def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
 def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FEEDKIT_SECRET", "browser-test-secret-long-enough")
     config: Config = load_config(write_site(tmp_path, REVIEWS))
-    html_path, _, count = newsletter.preview(config)
-    assert count == 2
-    return html_path
+    written = newsletter.preview(config)
+    assert written.reviews == 2
+    return written.html_path
 
 
 def measured(preview: Path, tmp_path: Path, width: int) -> tuple[int, int, int]:

@@ -93,7 +93,7 @@ def test_service_builds_new_reviews_and_sends_each_digest_once(tmp_path: Path, s
     copies = server.handler.by_recipient()
     assert {address: len(items) for address, items in copies.items()} == {f"reader{n}@example.org": 2 for n in range(3)}
     log = service.text()
-    assert "build: 1 reviews published" in log
+    assert "build: 1 review published" in log
     assert "digest: digest 1: 3 sent, 0 failed, 0 deferred, 0 unknown, 0 skipped (unsubscribed); 0 still pending" in log
     assert "digest: nothing new since the last digest; nothing sent" in log
     assert log.rstrip().endswith("stopped")
