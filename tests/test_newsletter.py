@@ -214,7 +214,10 @@ def test_file_transport_writes_one_eml_per_subscriber(site_maker: Callable[..., 
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in files[0].read_bytes()
     archive = config.output_dir / "digests" / f"{datetime.now(config.zone).date().isoformat()}.html"
     assert "Vertigo Blu-ray" in archive.read_text(encoding="utf-8")
-    assert "?t=" not in archive.read_text(encoding="utf-8")  # the public copy carries no personal token
+    page = archive.read_text(encoding="utf-8")
+    assert "?t=" not in page  # the public copy carries no personal token...
+    assert 'href="None"' not in page  # ...and no broken link in its place
+    assert "To unsubscribe, use the link at the foot of the e-mail you received" in page
 
 
 # -- exactly once, despite faults -----------------------------------------------------------------
