@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser bench clean
+CHROMIUM ?= chromium
+APT_GET ?= apt-get
+
+.PHONY: setup run test browser bench clean
+
+# Only the set-up: .venv with feedkit and the test tools.
+setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("feedkit needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
@@ -23,11 +29,16 @@ run: $(STAMP)
 	@echo "Feeds are in public/: feed.xml (RSS), atom.xml (Atom), feed.json (JSON Feed), categories/*/"
 	@echo "The digest: a preview in .feedkit/preview/, one .eml per subscriber in outbox/, public/digests/"
 
-# Browser tests render the digest in Debian's Chromium; install it where we may (CI runs as root).
+# Browser tests render pages in Debian's Chromium; install it where we may (CI runs as root). Another
+# apt process holding the lock is waited for a while; a browser that still cannot be installed never
+# fails the target: its tests are skipped, saying why.
+APT_WAIT := -o DPkg::Lock::Timeout=120
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null 2>&1; then \
+	    { $(APT_GET) $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive \
+	      $(APT_GET) $(APT_WAIT) install -y -qq chromium >/dev/null; } \
+	    || echo "Chromium could not be installed (apt failed): browser tests will be skipped"; \
 	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped"; fi; }
 
 test: $(STAMP) browser

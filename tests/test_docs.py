@@ -56,3 +56,25 @@ def test_example_site_uses_the_default_templates(name: str) -> None:
     """The example's templates are the ones `feedkit init` hands out, so both stay in step."""
     packaged = ROOT / "feedkit" / "scaffold" / "templates" / name
     assert (ROOT / "templates" / name).read_bytes() == packaged.read_bytes()
+
+
+def readme_block(heading: str) -> list[str]:
+    """The command lines of the first sh block under a README heading, without their comments."""
+    section = README.split(f"## {heading}\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_start_a_site_of_your_own_runs_verbatim(tmp_path: Path) -> None:
+    """The README's 'Start a site of your own' lines, run as written (with `make setup` already
+    done: this very environment), end with a preview holding the sample review."""
+    lines = readme_block("Start a site of your own")
+    assert lines[0] == "make setup"
+    assert "\nsetup:" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    script = " && ".join(lines[1:])
+    completed = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "Preview of the next digest (1 review):" in completed.stdout
+    preview = tmp_path / "mysite" / ".feedkit" / "preview" / "digest.html"
+    assert "Welcome to feedkit" in preview.read_text(encoding="utf-8")
