@@ -34,7 +34,7 @@ from feedkit.frontmatter import (
     text_or_none,
     yes_no,
 )
-from feedkit.model import FileStamp, LoadResult, Problem, Review, Site
+from feedkit.model import FileStamp, LoadResult, Problem, Review, Site, printable
 from feedkit.state import review_from_record, review_to_record
 from feedkit.workers import map_chunks
 
@@ -63,7 +63,8 @@ def scan_content(config: Config) -> list[FileStamp]:
     """Every review file's path, size and mtime; raise ContentError if the folder is missing."""
     if not config.content_dir.is_dir():
         raise ContentError(
-            f"{config.content_dir}: content folder not found", "create it or set [content] dir in config.toml"
+            f"{printable(str(config.content_dir))}: content folder not found",
+            "create it or set [content] dir in config.toml",
         )
     return list(find_review_files(config.content_dir))
 
@@ -156,7 +157,8 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
             if not prefix:
-                raise ContentError(f"{folder}: cannot be read ({exc.strerror})", "check its permissions") from exc
+                message = f"{printable(folder)}: cannot be read ({exc.strerror})"
+                raise ContentError(message, "check its permissions") from exc
             yield FileStamp(prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions")
             continue
         for entry in entries:
@@ -183,7 +185,8 @@ def read_body(config: Config, review: Review) -> str:
     try:
         return split_front_matter(decode_review(path.read_bytes())).body
     except (OSError, _RejectedReviewError, FrontMatterError) as exc:
-        raise ContentError(f"{path}: changed or vanished while building ({exc})", "run the build again") from exc
+        message = printable(f"{path}: changed or vanished while building ({exc})")
+        raise ContentError(message, "run the build again") from exc
 
 
 def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review | Problem:

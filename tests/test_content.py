@@ -18,7 +18,7 @@ import feedkit.content
 from feedkit.config import Config
 from feedkit.content import load_site
 from feedkit.errors import ContentError
-from feedkit.model import Author, LoadResult, Problem, Review, ReviewStatus
+from feedkit.model import Author, LoadResult, Problem, Review, ReviewStatus, printable
 from feedkit.pipeline import cache_fingerprint
 from feedkit.state import SqliteReviewCache, Store
 from tests.conftest import SiteMaker
@@ -1075,3 +1075,20 @@ def test_dates_at_the_ends_of_the_calendar_are_problems_not_crashes(make_site: S
     (problem,) = result.problems
     assert problem.message.startswith("date: ")
     assert "is outside the years 1800-9000; write e.g. 2024-02-28" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a\nb", "a\\nb"),
+        ("tab\there", "tab\\there"),
+        ("\x1b[2Kwiped", "\\x1b[2Kwiped"),
+        ("right\u202eleft", "right\\u202eleft"),
+        ("caf\udce9", "caf\\udce9"),
+        ("Amélie ★ 🎬", "Amélie ★ 🎬"),
+    ],
+)
+def test_printable_escapes_what_could_forge_or_hide_a_line(text: str, shown: str) -> None:
+    """Controls, bidi overrides and undecodable bytes are escaped; letters and symbols are kept."""
+    assert printable(text) == shown
+    assert str(Problem(Path("content") / text, "x")) == f"content/{shown}: x"
