@@ -17,6 +17,7 @@ from feedkit.config import Config
 from feedkit.content import load_site, scan_content
 from feedkit.errors import ContentError
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus
+from feedkit.output import remove_stale_temporaries
 from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
 from feedkit.state import SqliteReviewCache, Store
 
@@ -54,6 +55,7 @@ class BuildReport:
 def build(config: Config, now: datetime | None = None, strict: bool = False) -> BuildReport:
     """Load the site, write every feed whose content changed, and report what happened."""
     now = now or datetime.now(UTC)
+    remove_stale_temporaries(config.output_dir)  # left by a build killed while writing
     with Store(config.database_path) as store:
         stamps = scan_content(config)
         inputs = _inputs_digest(config, stamps)

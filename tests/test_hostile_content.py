@@ -6,6 +6,8 @@ One bad file is one clear problem line; it never costs the other reviews, the fe
 from __future__ import annotations
 
 import json
+import os
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -68,3 +70,26 @@ def test_control_characters_in_the_content_folder_name_are_escaped(make_site: Si
         build(config)
     missing = f"{config.root}/gone\\nBuilt: 999: content folder not found"
     assert str(caught.value) == f"{missing}; create it or set [content] dir in config.toml"
+
+
+# -- leftovers of a killed build -----------------------------------------------------------------
+
+
+def test_stale_temporary_files_of_a_killed_build_are_cleaned(make_site: SiteMaker) -> None:
+    """A build removes feedkit's own old `.NAME.XXXXXXXX.tmp` files and nothing else."""
+    config = make_site(GOOD)
+    public = config.output_dir
+    (public / "categories" / "noir").mkdir(parents=True)
+    stale = [public / ".feed.xml.a1b2c3d4.tmp", public / "categories/noir/.atom.xml.zz_9yy8x.tmp"]
+    fresh = public / ".feed.json.q1w2e3r4.tmp"  # another writer's, still being written
+    others = [public / "notes.tmp", public / ".htaccess", public / ".feed.xml.tmp"]
+    others += [public / "x.feed.xml.abcdefgh.tmp", public / ".feed.xml.abcdefgh.tmp.bak"]
+    hour_ago = time.time() - 3600
+    for path in [*stale, fresh, *others]:
+        path.write_bytes(b"partial")
+        if path is not fresh:
+            os.utime(path, (hour_ago, hour_ago))
+    build(config)
+    assert [path.exists() for path in stale] == [False, False]
+    assert fresh.exists()
+    assert [path.exists() for path in others] == [True] * len(others)
