@@ -181,9 +181,10 @@ def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:
 
 def read_body(config: Config, review: Review) -> str:
     """The Markdown body of a review that was loaded earlier."""
-    path = config.content_dir / review.source
+    path = f"{config.content_dir}/{review.source}"
     try:
-        return split_front_matter(decode_review(path.read_bytes())).body
+        data = _read_at_most(path, config.content.max_file_kb)
+        return split_front_matter(decode_review(data)).body
     except (OSError, _RejectedReviewError, FrontMatterError) as exc:
         message = printable(f"{path}: changed or vanished while building ({exc})")
         raise ContentError(message, "run the build again") from exc
@@ -191,11 +192,16 @@ def read_body(config: Config, review: Review) -> str:
 
 def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review | Problem:
     """One file as a Review, or the Problem that keeps it out."""
+    limit_kb = config.content.max_file_kb
+    if stamp.size > limit_kb * 1024:
+        size_kb = -(-stamp.size // 1024)
+        return _problem(config, stamp, f"is {size_kb} KB, over the {limit_kb} KB {_SIZE_HINT}")
     try:
-        with open(f"{config.content_dir}/{stamp.source}", "rb") as handle:  # noqa: PTH123 - a hot path
-            data = handle.read()
+        data = _read_at_most(f"{config.content_dir}/{stamp.source}", limit_kb)
     except OSError as exc:
         return _problem(config, stamp, f"cannot be read ({exc.strerror}); check its permissions")
+    except _RejectedReviewError as rejected:
+        return _problem(config, stamp, str(rejected))
     content_hash = hashlib.sha256(data).hexdigest()
     cached = cache.get_by_hash(stamp, content_hash) if cache is not None else None
     if cached is not None:
@@ -204,6 +210,18 @@ def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> R
         return parse_review(decode_review(data), stamp.source, content_hash, config)
     except _RejectedReviewError as rejected:
         return _problem(config, stamp, str(rejected), rejected.line)
+
+
+_SIZE_HINT = "a review may be; shorten it or raise [content] max_file_kb"
+
+
+def _read_at_most(path: str, limit_kb: int) -> bytes:
+    """A file's bytes, never more than the limit plus one read into memory (it may have grown)."""
+    with open(path, "rb") as handle:  # noqa: PTH123 - a hot path
+        data = handle.read(limit_kb * 1024 + 1)
+    if len(data) > limit_kb * 1024:
+        raise _RejectedReviewError(f"is over the {limit_kb} KB {_SIZE_HINT}")
+    return data
 
 
 def _problem(config: Config, stamp: FileStamp, message: str, line: int | None = None) -> Problem:

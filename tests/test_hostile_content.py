@@ -14,7 +14,9 @@ import pytest
 
 from feedkit import pipeline
 from feedkit.config import Config
+from feedkit.content import scan_content
 from feedkit.errors import ContentError
+from feedkit.state import Store
 from tests.conftest import SiteMaker
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -42,6 +44,71 @@ def titles(config: Config) -> list[object]:
 
 def review(title: str, body: str = "Body.\n", date: str = "2025-01-02") -> str:
     return f"---\ntitle: {title}\ndate: {date}\n---\n{body}"
+
+
+# -- YAML aliases and sizes ----------------------------------------------------------------------
+
+
+def tagged_alias_bomb(depth: int) -> str:
+    """Anchors written after a tag (`!!seq &l0`), each level nine aliases of the one below."""
+    levels = ["l0: !!seq &l0 [x, x, x, x, x, x, x, x, x]"]
+    for n in range(1, depth + 1):
+        levels.append(f"l{n}: !!seq &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]")
+    return "---\ntitle: Bomb\ndate: 2025-01-01\n" + "\n".join(levels) + "\n---\nBody.\n"
+
+
+def test_alias_bomb_behind_tags_is_one_problem(make_site: SiteMaker) -> None:
+    """A tag before each anchor slips no alias bomb past the loader: one problem, others built."""
+    bomb = tagged_alias_bomb(8)
+    assert len(bomb.encode()) < 600  # the size of the file first reported
+    config = make_site({**GOOD, "bomb.md": bomb})
+    report = build(config)
+    refused = "front matter uses YAML anchors and aliases (&name, *name); write the values out"
+    assert problem_lines(report) == [(f"content/bomb.md:5: {refused}", True)]
+    assert titles(config) == ["Good"]
+
+
+def test_deeply_nested_front_matter_is_one_problem(make_site: SiteMaker) -> None:
+    """Lists nested hundreds deep are refused with a line, not a RecursionError traceback."""
+    nested = "---\ntitle: Deep\ndate: 2025-01-01\ntags: " + "[" * 500 + "]" * 500 + "\n---\n"
+    config = make_site({**GOOD, "deep.md": nested})
+    report = build(config)
+    too_deep = "front matter nests lists or mappings more than 32 deep; write it flatter"
+    assert problem_lines(report) == [(f"content/deep.md:4: {too_deep}", True)]
+    assert titles(config) == ["Good"]
+
+
+def test_front_matter_over_64_kb_is_one_problem(make_site: SiteMaker) -> None:
+    """Front matter over 64 KB is refused before any YAML is read; the other file is built."""
+    padding = "".join(f"k{n}: {'v' * 60}\n" for n in range(1100))
+    big = f"---\ntitle: Big\ndate: 2025-01-01\n{padding}---\nBody.\n"
+    config = make_site({**GOOD, "big.md": big})
+    report = build(config)
+    too_big = "front matter is over 64 KB; keep it to the details"
+    assert problem_lines(report) == [(f"content/big.md:1: {too_big}", True)]
+    assert titles(config) == ["Good"]
+
+
+def test_file_over_max_file_kb_is_one_problem(make_site: SiteMaker) -> None:
+    """A file over [content] max_file_kb is refused by its size; the other file is built."""
+    config = make_site({**GOOD, "huge.md": review("Huge", "word " * 500)}, ONE_KB_LIMIT)
+    report = build(config)
+    too_big = "is 3 KB, over the 1 KB a review may be; shorten it or raise [content] max_file_kb"
+    assert problem_lines(report) == [(f"content/huge.md: {too_big}", True)]
+    assert titles(config) == ["Good"]
+
+
+def test_file_that_grows_after_the_scan_is_read_only_up_to_the_limit(make_site: SiteMaker) -> None:
+    """A file small when scanned but over the limit when read is refused, not read whole."""
+    config = make_site({**GOOD, "grows.md": review("Grows", "Short.\n")}, ONE_KB_LIMIT)
+    with Store(config.database_path) as store:
+        stamps = scan_content(config)
+        with (config.content_dir / "grows.md").open("a", encoding="utf-8") as handle:
+            handle.write("word " * 100_000)
+        result = pipeline.load(config, store, NOW, stamps)
+    too_big = "is over the 1 KB a review may be; shorten it or raise [content] max_file_kb"
+    assert [str(problem) for problem in result.problems] == [f"content/grows.md: {too_big}"]
+    assert [review.title for review in result.site.reviews] == ["Good"]
 
 
 # -- names in messages ---------------------------------------------------------------------------
