@@ -145,11 +145,13 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
 
     Hidden names are skipped, and so are `_`-prefixed ones (Hugo's `_index.md`, Jekyll's `_drafts`)
     except Jekyll's `_posts`. A sub-folder that cannot be read is reported, not fatal; a folder
-    reached twice through symbolic links is read once.
+    reached twice through symbolic links is read once, and a link that leads out of the content
+    folder is reported and not followed.
     """
     # Plain strings, not Path objects: this runs for every file on every build.
     stack = [""]
     seen: set[tuple[int, int]] = set()
+    root = os.path.realpath(content_dir)
     while stack:
         prefix = stack.pop()
         folder = f"{content_dir}/{prefix}"
@@ -164,7 +166,10 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
         for entry in entries:
             if entry.name.startswith(".") or (entry.name.startswith("_") and entry.name != "_posts"):
                 continue
-            if entry.is_dir():
+            if entry.is_symlink() and _leads_outside(entry.path, root):
+                if entry.is_dir() or entry.name.lower().endswith(REVIEW_SUFFIXES):
+                    yield FileStamp(prefix + entry.name, -1, 0, _LINK_OUTSIDE)
+            elif entry.is_dir():
                 identity = _identity(entry)
                 if identity not in seen:
                     seen.add(identity)
@@ -172,6 +177,15 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
             elif entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file():
                 info = entry.stat()
                 yield FileStamp(prefix + entry.name, info.st_size, info.st_mtime_ns)
+
+
+_LINK_OUTSIDE = "leads out of the content folder and is not read; move its target inside"
+
+
+def _leads_outside(link: str, root: str) -> bool:
+    """Whether a symbolic link, followed to the end, lands outside the (real) content folder."""
+    target = os.path.realpath(link)
+    return target != root and not target.startswith(root.rstrip("/") + "/")
 
 
 def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:

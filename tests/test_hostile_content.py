@@ -9,6 +9,7 @@ import json
 import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,42 @@ def test_file_that_grows_after_the_scan_is_read_only_up_to_the_limit(make_site: 
     too_big = "is over the 1 KB a review may be; shorten it or raise [content] max_file_kb"
     assert [str(problem) for problem in result.problems] == [f"content/grows.md: {too_big}"]
     assert [review.title for review in result.site.reviews] == ["Good"]
+
+
+# -- symbolic links ------------------------------------------------------------------------------
+
+
+def test_links_out_of_the_content_folder_are_refused(make_site: SiteMaker, tmp_path: Path) -> None:
+    """A file or folder link leading out of the content folder is one problem naming the link."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "folder").mkdir(parents=True)
+    (elsewhere / "private.md").write_text(review("Private", "Not for feeds.\n"), encoding="utf-8")
+    (elsewhere / "folder" / "also.md").write_text(review("Also", "Nor this.\n"), encoding="utf-8")
+    config = make_site(GOOD)
+    (config.content_dir / "out.md").symlink_to(elsewhere / "private.md")
+    (config.content_dir / "linked").symlink_to(elsewhere / "folder")
+    report = build(config)
+    hint = "leads out of the content folder and is not read; move its target inside"
+    expected = [(f"content/linked: {hint}", True), (f"content/out.md: {hint}", True)]
+    assert problem_lines(report) == expected
+    assert titles(config) == ["Good"]
+    assert "Not for feeds" not in (config.output_dir / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_links_that_stay_inside_the_content_folder_still_work(make_site: SiteMaker) -> None:
+    """A file link and a folder link to places inside the content folder are read as before."""
+    config = make_site(
+        {
+            **GOOD,
+            "_archive/old.md": review("Old", date="2024-01-01"),
+            "_shelf/shelved.md": review("Shelved", date="2024-02-01"),
+        }
+    )
+    (config.content_dir / "featured.md").symlink_to(config.content_dir / "_archive" / "old.md")
+    (config.content_dir / "shelf").symlink_to("_shelf")
+    report = build(config)
+    assert report.problems == ()
+    assert titles(config) == ["Good", "Shelved", "Old"]
 
 
 # -- names in messages ---------------------------------------------------------------------------
