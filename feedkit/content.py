@@ -5,6 +5,7 @@ One bad file never stops the others; unchanged files come from the cache without
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -34,7 +35,8 @@ from feedkit.frontmatter import (
     text_or_none,
     yes_no,
 )
-from feedkit.model import FileStamp, LoadResult, Problem, Review, Site, printable
+from feedkit.markup import absolute_url
+from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site, printable
 from feedkit.state import review_from_record, review_to_record
 from feedkit.workers import map_chunks
 
@@ -271,7 +273,9 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
     name_date, name_slug = date_from_file_name(stem)
     published = _published(split, name_date, zone)
     slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)
-    rating, notes = rating_from(values.get("rating"))
+    rating, rating_notes = rating_from(values.get("rating"))
+    image, image_notes = _safe_image(image_from(values))
+    authors, author_notes = _safe_author_links(authors_from(values), config.base_url)
     return Review(
         source=source,
         title=title,
@@ -279,18 +283,44 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         path=permalink_path(config.content.permalink, slug, published, zone),
         published=published,
         updated=_optional_date(split, ("updated", "lastmod", "modified"), zone),
-        authors=authors_from(values),
+        authors=authors,
         summary=summary_from(values),
         categories=as_text_list(values.get("categories", values.get("category"))),
         tags=as_text_list(values.get("tags", values.get("tag"))),
         rating=rating,
-        image=image_from(values),
+        image=image,
         draft=is_draft(values),
         entry_id=text_or_none(values.get("id")),
         extra=tuple((key, as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
         content_hash=content_hash,
-        notes=notes,
+        notes=rating_notes + image_notes + author_notes,
     )
+
+
+_NOT_SAFE = "is not an http, https, mailto or tel link; published without it"
+Notes = tuple[str, ...]  # messages for the editor about values left out
+
+
+def _safe_image(image: str | None) -> tuple[str | None, Notes]:
+    """The image as written, if its link is safe; it is made absolute against the page later."""
+    if image is None or absolute_url("https://example.invalid/", image) is not None:
+        return image, ()
+    return None, (f"image: {image!r} {_NOT_SAFE}",)
+
+
+def _safe_author_links(authors: tuple[Author, ...], base: str) -> tuple[tuple[Author, ...], Notes]:
+    """Author links made absolute against the site (an author's page is not below a review's).
+
+    A link of an unsafe scheme (javascript:, data:, ...) is dropped, with a note.
+    """
+    kept: list[Author] = []
+    notes: list[str] = []
+    for author in authors:
+        uri = absolute_url(base, author.uri) if author.uri else None
+        if author.uri and uri is None:
+            notes.append(f"author {author.name!r}: link {author.uri!r} {_NOT_SAFE}")
+        kept.append(dataclasses.replace(author, uri=uri))
+    return tuple(kept), tuple(notes)
 
 
 def _title(split: SplitFile) -> str:

@@ -92,7 +92,9 @@ def load(
 def cache_fingerprint(config: Config) -> str:
     """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
     package = Path(__file__).parent
-    digest = hashlib.sha256(repr((__version__, config.site.timezone, config.content)).encode())
+    # The base URL makes relative author links absolute.
+    shaping = (__version__, config.site.timezone, config.site.base_url, config.content)
+    digest = hashlib.sha256(repr(shaping).encode())
     for module in ("content.py", "frontmatter.py", "simpleyaml.py", "model.py", "state.py"):
         digest.update((package / module).read_bytes())
     return digest.hexdigest()

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from feedkit import pipeline
@@ -146,6 +147,51 @@ def test_links_that_stay_inside_the_content_folder_still_work(make_site: SiteMak
     report = build(config)
     assert report.problems == ()
     assert titles(config) == ["Good", "Shelved", "Old"]
+
+
+# -- author and image links ----------------------------------------------------------------------
+
+
+AUTHOR_LINKS = """\
+---
+title: Links
+date: 2025-01-02
+image: javascript:alert(1)
+authors:
+  - name: Evil
+    uri: javascript:alert(1)
+  - name: Relative
+    url: /about/relative/
+  - name: Plain
+    website: https://plain.example.org/
+---
+Body.
+"""
+
+
+def test_author_and_image_links_go_through_the_url_check(make_site: SiteMaker) -> None:
+    """Unsafe author and image links are dropped with a warning; relative author links completed"""
+    config = make_site({"links.md": AUTHOR_LINKS})
+    report = build(config)
+    unsafe = "is not an http, https, mailto or tel link; published without it"
+    assert problem_lines(report) == [
+        (f"content/links.md: image: 'javascript:alert(1)' {unsafe}", False),
+        (f"content/links.md: author 'Evil': link 'javascript:alert(1)' {unsafe}", False),
+    ]
+    (item,) = json_items(config)
+    assert "image" not in item
+    assert item["authors"] == [
+        {"name": "Evil"},
+        {"name": "Relative", "url": "https://reviews.example.org/about/relative/"},
+        {"name": "Plain", "url": "https://plain.example.org/"},
+    ]
+    atom = feedparser.parse((config.output_dir / "atom.xml").read_bytes())
+    assert [author.get("href") for author in atom.entries[0].authors] == [
+        None,
+        "https://reviews.example.org/about/relative/",
+        "https://plain.example.org/",
+    ]
+    assert "javascript" not in (config.output_dir / "atom.xml").read_text(encoding="utf-8")
 
 
 # -- names in messages ---------------------------------------------------------------------------
