@@ -35,7 +35,7 @@ from feedkit.frontmatter import (
     text_or_none,
     yes_no,
 )
-from feedkit.markup import absolute_url
+from feedkit.markup import absolute_url, body_warnings
 from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site, printable
 from feedkit.state import review_from_record, review_to_record
 from feedkit.workers import map_chunks
@@ -293,7 +293,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         entry_id=text_or_none(values.get("id")),
         extra=tuple((key, as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
         content_hash=content_hash,
-        notes=rating_notes + image_notes + author_notes,
+        notes=rating_notes + image_notes + author_notes + body_warnings(split.body),
     )
 
 

@@ -89,13 +89,17 @@ def load(
     return result
 
 
+# The code that shapes a parsed review; markup.py finds the warnings about its body.
+PARSING_MODULES = ("content.py", "frontmatter.py", "simpleyaml.py", "markup.py", "model.py")
+
+
 def cache_fingerprint(config: Config) -> str:
     """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
     package = Path(__file__).parent
     # The base URL makes relative author links absolute.
     shaping = (__version__, config.site.timezone, config.site.base_url, config.content)
     digest = hashlib.sha256(repr(shaping).encode())
-    for module in ("content.py", "frontmatter.py", "simpleyaml.py", "model.py", "state.py"):
+    for module in (*PARSING_MODULES, "state.py"):  # state.py: the cached records
         digest.update((package / module).read_bytes())
     return digest.hexdigest()
 

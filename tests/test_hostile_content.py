@@ -194,6 +194,42 @@ def test_author_and_image_links_go_through_the_url_check(make_site: SiteMaker) -
     assert "javascript" not in (config.output_dir / "atom.xml").read_text(encoding="utf-8")
 
 
+# -- bodies that hide the text after them --------------------------------------------------------
+
+
+STRAY_OPENINGS = ["<textarea>", "<style>", "<script>", "<title>", "<xmp>", "<noembed>"]
+STRAY_OPENINGS += ["<plaintext>", "<!--", "<iframe>", "<noscript>", "<template>", "<object>"]
+STRAY_OPENINGS += ["<noframes>"]
+
+
+@pytest.mark.parametrize("stray", STRAY_OPENINGS)
+def test_stray_opening_keeps_the_text_after_it_and_warns(make_site: SiteMaker, stray: str) -> None:
+    """An unclosed raw-text tag or comment hides no more of the body, and the editor is told."""
+    body = f"The first.\n\n{stray}\n\nThe *second* paragraph.\n\nA third, with a {stray} inline.\n"
+    config = make_site({"stray.md": review("Stray", body)})
+    report = build(config)
+    never_closed = "is never closed, so it is shown as text; close it or delete it"
+    assert problem_lines(report) == [(f"content/stray.md: body: {stray} {never_closed}", False)]
+    (item,) = json_items(config)
+    shown = str(item["content_html"])
+    assert "The <em>second</em> paragraph." in shown
+    assert "A third, with a" in shown
+    assert "inline." in shown
+
+
+def test_text_removed_with_a_closed_unsafe_element_is_a_warning(make_site: SiteMaker) -> None:
+    """Text in a closed <textarea> is left out of the feed, with a warning; the rest is shown."""
+    body = "Before.\n\n<textarea>Words a reader will never see.</textarea>\n\nAfter.\n"
+    config = make_site({"removed.md": review("Removed", body)})
+    report = build(config)
+    left_out = "the text inside <textarea> is left out of the feeds"
+    hint = "delete the element or move the text out of it"
+    assert problem_lines(report) == [(f"content/removed.md: body: {left_out}; {hint}", False)]
+    (item,) = json_items(config)
+    assert "never see" not in str(item["content_html"])
+    assert "After." in str(item["content_html"])
+
+
 # -- names in messages ---------------------------------------------------------------------------
 
 
