@@ -54,6 +54,7 @@ MIN_YEAR, MAX_YEAR = 1800, 9000  # a film review outside these years is a typo (
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024  # a review's details; past this it is a mistake or an attack
 MAX_NESTING = 32  # front matter nests two or three deep; PyYAML's composer recurses per level
+_CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in FENCES}
 _ALIASES = "front matter uses YAML anchors and aliases (&name, *name); write the values out"
 _TOO_DEEP = f"front matter nests lists or mappings more than {MAX_NESTING} deep; write it flatter"
 
@@ -66,7 +67,7 @@ def split_front_matter(text: str) -> SplitFile:
         raise FrontMatterError(
             "has no front matter; start the file with a '---' line, then 'title: ...', then a '---' line", 1
         )
-    closing = re.search(rf"^{re.escape(fence)}[ \t]*$", rest, re.MULTILINE)
+    closing = _CLOSING_FENCE[fence].search(rest)
     if closing is None:
         raise FrontMatterError(f"front matter is never closed; add a '{fence}' line after it", 1)
     inner = rest[: closing.start()]
@@ -151,14 +152,17 @@ def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 2 if mark else None
 
 
-_ISO_DATE_LINE = re.compile(r"^\s*([\w-]+)\s*:\s*(\d{4}-\d{1,2}-\d{1,2}\b.*?)\s*$")
+# Greedy to the end of the line, trailing blanks stripped in code: `.*?\s*$` is quadratic.
+_ISO_DATE_LINE = re.compile(r"^\s*([\w-]+)\s*:\s*(\d{4}-\d{1,2}-\d{1,2}\b.*)")
 
 
 def _impossible_date(inner: str, error: ValueError) -> FrontMatterError:
     for number, line in enumerate(inner.split("\n"), start=2):
         match = _ISO_DATE_LINE.match(line)
         if match and not _is_calendar_date(match[2][:10]):
-            message = f"{match[1].lower()}: '{match[2]}' is not a date in the calendar; write e.g. 2024-02-28"
+            written = match[2].rstrip()
+            example = "write e.g. 2024-02-28"
+            message = f"{match[1].lower()}: '{written}' is not a date in the calendar; {example}"
             return FrontMatterError(message, number)
     return FrontMatterError(f"front matter has a value that cannot be read ({error})", None)
 
@@ -182,8 +186,11 @@ def _parse_toml(inner: str) -> dict[str, Any]:
     return _as_mapping(values)
 
 
+_TOML_ERROR_LINE = re.compile(r"line (\d+)")
+
+
 def _toml_error_line(message: str) -> int | None:
-    match = re.search(r"line (\d+)", message)
+    match = _TOML_ERROR_LINE.search(message)
     return int(match.group(1)) + 1 if match else None
 
 
@@ -198,11 +205,16 @@ def _as_mapping(values: object) -> dict[str, Any]:
 
 def key_line(split: SplitFile, key: str) -> int | None:
     """The file line on which a front-matter key is written, for error messages."""
-    pattern = re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", re.IGNORECASE)
+    pattern = _key_pattern(key)
     for number, line in enumerate(split.front_matter_text.split("\n"), start=2):
         if pattern.match(line):
             return number
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _key_pattern(key: str) -> re.Pattern[str]:
+    return re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", re.IGNORECASE)
 
 
 def parse_date(value: object, zone: tzinfo) -> datetime:
@@ -366,7 +378,8 @@ def yes_no(value: object) -> bool | None:
     return None
 
 
-_RATING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5)?\s*$")
+# Matched whole against the stripped value: no two `\s*` meet, so no run of blanks splits two ways.
+_RATING = re.compile(r"(\d+(?:\.\d+)?)(?:\s*/\s*5)?")
 
 
 def rating_from(value: object) -> tuple[float | None, tuple[str, ...]]:
@@ -384,7 +397,7 @@ def _rating_number(value: object) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    match = _RATING.match(str(value))
+    match = _RATING.fullmatch(str(value).strip())
     if match:
         return float(match[1])
     stars = str(value).strip()

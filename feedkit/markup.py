@@ -130,7 +130,9 @@ def cut_words(text: str, limit: int) -> str:
     return " ".join(words[:limit]).rstrip(",;:.-–—") + "…"
 
 
-_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+# A paragraph's content stops at the next <p> or </p>, so an unclosed <p> cannot make a search
+# from every later <p> run to the end of the text.
+_PARAGRAPH = re.compile(r"<p>([^<]*(?:<(?!/?p>)[^<]*)*)</p>")
 
 
 def _paragraph_text(markdown: str, *, all_paragraphs: bool) -> str:
@@ -153,9 +155,13 @@ def _collapse(text: str) -> str:
 
 # Shortcodes from Hugo ({{< name args >}}), Jekyll/Liquid ({% tag %}) and WordPress ([caption]...)
 # survive imports from other blog engines; they mean nothing to a feed reader.
-_HUGO_SHORTCODE = re.compile(r"\{\{[<%]\s*(/?)\s*([\w-]+)([^}]*?)\s*[>%]\}\}")
-_LIQUID_TAG = re.compile(r"\{%-?\s*(?:end)?\w+[^%]*?-?%\}")
-_WORDPRESS_SHORTCODE = re.compile(r"\[/?(?:caption|embed|gallery|video|audio|playlist)\b[^\]]*\]")
+# Each match stops at the next opening brace or bracket, so a shortcode that is never closed cannot
+# make every later one scan to the end of the body; no two adjacent repeats can share a character.
+_HUGO_SHORTCODE = re.compile(r"\{\{[<%]\s*(/\s*)?([\w-]++)([^{}]*?)[>%]\}\}")
+_VIDEO_ID = re.compile(r"(?:id=)?[\"']?([\w-]{5,})")
+_LIQUID_TAG = re.compile(r"\{%-?\s*\w[^%]*%\}")
+_WORDPRESS_NAMES = "caption|embed|gallery|video|audio|playlist"
+_WORDPRESS_SHORTCODE = re.compile(rf"\[/?(?:{_WORDPRESS_NAMES})\b[^\[\]]*\]")
 _VIDEO_LINKS = {"youtube": "https://www.youtube.com/watch?v={}", "vimeo": "https://vimeo.com/{}"}
 
 
@@ -168,7 +174,7 @@ def strip_shortcodes(markdown: str) -> str:
 
 def _replace_hugo_shortcode(match: re.Match[str]) -> str:
     closing, name, arguments = match[1], match[2].lower(), match[3]
-    video_id = re.search(r'(?:id=)?["\']?([\w-]{5,})["\']?', arguments)
+    video_id = _VIDEO_ID.search(arguments)
     if not closing and name in _VIDEO_LINKS and video_id:
         url = _VIDEO_LINKS[name].format(video_id[1])
         return f"[Watch on {name.capitalize()}]({url})"
