@@ -45,6 +45,7 @@ class ContentSettings:
     dir: str = "content"
     permalink: str = "/reviews/{year}/{slug}/"
     summary_words: int = 60
+    max_file_kb: int = 5120  # a larger review file is refused unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,8 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_web(sections["web"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
+    if content.max_file_kb < 1:
+        errors.append(f"[content] max_file_kb: must be at least 1, not {content.max_file_kb}")
     if feeds.limit < 1:
         errors.append(f"[feeds] limit: must be at least 1, not {feeds.limit}")
     for fmt in feeds.formats:

@@ -5,6 +5,7 @@ One bad file never stops the others; unchanged files come from the cache without
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -34,7 +35,8 @@ from feedkit.frontmatter import (
     text_or_none,
     yes_no,
 )
-from feedkit.model import FileStamp, LoadResult, Problem, Review, Site
+from feedkit.markup import absolute_url, body_warnings
+from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site, printable
 from feedkit.state import review_from_record, review_to_record
 from feedkit.workers import map_chunks
 
@@ -63,7 +65,8 @@ def scan_content(config: Config) -> list[FileStamp]:
     """Every review file's path, size and mtime; raise ContentError if the folder is missing."""
     if not config.content_dir.is_dir():
         raise ContentError(
-            f"{config.content_dir}: content folder not found", "create it or set [content] dir in config.toml"
+            f"{printable(str(config.content_dir))}: content folder not found",
+            "create it or set [content] dir in config.toml",
         )
     return list(find_review_files(config.content_dir))
 
@@ -144,11 +147,13 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
 
     Hidden names are skipped, and so are `_`-prefixed ones (Hugo's `_index.md`, Jekyll's `_drafts`)
     except Jekyll's `_posts`. A sub-folder that cannot be read is reported, not fatal; a folder
-    reached twice through symbolic links is read once.
+    reached twice through symbolic links is read once, and a link that leads out of the content
+    folder is reported and not followed.
     """
     # Plain strings, not Path objects: this runs for every file on every build.
     stack = [""]
     seen: set[tuple[int, int]] = set()
+    root = os.path.realpath(content_dir)
     while stack:
         prefix = stack.pop()
         folder = f"{content_dir}/{prefix}"
@@ -156,13 +161,17 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
             if not prefix:
-                raise ContentError(f"{folder}: cannot be read ({exc.strerror})", "check its permissions") from exc
+                message = f"{printable(folder)}: cannot be read ({exc.strerror})"
+                raise ContentError(message, "check its permissions") from exc
             yield FileStamp(prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions")
             continue
         for entry in entries:
             if entry.name.startswith(".") or (entry.name.startswith("_") and entry.name != "_posts"):
                 continue
-            if entry.is_dir():
+            if entry.is_symlink() and _leads_outside(entry.path, root):
+                if entry.is_dir() or entry.name.lower().endswith(REVIEW_SUFFIXES):
+                    yield FileStamp(prefix + entry.name, -1, 0, _LINK_OUTSIDE)
+            elif entry.is_dir():
                 identity = _identity(entry)
                 if identity not in seen:
                     seen.add(identity)
@@ -172,6 +181,15 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
                 yield FileStamp(prefix + entry.name, info.st_size, info.st_mtime_ns)
 
 
+_LINK_OUTSIDE = "leads out of the content folder and is not read; move its target inside"
+
+
+def _leads_outside(link: str, root: str) -> bool:
+    """Whether a symbolic link, followed to the end, lands outside the (real) content folder."""
+    target = os.path.realpath(link)
+    return target != root and not target.startswith(root.rstrip("/") + "/")
+
+
 def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:
     info = entry.stat()  # follows a symbolic link: a loop back to a parent has the parent's identity
     return info.st_dev, info.st_ino
@@ -179,20 +197,27 @@ def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:
 
 def read_body(config: Config, review: Review) -> str:
     """The Markdown body of a review that was loaded earlier."""
-    path = config.content_dir / review.source
+    path = f"{config.content_dir}/{review.source}"
     try:
-        return split_front_matter(decode_review(path.read_bytes())).body
+        data = _read_at_most(path, config.content.max_file_kb)
+        return split_front_matter(decode_review(data)).body
     except (OSError, _RejectedReviewError, FrontMatterError) as exc:
-        raise ContentError(f"{path}: changed or vanished while building ({exc})", "run the build again") from exc
+        message = printable(f"{path}: changed or vanished while building ({exc})")
+        raise ContentError(message, "run the build again") from exc
 
 
 def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review | Problem:
     """One file as a Review, or the Problem that keeps it out."""
+    limit_kb = config.content.max_file_kb
+    if stamp.size > limit_kb * 1024:
+        size_kb = -(-stamp.size // 1024)
+        return _problem(config, stamp, f"is {size_kb} KB, over the {limit_kb} KB {_SIZE_HINT}")
     try:
-        with open(f"{config.content_dir}/{stamp.source}", "rb") as handle:  # noqa: PTH123 - a hot path
-            data = handle.read()
+        data = _read_at_most(f"{config.content_dir}/{stamp.source}", limit_kb)
     except OSError as exc:
         return _problem(config, stamp, f"cannot be read ({exc.strerror}); check its permissions")
+    except _RejectedReviewError as rejected:
+        return _problem(config, stamp, str(rejected))
     content_hash = hashlib.sha256(data).hexdigest()
     cached = cache.get_by_hash(stamp, content_hash) if cache is not None else None
     if cached is not None:
@@ -201,6 +226,18 @@ def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> R
         return parse_review(decode_review(data), stamp.source, content_hash, config)
     except _RejectedReviewError as rejected:
         return _problem(config, stamp, str(rejected), rejected.line)
+
+
+_SIZE_HINT = "a review may be; shorten it or raise [content] max_file_kb"
+
+
+def _read_at_most(path: str, limit_kb: int) -> bytes:
+    """A file's bytes, never more than the limit plus one read into memory (it may have grown)."""
+    with open(path, "rb") as handle:  # noqa: PTH123 - a hot path
+        data = handle.read(limit_kb * 1024 + 1)
+    if len(data) > limit_kb * 1024:
+        raise _RejectedReviewError(f"is over the {limit_kb} KB {_SIZE_HINT}")
+    return data
 
 
 def _problem(config: Config, stamp: FileStamp, message: str, line: int | None = None) -> Problem:
@@ -236,7 +273,9 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
     name_date, name_slug = date_from_file_name(stem)
     published = _published(split, name_date, zone)
     slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)
-    rating, notes = rating_from(values.get("rating"))
+    rating, rating_notes = rating_from(values.get("rating"))
+    image, image_notes = _safe_image(image_from(values))
+    authors, author_notes = _safe_author_links(authors_from(values), config.base_url)
     return Review(
         source=source,
         title=title,
@@ -244,18 +283,44 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         path=permalink_path(config.content.permalink, slug, published, zone),
         published=published,
         updated=_optional_date(split, ("updated", "lastmod", "modified"), zone),
-        authors=authors_from(values),
+        authors=authors,
         summary=summary_from(values),
         categories=as_text_list(values.get("categories", values.get("category"))),
         tags=as_text_list(values.get("tags", values.get("tag"))),
         rating=rating,
-        image=image_from(values),
+        image=image,
         draft=is_draft(values),
         entry_id=text_or_none(values.get("id")),
         extra=tuple((key, as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
         content_hash=content_hash,
-        notes=notes,
+        notes=rating_notes + image_notes + author_notes + body_warnings(split.body),
     )
+
+
+_NOT_SAFE = "is not an http, https, mailto or tel link; published without it"
+Notes = tuple[str, ...]  # messages for the editor about values left out
+
+
+def _safe_image(image: str | None) -> tuple[str | None, Notes]:
+    """The image as written, if its link is safe; it is made absolute against the page later."""
+    if image is None or absolute_url("https://example.invalid/", image) is not None:
+        return image, ()
+    return None, (f"image: {image!r} {_NOT_SAFE}",)
+
+
+def _safe_author_links(authors: tuple[Author, ...], base: str) -> tuple[tuple[Author, ...], Notes]:
+    """Author links made absolute against the site (an author's page is not below a review's).
+
+    A link of an unsafe scheme (javascript:, data:, ...) is dropped, with a note.
+    """
+    kept: list[Author] = []
+    notes: list[str] = []
+    for author in authors:
+        uri = absolute_url(base, author.uri) if author.uri else None
+        if author.uri and uri is None:
+            notes.append(f"author {author.name!r}: link {author.uri!r} {_NOT_SAFE}")
+        kept.append(dataclasses.replace(author, uri=uri))
+    return tuple(kept), tuple(notes)
 
 
 def _title(split: SplitFile) -> str:

@@ -10,6 +10,7 @@ import re
 import tomllib
 import unicodedata
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,13 @@ _DATE_SENTINEL = datetime(1, 1, 1)
 MIN_YEAR, MAX_YEAR = 1800, 9000  # a film review outside these years is a typo (and near 1 or 9999, a crash)
 
 
+MAX_FRONT_MATTER_BYTES = 64 * 1024  # a review's details; past this it is a mistake or an attack
+MAX_NESTING = 32  # front matter nests two or three deep; PyYAML's composer recurses per level
+_CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in FENCES}
+_ALIASES = "front matter uses YAML anchors and aliases (&name, *name); write the values out"
+_TOO_DEEP = f"front matter nests lists or mappings more than {MAX_NESTING} deep; write it flatter"
+
+
 def split_front_matter(text: str) -> SplitFile:
     """Find the front matter fence, parse what is inside it, and return the rest as the body."""
     first_line, _, rest = text.partition("\n")
@@ -59,10 +67,13 @@ def split_front_matter(text: str) -> SplitFile:
         raise FrontMatterError(
             "has no front matter; start the file with a '---' line, then 'title: ...', then a '---' line", 1
         )
-    closing = re.search(rf"^{re.escape(fence)}[ \t]*$", rest, re.MULTILINE)
+    closing = _CLOSING_FENCE[fence].search(rest)
     if closing is None:
         raise FrontMatterError(f"front matter is never closed; add a '{fence}' line after it", 1)
     inner = rest[: closing.start()]
+    if len(inner.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        limit_kb = MAX_FRONT_MATTER_BYTES // 1024
+        raise FrontMatterError(f"front matter is over {limit_kb} KB; keep it to the details", 1)
     body = rest[closing.end() :].removeprefix("\n")
     values = _parse_yaml(inner) if FENCES[fence] == "yaml" else _parse_toml(inner)
     return SplitFile(values, body, inner, inner.count("\n") + 3)
@@ -73,13 +84,12 @@ def _parse_yaml(inner: str) -> dict[str, Any]:
 
     from feedkit import simpleyaml  # noqa: PLC0415 - it needs yaml too
 
-    _refuse_aliases(inner)
-    # libyaml's C parser is several times faster; fall back where PyYAML was built without it.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         values = simpleyaml.load(inner)
         if values is None:  # outside the plain subset: PyYAML reads it
-            values = yaml.load(inner, Loader=loader)  # noqa: S506 - a safe loader either way
+            values = yaml.load(inner, Loader=yaml_loaders()[0])  # noqa: S506 - a safe loader
+    except FrontMatterError:
+        raise
     except yaml.MarkedYAMLError as exc:
         message = f"front matter is not valid YAML ({exc.problem}); fix that line"
         raise FrontMatterError(message, _yaml_line(exc)) from exc
@@ -90,17 +100,48 @@ def _parse_yaml(inner: str) -> dict[str, Any]:
     return _as_mapping(values)
 
 
-# Where YAML allows them: at the start of a value (after "key:", "- ", "[" or ",").
-_ANCHOR = re.compile(r"(?:^|:[ \t]+|-[ \t]+|[\[{,][ \t]*)&([\w-]+)", re.MULTILINE)
-_ALIAS = re.compile(r"(?:^|:[ \t]+|-[ \t]+|[\[{,][ \t]*)\*([\w-]+)", re.MULTILINE)
+@functools.cache
+def yaml_loaders() -> tuple[type[Any], ...]:
+    """PyYAML's safe loaders made to refuse aliases and deep nesting; libyaml's first, if built."""
+    import yaml  # noqa: PLC0415 - imported on first use, as in _parse_yaml
 
+    class RefusingComposer(yaml.composer.Composer):
+        """Composes as PyYAML does, except that an alias or deep nesting is refused where it is.
 
-def _refuse_aliases(inner: str) -> None:
-    """YAML anchors and aliases can nest into a structure exponentially large to walk: refuse them."""
-    reused = set(_ANCHOR.findall(inner)) & set(_ALIAS.findall(inner))
-    if reused:
-        line = next(number for number, text in enumerate(inner.split("\n"), start=2) if "*" + min(reused) in text)
-        raise FrontMatterError("front matter uses YAML anchors and aliases (&name, *name); write the values out", line)
+        Aliases can nest into a structure exponentially large to walk (a "billion laughs"), and
+        refusing them here sees them however they are written: after a tag, in a flow, as a key.
+        """
+
+        nesting = 0
+        peek_event: Callable[[], yaml.Event]  # the parser's, whichever one it is
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            line = event.start_mark.line + 2 if event.start_mark else None
+            if isinstance(event, yaml.AliasEvent):
+                raise FrontMatterError(_ALIASES, line)
+            if self.nesting >= MAX_NESTING:
+                raise FrontMatterError(_TOO_DEEP, line)
+            self.nesting += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.nesting -= 1
+
+    class PureLoader(RefusingComposer, yaml.SafeLoader):
+        """The pure-Python parser, with the refusing composer."""
+
+    if not hasattr(yaml, "CSafeLoader"):
+        return (PureLoader,)
+
+    class LibyamlLoader(RefusingComposer, yaml.CSafeLoader):
+        """libyaml parses; the refusing composer, not libyaml's own, builds the nodes."""
+
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+
+    return (LibyamlLoader, PureLoader)
 
 
 def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
@@ -111,14 +152,17 @@ def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 2 if mark else None
 
 
-_ISO_DATE_LINE = re.compile(r"^\s*([\w-]+)\s*:\s*(\d{4}-\d{1,2}-\d{1,2}\b.*?)\s*$")
+# Greedy to the end of the line, trailing blanks stripped in code: `.*?\s*$` is quadratic.
+_ISO_DATE_LINE = re.compile(r"^\s*([\w-]+)\s*:\s*(\d{4}-\d{1,2}-\d{1,2}\b.*)")
 
 
 def _impossible_date(inner: str, error: ValueError) -> FrontMatterError:
     for number, line in enumerate(inner.split("\n"), start=2):
         match = _ISO_DATE_LINE.match(line)
         if match and not _is_calendar_date(match[2][:10]):
-            message = f"{match[1].lower()}: '{match[2]}' is not a date in the calendar; write e.g. 2024-02-28"
+            written = match[2].rstrip()
+            example = "write e.g. 2024-02-28"
+            message = f"{match[1].lower()}: '{written}' is not a date in the calendar; {example}"
             return FrontMatterError(message, number)
     return FrontMatterError(f"front matter has a value that cannot be read ({error})", None)
 
@@ -137,11 +181,16 @@ def _parse_toml(inner: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line = _toml_error_line(str(exc))
         raise FrontMatterError(f"front matter is not valid TOML ({exc}); fix that line", line) from exc
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise FrontMatterError(_TOO_DEEP, None) from None
     return _as_mapping(values)
 
 
+_TOML_ERROR_LINE = re.compile(r"line (\d+)")
+
+
 def _toml_error_line(message: str) -> int | None:
-    match = re.search(r"line (\d+)", message)
+    match = _TOML_ERROR_LINE.search(message)
     return int(match.group(1)) + 1 if match else None
 
 
@@ -156,11 +205,16 @@ def _as_mapping(values: object) -> dict[str, Any]:
 
 def key_line(split: SplitFile, key: str) -> int | None:
     """The file line on which a front-matter key is written, for error messages."""
-    pattern = re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", re.IGNORECASE)
+    pattern = _key_pattern(key)
     for number, line in enumerate(split.front_matter_text.split("\n"), start=2):
         if pattern.match(line):
             return number
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _key_pattern(key: str) -> re.Pattern[str]:
+    return re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", re.IGNORECASE)
 
 
 def parse_date(value: object, zone: tzinfo) -> datetime:
@@ -324,7 +378,8 @@ def yes_no(value: object) -> bool | None:
     return None
 
 
-_RATING = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5)?\s*$")
+# Matched whole against the stripped value: no two `\s*` meet, so no run of blanks splits two ways.
+_RATING = re.compile(r"(\d+(?:\.\d+)?)(?:\s*/\s*5)?")
 
 
 def rating_from(value: object) -> tuple[float | None, tuple[str, ...]]:
@@ -342,7 +397,7 @@ def _rating_number(value: object) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    match = _RATING.match(str(value))
+    match = _RATING.fullmatch(str(value).strip())
     if match:
         return float(match[1])
     stars = str(value).strip()

@@ -88,7 +88,22 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """Text with every control or other unprintable character escaped (a newline as '\\n').
+
+    File names and front-matter values reach one-line messages and logs: a newline in one must
+    not start a line of its own.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)

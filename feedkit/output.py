@@ -5,8 +5,12 @@ Each file is written to a temporary name in its own folder, flushed, fsynced and
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import stat
 import tempfile
+import time
 from pathlib import Path
 
 from feedkit.errors import OutputError
@@ -29,6 +33,37 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot be written ({exc.strerror})", _OUTPUT_HINT) from exc
+
+
+# What write_atomic's mkstemp names look like: '.feed.xml.' + eight random characters + '.tmp'.
+_TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+STALE_AFTER_SECONDS = 10 * 60  # far longer than any one write: a file this old lost its writer
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete write_atomic's temporary files that a killed process left in `folder` and below.
+
+    Only feedkit's own naming, and only files older than STALE_AFTER_SECONDS, so that a file
+    another process is writing right now stays. Symbolic links are not followed.
+    """
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    removed: list[Path] = []
+    for directory, _folders, names in os.walk(folder):
+        for name in names:
+            path = Path(directory, name)
+            if _TEMPORARY_NAME.fullmatch(name) and _is_stale(path, cutoff):
+                with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
+def _is_stale(path: Path, cutoff: float) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -17,6 +17,7 @@ from feedkit.config import Config
 from feedkit.content import load_site, scan_content
 from feedkit.errors import ContentError
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus
+from feedkit.output import remove_stale_temporaries
 from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
 from feedkit.state import SqliteReviewCache, Store, open_store
 from feedkit.words import plural
@@ -55,6 +56,7 @@ class BuildReport:
 def build(config: Config, now: datetime | None = None, strict: bool = False) -> BuildReport:
     """Load the site, write every feed whose content changed, and report what happened."""
     now = now or datetime.now(UTC)
+    remove_stale_temporaries(config.output_dir)  # left by a build killed while writing
     with open_store(config) as store:
         stamps = scan_content(config)
         inputs = _inputs_digest(config, stamps)
@@ -88,11 +90,17 @@ def load(
     return result
 
 
+# The code that shapes a parsed review; markup.py finds the warnings about its body.
+PARSING_MODULES = ("content.py", "frontmatter.py", "simpleyaml.py", "markup.py", "model.py")
+
+
 def cache_fingerprint(config: Config) -> str:
     """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
     package = Path(__file__).parent
-    digest = hashlib.sha256(repr((__version__, config.site.timezone, config.content)).encode())
-    for module in ("content.py", "frontmatter.py", "simpleyaml.py", "model.py", "state.py"):
+    # The base URL makes relative author links absolute.
+    shaping = (__version__, config.site.timezone, config.site.base_url, config.content)
+    digest = hashlib.sha256(repr(shaping).encode())
+    for module in (*PARSING_MODULES, "state.py"):  # state.py: the cached records
         digest.update((package / module).read_bytes())
     return digest.hexdigest()
 

@@ -13,10 +13,13 @@ from typing import Any
 
 import yaml
 
-_TOP_KEY = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
-_NESTED_KEY = re.compile(r"( +)([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.*?)[ \t]*")
-_ITEM = re.compile(r"( *)-[ \t]+(.*?)[ \t]*")
-_COMMENT = re.compile(r"[ \t]+#.*$")
+# Values are taken greedily to the end of the line and their trailing blanks stripped in code:
+# a lazy `(.*?)[ \t]*` tries every split of a long run of blanks, which is quadratic.
+_TOP_KEY = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*))?")
+_NESTED_KEY = re.compile(r"( +)([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.*)")
+_ITEM = re.compile(r"( *)-[ \t]+(.*)")
+_COMMENT_START = re.compile(r"[ \t]#")  # a comment is '#' after a blank
+_BLANKS = " \t"
 _PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?[0-9]+\.[0-9]+")
 _UNSAFE_START = frozenset("[]{}#&*!|>'\"%@`,?:-")
@@ -58,11 +61,11 @@ class _Reader:
         if match is None:
             raise _Declined
         key, raw = match[1], match[2]
-        if raw is None or _COMMENT.fullmatch(" " + raw):
+        if raw is None or raw.startswith("#"):
             self.values[key] = None
             self.open_key = key
             return
-        self.values[key] = value(raw)
+        self.values[key] = value(raw.rstrip(_BLANKS))
         self.open_key = None
 
     def _block_line(self, line: str) -> None:
@@ -74,7 +77,7 @@ class _Reader:
         if item is not None and isinstance(current, list | None):
             if current is None:
                 self.values[key] = current = []
-            current.append(scalar(item[2]))
+            current.append(scalar(item[2].rstrip(_BLANKS)))
             return
         nested = _NESTED_KEY.fullmatch(line)
         if nested is None or not isinstance(current, dict | None):
@@ -84,7 +87,7 @@ class _Reader:
             self.nested_indent = len(nested[1])
         if len(nested[1]) != self.nested_indent:
             raise _Declined
-        current[nested[2]] = scalar(nested[3])
+        current[nested[2]] = scalar(nested[3].rstrip(_BLANKS))
 
 
 def value(raw: str) -> Any:
@@ -94,8 +97,13 @@ def value(raw: str) -> Any:
     return scalar(raw)
 
 
+def _without_comment(raw: str) -> str:
+    comment = _COMMENT_START.search(raw)
+    return raw if comment is None else raw[: comment.start()].rstrip(_BLANKS)
+
+
 def _flow_list(raw: str) -> list[Any]:
-    raw = _COMMENT.sub("", raw)
+    raw = _without_comment(raw)
     if not raw.endswith("]") or any(char in raw[1:-1] for char in "[]{}\"'#"):
         raise _Declined
     inner = raw[1:-1].strip()
@@ -113,7 +121,7 @@ def scalar(raw: str) -> Any:
     """One scalar: quoted without escapes, or plain and resolved as PyYAML would."""
     if raw[:1] in ('"', "'"):
         return _quoted(raw)
-    return _plain(_COMMENT.sub("", raw))
+    return _plain(_without_comment(raw))
 
 
 def _quoted(raw: str) -> str:
@@ -121,7 +129,8 @@ def _quoted(raw: str) -> str:
     end = raw.find(quote, 1)
     rest = raw[end + 1 :] if end > 0 else ""
     content = raw[1:end]
-    if end < 0 or (rest.strip() and not _COMMENT.fullmatch(rest)) or rest.startswith(quote):
+    is_comment = rest[:1] in (" ", "\t") and rest.lstrip(_BLANKS).startswith("#")
+    if end < 0 or (rest.strip() and not is_comment) or rest.startswith(quote):
         raise _Declined
     if quote == '"' and "\\" in content:
         raise _Declined  # escapes: leave them to PyYAML

@@ -13,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 import feedkit.content
 from feedkit.config import Config
 from feedkit.content import load_site
-from feedkit.errors import ContentError
-from feedkit.model import Author, LoadResult, Problem, Review, ReviewStatus
+from feedkit.errors import ConfigError, ContentError
+from feedkit.frontmatter import yaml_loaders
+from feedkit.model import Author, LoadResult, Problem, Review, ReviewStatus, printable
 from feedkit.pipeline import cache_fingerprint
 from feedkit.state import SqliteReviewCache, Store
 from tests.conftest import SiteMaker
@@ -1075,3 +1077,61 @@ def test_dates_at_the_ends_of_the_calendar_are_problems_not_crashes(make_site: S
     (problem,) = result.problems
     assert problem.message.startswith("date: ")
     assert "is outside the years 1800-9000; write e.g. 2024-02-28" in problem.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "title: &t Vertigo\nother: *t\n",
+        "tags: !!seq [a, *t]\n",
+        "? *key\n: value\n",
+        "author: {name: &n Ann, alias: *n}\n",
+    ],
+)
+def test_every_yaml_loader_refuses_aliases_however_written(text: str) -> None:
+    """libyaml's loader and the pure one both refuse an alias as a key, in a flow, after a tag."""
+    assert len(yaml_loaders()) == (2 if yaml.__with_libyaml__ else 1)
+    for loader in yaml_loaders():
+        with pytest.raises(ValueError, match=r"uses YAML anchors and aliases"):
+            yaml.load(text, Loader=loader)  # noqa: S506 - the loaders under test are safe ones
+
+
+def test_an_anchor_without_an_alias_is_harmless(make_site: SiteMaker) -> None:
+    """An anchor nothing refers to repeats nothing: the review loads with its value."""
+    config = make_site({"a.md": "---\ntitle: &t Vertigo\ndate: 2025-01-01\n---\n"})
+    review = only_review(load(config))
+    assert review.title == "Vertigo"
+
+
+def test_deeply_nested_toml_is_one_problem(make_site: SiteMaker) -> None:
+    """Arrays nested a thousand deep in TOML are a problem line, not a RecursionError."""
+    tags = "[" * 1000 + "]" * 1000
+    nested = f'+++\ntitle = "Deep"\ndate = 2025-01-01\ntags = {tags}\n+++\n'
+    result = load(make_site({**GOOD, "deep.md": nested}))
+    assert [str(problem) for problem in result.problems] == [
+        "content/deep.md: front matter nests lists or mappings more than 32 deep; write it flatter"
+    ]
+
+
+def test_max_file_kb_below_one_is_a_config_error(make_site: SiteMaker) -> None:
+    """A size limit of 0 KB would refuse every review: config.toml names the key instead."""
+    with pytest.raises(ConfigError) as caught:
+        make_site(GOOD, extra_config="[content]\nmax_file_kb = 0\n")
+    assert str(caught.value) == "config.toml: [content] max_file_kb: must be at least 1, not 0"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a\nb", "a\\nb"),
+        ("tab\there", "tab\\there"),
+        ("\x1b[2Kwiped", "\\x1b[2Kwiped"),
+        ("right\u202eleft", "right\\u202eleft"),
+        ("caf\udce9", "caf\\udce9"),
+        ("Amélie ★ 🎬", "Amélie ★ 🎬"),
+    ],
+)
+def test_printable_escapes_what_could_forge_or_hide_a_line(text: str, shown: str) -> None:
+    """Controls, bidi overrides and undecodable bytes are escaped; letters and symbols are kept."""
+    assert printable(text) == shown
+    assert str(Problem(Path("content") / text, "x")) == f"content/{shown}: x"

@@ -5,11 +5,12 @@ Every case feeds Markdown or raw HTML a reviewer (or an imported blog) could wri
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 
-from feedkit.markup import clean_text, cut_words, render_body
+from feedkit.markup import body_warnings, clean_text, cut_words, render_body
 
 PAGE_URL = "https://reviews.example.org/reviews/2024/vertigo/"
 EVENT_ATTRIBUTE = re.compile(r"\son\w+\s*=", re.IGNORECASE)
@@ -355,6 +356,74 @@ def test_html_comments_are_dropped(markdown: str) -> None:
     assert "<!--" not in result
     assert "secret" not in result
     assert "visible" in result
+
+
+# --- openings that nothing closes ----------------------------------------------------------------
+
+STRAY_OPENINGS = ["<textarea>", "<style>", "<script>", "<title>", "<xmp>", "<noembed>"]
+STRAY_OPENINGS += ["<noframes>", "<plaintext>", "<iframe>", "<noscript>", "<template>", "<object>"]
+STRAY_OPENINGS += ["<!--"]
+NEVER_CLOSED = "is never closed, so it is shown as text; close it or delete it"
+
+
+STRAY_CASES = [(opening, where) for opening in STRAY_OPENINGS for where in ("block", "inline")]
+STRAY_CASES.remove(("<!--", "inline"))  # Markdown reads an unclosed inline comment as text anyway
+
+
+@pytest.mark.parametrize(("opening", "where"), STRAY_CASES)
+def test_an_opening_nothing_closes_keeps_the_text_after_it(opening: str, where: str) -> None:
+    """A raw-text tag or comment left open shows as text; the Markdown after it still renders."""
+    stray = f"\n\n{opening}\n\n" if where == "block" else f" with a {opening} in it.\n\n"
+    markdown = f"First{stray}The *second* paragraph."
+    result = html_of(markdown)
+    assert "The <em>second</em> paragraph." in result
+    assert html.escape(opening, quote=False) in result
+    assert body_warnings(markdown) == (f"body: {opening} {NEVER_CLOSED}",)
+
+
+def test_an_unclosed_inline_comment_was_always_text() -> None:
+    """In a paragraph an unclosed '<!--' is not HTML to Markdown: shown as written, no warning."""
+    markdown = "First with a <!-- in it.\n\nThe *second* paragraph."
+    second = "<p>The <em>second</em> paragraph.</p>\n"
+    assert html_of(markdown) == "<p>First with a &lt;!-- in it.</p>\n" + second
+    assert body_warnings(markdown) == ()
+
+
+def test_a_stray_script_with_a_handler_stays_inert_text() -> None:
+    """An unclosed script or image tag made visible is escaped text, never an element."""
+    result = html_of("Look <script src=//evil.example.com/x.js> and <img src=x onerror=alert(1)>.")
+    assert "<script" not in result
+    assert "&lt;script src=//evil.example.com/x.js&gt;" in result
+    assert "<img" in result
+    assert not EVENT_ATTRIBUTE.search(result)
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "Plain words only.",
+        "Intro.\n\n<!--more-->\n\nRest.",
+        "Note <!-- hidden --> here.",
+        "Note <!-- hidden --!> here.",
+        "Empty <!--> and <!---> comments.",
+        "<em>emphasis</em> and <br> are fine.",
+        "Code: `<textarea>` and\n\n    <style>\n",
+    ],
+)
+def test_bodies_that_hide_nothing_have_no_warnings(markdown: str) -> None:
+    """Closed comments, the more marker, harmless tags and code that shows tags give no warning."""
+    assert body_warnings(markdown) == ()
+
+
+@pytest.mark.parametrize("element", ["script", "style", "textarea", "noscript", "iframe"])
+def test_text_inside_a_closed_unsafe_element_is_warned_about(element: str) -> None:
+    """Words the sanitizer drops with their element are named in a warning; the rest is kept."""
+    markdown = f"Before.\n\n<{element}>Hidden words</{element}>\n\nAfter."
+    assert "Hidden" not in html_of(markdown)
+    assert "After." in html_of(markdown)
+    left_out = f"the text inside <{element}> is left out of the feeds"
+    hint = "delete the element or move the text out of it"
+    assert body_warnings(markdown) == (f"body: {left_out}; {hint}",)
 
 
 def test_more_marker_is_not_in_the_html() -> None:

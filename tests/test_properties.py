@@ -5,6 +5,7 @@ Hypothesis generates the text; feedparser and json judge the feeds, html.parser 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
+import nh3
 import yaml
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -165,3 +167,20 @@ def test_render_body_never_emits_characters_xml_forbids(markdown: str) -> None:
     body = render_body(markdown, PAGE_URL, None, 60)
     assert not XML_FORBIDDEN.search(body.html), repr(body.html)
     assert not XML_FORBIDDEN.search(body.summary), repr(body.summary)
+
+
+STRAY_OPENINGS = ["<textarea>", "<style>", "<script>", "<title>", "<xmp>", "<noembed>"]
+STRAY_OPENINGS += ["<plaintext>", "<iframe>", "<noscript>", "<template>", "<object>", "<!--"]
+STRAY_OPENINGS += ["<noframes>", "<SCRIPT>"]
+WORD = st.from_regex(r"[a-z]{3,9}", fullmatch=True)
+GLUE = st.sampled_from([" ", "\n", "\n\n", "\n\n> ", "\n\n- ", " *", "* "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(WORD | st.sampled_from(STRAY_OPENINGS), min_size=1, max_size=12), glue=GLUE)
+def test_words_around_unclosed_openings_all_reach_the_feed(pieces: list[str], glue: str) -> None:
+    """However many raw-text tags or comments are left open, every word around them is shown."""
+    rendered = render_body(glue.join(pieces), PAGE_URL, None, 60).html
+    shown = html.unescape(nh3.clean(rendered, tags=set()))
+    for word in (piece for piece in pieces if piece.isalpha()):
+        assert word in shown, (pieces, rendered)

@@ -73,6 +73,24 @@ def test_known_shapes_agree_or_decline(text: str) -> None:
     assert quick is None or quick == expected, (quick, expected)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "title: x" + " " * 20_000 + "y\n",
+        "title: x" + " " * 20_000 + "\n",
+        "title: x" + " \t" * 5_000 + "# a comment\n",
+        "tags:\n- x" + " " * 20_000 + "y\n",
+        "author:\n  name: x" + " " * 20_000 + "y\n",
+        "tags: [a, b]" + " " * 20_000 + "# c\n",
+        "title: 'quoted'" + " " * 20_000 + "# c\n",
+    ],
+)
+def test_long_runs_of_blanks_agree_or_decline(text: str) -> None:
+    """Values with long runs of blanks (once quadratic for the quick reader) read as in PyYAML."""
+    quick = simpleyaml.load(text)
+    assert quick is None or quick == pyyaml(text)
+
+
 def test_plain_front_matter_is_read_quickly() -> None:
     """The shapes real reviews use are accepted, not declined."""
     text = (
