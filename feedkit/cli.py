@@ -202,6 +202,7 @@ def build(ctx: click.Context, strict: bool) -> None:
     config = config_from(ctx)
     report = pipeline.build(config, strict=strict)
     print_problems(report.problems)
+    print_notes(report.notes)
     click.echo(f"Built: {report.summary(shown(config.output_dir))}")
 
 
@@ -217,6 +218,7 @@ def check(ctx: click.Context) -> None:
     check_schedule(config)
     report = pipeline.check(config)
     print_problems(report.problems)
+    print_notes(report.notes)
     counts = f"{report.published} published, {plural(report.drafts, 'draft')}, {report.scheduled} scheduled"
     if report.problems:
         found = plural(len(report.problems), "problem")
@@ -267,6 +269,11 @@ def print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
         label = "skipped" if problem.skipped else "warning"
         click.echo(f"{label}: {problem}", err=True)
+
+
+def print_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def shown(path: Path) -> str:

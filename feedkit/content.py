@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
@@ -61,14 +62,28 @@ class _RejectedReviewError(Exception):
         self.line = line
 
 
-def scan_content(config: Config) -> list[FileStamp]:
+@dataclass(frozen=True, slots=True)
+class ContentScan:
+    """The review files found, and the Markdown files passed over because of their names."""
+
+    stamps: list[FileStamp]
+    ignored: tuple[str, ...] = ()  # paths below the content folder, in `_`-named files or folders
+
+
+def scan_content(config: Config) -> ContentScan:
     """Every review file's path, size and mtime; raise ContentError if the folder is missing."""
+    require_content_folder(config)
+    ignored: list[str] = []
+    stamps = list(find_review_files(config.content_dir, ignored))
+    return ContentScan(stamps, tuple(ignored))
+
+
+def require_content_folder(config: Config) -> None:
     if not config.content_dir.is_dir():
         raise ContentError(
             f"{printable(str(config.content_dir))}: content folder not found",
             "create it or set [content] dir in config.toml",
         )
-    return list(find_review_files(config.content_dir))
 
 
 def load_site(
@@ -78,7 +93,7 @@ def load_site(
     reviews: list[Review] = []
     problems: list[Problem] = []
     to_parse: list[FileStamp] = []
-    for stamp in scan_content(config) if stamps is None else stamps:
+    for stamp in scan_content(config).stamps if stamps is None else stamps:
         if stamp.error:
             problems.append(Problem(Path(config.content.dir) / stamp.source, stamp.error))
             continue
@@ -142,13 +157,13 @@ def _is_utf8_name(source: str) -> bool:
     return True
 
 
-def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
+def find_review_files(content_dir: Path, ignored: list[str] | None = None) -> Iterator[FileStamp]:
     """Every Markdown file under the folder, in a stable order.
 
     Hidden names are skipped, and so are `_`-prefixed ones (Hugo's `_index.md`, Jekyll's `_drafts`)
-    except Jekyll's `_posts`. A sub-folder that cannot be read is reported, not fatal; a folder
-    reached twice through symbolic links is read once, and a link that leads out of the content
-    folder is reported and not followed.
+    except Jekyll's `_posts`; the Markdown files passed over that way are added to `ignored`. A
+    sub-folder that cannot be read is reported, not fatal; a folder reached twice through symbolic
+    links is read once, and a link that leads out of the content folder is reported and not followed.
     """
     # Plain strings, not Path objects: this runs for every file on every build.
     stack = [""]
@@ -166,7 +181,11 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
             yield FileStamp(prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions")
             continue
         for entry in entries:
-            if entry.name.startswith(".") or (entry.name.startswith("_") and entry.name != "_posts"):
+            if entry.name.startswith("."):
+                continue
+            if entry.name.startswith("_") and entry.name != "_posts":
+                if ignored is not None:
+                    ignored.extend(_markdown_within(entry, prefix))
                 continue
             if entry.is_symlink() and _leads_outside(entry.path, root):
                 if entry.is_dir() or entry.name.lower().endswith(REVIEW_SUFFIXES):
@@ -182,6 +201,20 @@ def find_review_files(content_dir: Path) -> Iterator[FileStamp]:
 
 
 _LINK_OUTSIDE = "leads out of the content folder and is not read; move its target inside"
+
+
+def _markdown_within(entry: os.DirEntry[str], prefix: str) -> list[str]:
+    """The Markdown files an ignored name stands for: itself, or every one in its folder tree."""
+    if entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file(follow_symlinks=False):
+        return [prefix + entry.name]
+    if not entry.is_dir(follow_symlinks=False):
+        return []
+    found = []
+    for folder, _, names in os.walk(entry.path):
+        below = os.path.relpath(folder, entry.path)
+        base = prefix + entry.name + ("" if below == "." else "/" + below)
+        found += [f"{base}/{name}" for name in sorted(names) if name.lower().endswith(REVIEW_SUFFIXES)]
+    return found
 
 
 def _leads_outside(link: str, root: str) -> bool:

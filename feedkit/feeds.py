@@ -55,6 +55,8 @@ class Channel:
     default_author: Author | None = None
     copyright: str = ""
     stylesheet_url: str | None = None
+    # The date of a feed with no entries: the site's first build, a date that stays put.
+    empty_since: datetime = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def render_feed(fmt: str, channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -66,7 +68,7 @@ def render_feed(fmt: str, channel: Channel, entries: Sequence[FeedEntry]) -> byt
 def feed_updated(channel: Channel, entries: Sequence[FeedEntry]) -> datetime:
     """The newest entry's time, never the wall clock, so an unchanged site rebuilds identical files."""
     if not entries:
-        return datetime(1970, 1, 1, tzinfo=UTC)
+        return channel.empty_since
     return max(entry.review.last_modified for entry in entries)
 
 

@@ -78,3 +78,18 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 
 _OUTPUT_HINT = "check that the folder exists, is writable and the disk is not full"
+
+
+def remove_file(path: Path, *, stop_at: Path) -> None:
+    """Delete a file, then each folder above it that it left empty, up to (not including) `stop_at`."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be removed ({exc.strerror})", _OUTPUT_HINT) from exc
+    folder = path.parent
+    while folder != stop_at and stop_at in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or not ours to remove): leave it
+            return
+        folder = folder.parent

@@ -8,15 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from feedkit import __version__
 from feedkit.config import Config
-from feedkit.content import load_site, scan_content
+from feedkit.content import ContentScan, load_site, scan_content
 from feedkit.errors import ContentError
-from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus
+from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, printable
 from feedkit.output import remove_stale_temporaries
 from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
 from feedkit.state import SqliteReviewCache, Store, open_store
@@ -35,6 +35,8 @@ class BuildReport:
     problems: tuple[Problem, ...]
     written: tuple[Path, ...] = ()
     unchanged: int = 0
+    removed: tuple[Path, ...] = ()  # feeds an earlier build wrote that no plan wants any more
+    notes: tuple[str, ...] = ()  # what an editor should know that is no file's problem
 
     @property
     def feed_count(self) -> int:
@@ -46,10 +48,12 @@ class BuildReport:
         return sum(1 for problem in self.problems if problem.skipped)
 
     def summary(self, output_dir: str) -> str:
+        removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"{plural(self.published, 'review')} published, {plural(self.drafts, 'draft')}, "
             f"{self.scheduled} scheduled, {plural(self.skipped, 'file')} skipped with problems; "
-            f"{plural(len(self.written), 'file')} written, {self.unchanged} unchanged in {output_dir}"
+            f"{plural(len(self.written), 'file')} written, {self.unchanged} unchanged{removed} "
+            f"in {output_dir}"
         )
 
 
@@ -58,25 +62,43 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
     now = now or datetime.now(UTC)
     remove_stale_temporaries(config.output_dir)  # left by a build killed while writing
     with open_store(config) as store:
-        stamps = scan_content(config)
-        inputs = _inputs_digest(config, stamps)
+        scan = scan_content(config)
+        notes = scan_notes(config, scan)
+        inputs = _inputs_digest(config, scan.stamps)
         remembered = _remembered_report(config, store, inputs, now)
         if remembered is not None:
             _refuse_if_strict(strict, remembered.problems)
-            return remembered
-        result = load(config, store, now, stamps)
+            return replace(remembered, notes=notes)
+        result = load(config, store, now, scan.stamps)
         _refuse_if_strict(strict, result.problems)
-        written, unchanged = write_feeds(config, store, result.site)
-        report = _report(result, written, unchanged)
+        feeds = write_feeds(config, store, result.site)
+        report = _report(result, feeds.written, feeds.unchanged, feeds.removed, notes)
         _remember(store, inputs, report, result)
     return report
 
 
 def check(config: Config, now: datetime | None = None) -> BuildReport:
     """Read the config and every review without writing anything."""
+    scan = scan_content(config)
     with open_store(config) as store:
-        result = load(config, store, now or datetime.now(UTC), save_cache=False)
-    return _report(result, (), 0)
+        result = load(config, store, now or datetime.now(UTC), scan.stamps, save_cache=False)
+    return _report(result, (), 0, (), scan_notes(config, scan))
+
+
+def scan_notes(config: Config, scan: ContentScan) -> tuple[str, ...]:
+    """An empty content folder, and Markdown files passed over for their names, said in words."""
+    folder = config.content.dir.rstrip("/") + "/"
+    notes = []
+    if not scan.stamps:
+        notes.append(f"no reviews found under {folder}; add one with 'feedkit new \"A title\"'")
+    if scan.ignored:
+        example = printable(folder + scan.ignored[0])
+        notes.append(
+            f"{plural(len(scan.ignored), 'Markdown file')} not read (e.g. {example}): names "
+            "starting with '_' are skipped, as Hugo's _index.md and Jekyll's _drafts are; "
+            "only _posts is read"
+        )
+    return tuple(notes)
 
 
 def load(
@@ -164,7 +186,13 @@ def _remember(store: Store, inputs: str, report: BuildReport, result: LoadResult
     store.set_meta(MEMO_KEY, json.dumps(memo, ensure_ascii=False))
 
 
-def _report(result: LoadResult, written: Sequence[Path], unchanged: int) -> BuildReport:
+def _report(
+    result: LoadResult,
+    written: Sequence[Path],
+    unchanged: int,
+    removed: Sequence[Path],
+    notes: tuple[str, ...],
+) -> BuildReport:
     site = result.site
     return BuildReport(
         published=site.count(ReviewStatus.PUBLISHED),
@@ -173,6 +201,8 @@ def _report(result: LoadResult, written: Sequence[Path], unchanged: int) -> Buil
         problems=result.problems,
         written=tuple(written),
         unchanged=unchanged,
+        removed=tuple(removed),
+        notes=notes,
     )
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -21,7 +22,7 @@ from feedkit.feeds import FEED_FILES, Channel, FeedEntry, render_feed
 from feedkit.frontmatter import slugify
 from feedkit.markup import RenderedBody, absolute_url, render_body
 from feedkit.model import Author, Review, Site
-from feedkit.output import write_if_changed
+from feedkit.output import remove_file, write_if_changed
 from feedkit.state import Store
 from feedkit.workers import map_chunks
 
@@ -128,12 +129,21 @@ def _render_bodies(config: Config, jobs: list[tuple[Review, str]]) -> list[Rende
     return [render_body(read_body(config, review), url, review.summary, words) for review, url in jobs]
 
 
-def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], int]:
-    """Write the feeds of every plan whose inputs changed; return what was written and the unchanged count."""
+@dataclass(frozen=True, slots=True)
+class FeedsWritten:
+    """What writing the feeds did to the output folder."""
+
+    written: list[Path]
+    unchanged: int
+    removed: list[Path]
+
+
+def write_feeds(config: Config, store: Store, site: Site) -> FeedsWritten:
+    """Write the feeds of every plan whose inputs changed, and remove those no longer planned."""
     plans = feed_plans(config, site.published_reviews)
     # Ids are fixed when a review first appears in a feed: no reader has seen one before that.
     ids = stable_ids(config, store, list({review.source: review for plan in plans for review in plan.reviews}.values()))
-    known = store.output_fingerprints()
+    known = _outputs_of_this_folder(config, store)
     stale: list[tuple[FeedPlan, str, str]] = []
     for plan in plans:
         for fmt in config.feeds.formats:
@@ -143,7 +153,10 @@ def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], i
                 stale.append((plan, fmt, fingerprint))
     bodies = BodyRenderer(config, store)
     bodies.prepare(review for plan, _, _ in stale for review in plan.reviews)
-    jobs = [(fmt, channel_for(config, plan), _entries(config, plan, ids, bodies)) for plan, fmt, _ in stale]
+    first_build = _first_build(store)
+    jobs = [
+        (fmt, channel_for(config, plan, first_build), _entries(config, plan, ids, bodies)) for plan, fmt, _ in stale
+    ]
     feeds = map_chunks(_render_feeds, jobs, RENDER_FEEDS_SHARE)
     written: list[Path] = []
     for (plan, fmt, _), data in zip(stale, feeds, strict=True):
@@ -156,10 +169,44 @@ def write_feeds(config: Config, store: Store, site: Site) -> tuple[list[Path], i
         for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True)
     )
     store.set_meta(FEED_INDEX_KEY, json.dumps([[plan.folder, plan.title] for plan in plans]))
+    planned = {plan.folder + FEED_FILES[fmt] for plan in plans for fmt in config.feeds.formats}
+    removed = _remove_unplanned(config, store, set(known) - planned)
     unchanged = len(plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
         written += _write_stylesheet(config)
-    return written, unchanged
+    return FeedsWritten(written, unchanged, removed)
+
+
+OUTPUT_FOLDER_KEY = "output_folder"
+FIRST_BUILD_KEY = "first_build"
+
+
+def _first_build(store: Store) -> datetime:
+    """When this site was first built: the stable date of a feed that has no entries yet."""
+    recorded = store.get_meta(FIRST_BUILD_KEY)
+    if recorded is None:
+        recorded = datetime.now(UTC).replace(microsecond=0).isoformat()
+        store.set_meta(FIRST_BUILD_KEY, recorded)
+    return datetime.fromisoformat(recorded)
+
+
+def _outputs_of_this_folder(config: Config, store: Store) -> dict[str, tuple[str, int]]:
+    """The feeds earlier builds wrote into this output folder; another folder's are forgotten."""
+    folder = str(config.output_dir.resolve())
+    if store.get_meta(OUTPUT_FOLDER_KEY) not in (None, folder):
+        store.forget_outputs(list(store.output_fingerprints()))
+    store.set_meta(OUTPUT_FOLDER_KEY, folder)
+    return store.output_fingerprints()
+
+
+def _remove_unplanned(config: Config, store: Store, unplanned: set[str]) -> list[Path]:
+    """Delete feed files an earlier build wrote that no plan wants now (a category that emptied,
+    a format turned off), and the folders they leave empty; nothing else is touched."""
+    removed = [config.output_dir / relative for relative in sorted(unplanned)]
+    for path in removed:
+        remove_file(path, stop_at=config.output_dir)
+    store.forget_outputs(sorted(unplanned))
+    return removed
 
 
 RENDER_FEEDS_SHARE = 8  # feeds per core below which one process is quicker
@@ -196,7 +243,7 @@ def _group(reviews: Iterable[Review], attribute: str) -> dict[str, tuple[str, li
     return groups
 
 
-def channel_for(config: Config, plan: FeedPlan) -> Channel:
+def channel_for(config: Config, plan: FeedPlan, first_build: datetime) -> Channel:
     urls = SiteUrls.of(config)
     site = config.site
     # Atom needs an author for every entry; a review that names none is credited to the site.
@@ -212,6 +259,7 @@ def channel_for(config: Config, plan: FeedPlan) -> Channel:
         default_author=author,
         copyright=site.copyright,
         stylesheet_url=f"{urls.base_path}/{STYLESHEET_NAME}" if config.feeds.stylesheet else None,
+        empty_since=first_build,
     )
 
 

@@ -49,6 +49,8 @@ def build_job(config: Config) -> bool:
         return False
     for problem in report.problems:
         log.warning("build: %s", problem)
+    for note in report.notes:
+        log.info("build: note: %s", note)
     log.info("build: %s", report.summary(str(config.output_dir)))
     return True
 

@@ -213,6 +213,10 @@ class Store:
         rows = self.query_all("SELECT path, fingerprint, size FROM outputs")
         return {str(path): (str(fingerprint), int(size)) for path, fingerprint, size in rows}
 
+    def forget_outputs(self, paths: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM outputs WHERE path = ?", [(path,) for path in paths])
+
     def record_outputs(self, outputs: Iterable[tuple[str, str, int]]) -> None:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", list(outputs))

@@ -104,7 +104,7 @@ def test_file_that_grows_after_the_scan_is_read_only_up_to_the_limit(make_site: 
     """A file small when scanned but over the limit when read is refused, not read whole."""
     config = make_site({**GOOD, "grows.md": review("Grows", "Short.\n")}, ONE_KB_LIMIT)
     with Store(config.database_path) as store:
-        stamps = scan_content(config)
+        stamps = scan_content(config).stamps
         with (config.content_dir / "grows.md").open("a", encoding="utf-8") as handle:
             handle.write("word " * 100_000)
         result = pipeline.load(config, store, NOW, stamps)
