@@ -196,7 +196,11 @@ def subscribers_remove(ctx: click.Context, address: str) -> None:
 
 @subscribers.command(name="list")
 @config_option
-@click.option("--status", type=click.Choice(["subscribed", "unsubscribed"]), help="Only these.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "active", "unsubscribed", "bounced", "complained"]),
+    help="Only these.",
+)
 @click.pass_context
 def subscribers_list(ctx: click.Context, status: str | None) -> None:
     """List subscribers with their status."""

@@ -5,6 +5,7 @@ Every query the newsletter makes is here; sqlite3 errors become StateError throu
 
 from __future__ import annotations
 
+import enum
 import os
 import secrets
 import socket
@@ -19,9 +20,35 @@ from feedkit.errors import FeedkitError
 from feedkit.model import DigestContent
 from feedkit.state import Store
 
-SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
-PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
-UNKNOWN = "unknown"  # the whole message went out and no reply came: retried once, later
+
+class SubscriberStatus(enum.StrEnum):
+    """Where a subscriber stands; only an active one is ever mailed a digest."""
+
+    PENDING = "pending"  # asked to join, not confirmed yet
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # suppressed: the address does not take mail
+    COMPLAINED = "complained"  # suppressed: the reader marked a digest as spam
+
+    @property
+    def suppressed(self) -> bool:
+        """Never mailed again, and never brought back by an import."""
+        return self in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one recipient's copy of one digest stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the subscriber left after the digest was frozen
+    UNKNOWN = "unknown"  # the whole message went out and no reply came: retried once, later
+
+
+ACTIVE, UNSUBSCRIBED = SubscriberStatus.ACTIVE, SubscriberStatus.UNSUBSCRIBED
+PENDING, SENT, FAILED = DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED
+SKIPPED, UNKNOWN = DeliveryStatus.SKIPPED, DeliveryStatus.UNKNOWN
 UNFINISHED = (PENDING, UNKNOWN)
 STALE_LOCK_AFTER = timedelta(seconds=90)  # a holder whose heartbeat is this old is gone
 
@@ -91,8 +118,9 @@ def insert_subscribers(store: Store, rows: list[tuple[str, str, str]]) -> None:
     now = now_text()
     with store.transaction() as db:
         db.executemany(
-            "INSERT INTO subscribers (email_key, address, name, status, subscribed_at) VALUES (?, ?, ?, ?, ?)",
-            [(key, address, name, SUBSCRIBED, now) for key, address, name in rows],
+            "INSERT INTO subscribers (email_key, address, name, status, subscribed_at, confirmed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(key, address, name, ACTIVE, now, now) for key, address, name in rows],
         )
 
 
@@ -101,7 +129,7 @@ def unsubscribe(store: Store, email_key: str) -> bool:
     with store.transaction() as db:
         changed = db.execute(
             "UPDATE subscribers SET status = ?, unsubscribed_at = ? WHERE email_key = ? AND status = ?",
-            (UNSUBSCRIBED, now_text(), email_key, SUBSCRIBED),
+            (UNSUBSCRIBED, now_text(), email_key, ACTIVE),
         ).rowcount
     return changed > 0
 
@@ -118,11 +146,11 @@ def list_subscribers(store: Store, status: str | None = None) -> list[Subscriber
 
 def is_subscribed(store: Store, email_key: str) -> bool:
     row = store.query_one("SELECT status FROM subscribers WHERE email_key = ?", (email_key,))
-    return row is not None and row[0] == SUBSCRIBED
+    return row is not None and row[0] == ACTIVE
 
 
 def count_subscribed(store: Store) -> int:
-    row = store.query_one("SELECT count(*) FROM subscribers WHERE status = ?", (SUBSCRIBED,))
+    row = store.query_one("SELECT count(*) FROM subscribers WHERE status = ?", (ACTIVE,))
     return int(row[0]) if row else 0
 
 
@@ -147,7 +175,7 @@ def last_digest_time(store: Store) -> datetime | None:
 
 
 def digested_sources(store: Store) -> set[str]:
-    return {str(row[0]) for row in store.query_all("SELECT source FROM digest_items")}
+    return {str(row[0]) for row in store.query_all("SELECT DISTINCT source FROM digest_items")}
 
 
 def record_review_visibility(store: Store, public: set[str], hidden: set[str]) -> dict[str, datetime | None]:
@@ -191,12 +219,13 @@ def freeze_digest(store: Store, content: DigestContent) -> FrozenDigest:
             ),
         )
         digest_id = int(cursor.lastrowid or 0)
-        rows = [(source, digest_id) for source in content.sources]
-        db.executemany("INSERT INTO digest_items VALUES (?, ?)", rows)
+        db.execute("UPDATE digests SET run_id = id WHERE id = ?", (digest_id,))
+        rows = [(digest_id, source, position) for position, source in enumerate(content.sources)]
+        db.executemany("INSERT INTO digest_items (digest_id, source, position) VALUES (?, ?, ?)", rows)
         db.execute(
             "INSERT INTO deliveries (digest_id, email_key, address, status, updated_at) "
             "SELECT ?, email_key, address, ?, ? FROM subscribers WHERE status = ?",
-            (digest_id, PENDING, created.isoformat(), SUBSCRIBED),
+            (digest_id, PENDING, created.isoformat(), ACTIVE),
         )
     return FrozenDigest(digest_id, created, content, nonce)
 
@@ -208,7 +237,7 @@ def load_digest(store: Store, digest_id: int) -> FrozenDigest:
     )
     if row is None:
         raise FeedkitError(f"digest {digest_id} does not exist", "run 'feedkit digest status' to list digests")
-    items = store.query_all("SELECT source FROM digest_items WHERE digest_id = ? ORDER BY rowid", (digest_id,))
+    items = store.query_all("SELECT source FROM digest_items WHERE digest_id = ? ORDER BY position", (digest_id,))
     created, since, subject, html, text, archive_url, nonce = row
     sources = tuple(str(item[0]) for item in items)
     content = DigestContent(subject, html, text, sources, datetime.fromisoformat(since), archive_url)

@@ -17,89 +17,7 @@ from typing import Any
 from feedkit.config import Config
 from feedkit.errors import StateError
 from feedkit.model import Author, FileStamp, Review
-
-# Each migration runs once, in its own transaction, and is recorded in `migrations`.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
-    (
-        "0001_build_cache",
-        """
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE review_cache (
-            source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-            content_hash TEXT NOT NULL, record TEXT NOT NULL
-        );
-        CREATE TABLE entry_ids (source TEXT PRIMARY KEY, entry_id TEXT NOT NULL, first_seen TEXT NOT NULL);
-        CREATE TABLE outputs (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, size INTEGER NOT NULL);
-        """,
-    ),
-    (
-        "0002_rendered_bodies",
-        """
-        CREATE TABLE rendered_bodies (source TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL,
-                                      summary TEXT NOT NULL);
-        """,
-    ),
-    (
-        "0003_newsletter",
-        """
-        CREATE TABLE subscribers (
-            email_key TEXT PRIMARY KEY, address TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
-            subscribed_at TEXT NOT NULL, unsubscribed_at TEXT
-        );
-        CREATE TABLE digests (
-            id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, since TEXT NOT NULL, subject TEXT NOT NULL,
-            html TEXT NOT NULL, text TEXT NOT NULL, archive_url TEXT NOT NULL
-        );
-        CREATE TABLE digest_items (source TEXT PRIMARY KEY, digest_id INTEGER NOT NULL REFERENCES digests (id));
-        CREATE TABLE review_seen (
-            source TEXT PRIMARY KEY, first_seen TEXT NOT NULL, was_hidden INTEGER NOT NULL, public_at TEXT
-        );
-        CREATE TABLE deliveries (
-            digest_id INTEGER NOT NULL REFERENCES digests (id), email_key TEXT NOT NULL, address TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
-            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, updated_at TEXT NOT NULL,
-            PRIMARY KEY (digest_id, email_key)
-        );
-        CREATE INDEX deliveries_by_status ON deliveries (digest_id, status);
-        CREATE TABLE locks (
-            name TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at TEXT NOT NULL,
-            heartbeat_at TEXT NOT NULL
-        );
-        """,
-    ),
-    ("0004_lock_token", "ALTER TABLE locks ADD COLUMN token TEXT NOT NULL DEFAULT ''"),
-    (
-        "0005_admin_sessions",
-        """
-        CREATE TABLE admin_sessions (
-            id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL, password_key TEXT NOT NULL,
-            created_at TEXT NOT NULL, expires_at TEXT NOT NULL
-        );
-        CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
-        """,
-    ),
-    (
-        "0006_delivery_unknown_and_digest_nonce",
-        # SQLite cannot change a CHECK constraint: the table is rebuilt with the new status allowed.
-        """
-        CREATE TABLE deliveries_rebuilt (
-            digest_id INTEGER NOT NULL REFERENCES digests (id), email_key TEXT NOT NULL,
-            address TEXT NOT NULL,
-            status TEXT NOT NULL
-                CHECK (status IN ('pending', 'sent', 'failed', 'skipped', 'unknown')),
-            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, updated_at TEXT NOT NULL,
-            PRIMARY KEY (digest_id, email_key)
-        );
-        INSERT INTO deliveries_rebuilt SELECT digest_id, email_key, address, status, attempts,
-            last_error, updated_at FROM deliveries;
-        DROP TABLE deliveries;
-        ALTER TABLE deliveries_rebuilt RENAME TO deliveries;
-        CREATE INDEX deliveries_by_status ON deliveries (digest_id, status);
-        ALTER TABLE digests ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
-        """,
-    ),
-)
+from feedkit.store.migrations import MIGRATIONS
 
 
 class Store:
@@ -112,17 +30,18 @@ class Store:
     def __init__(self, path: Path, *, history: tuple[Path, ...] = ()) -> None:
         self.path = path
         existed = path.exists()
+        self.db = _connect(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._refuse_if_lost(history, existed=existed)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
+            self.db.close()
             raise StateError(f"{path}: cannot open the state database ({exc})", _STATE_HINT) from exc
-        except OSError as exc:
-            raise StateError(f"{path}: cannot open the state database ({exc})", _FOLDER_HINT) from exc
+        except BaseException:
+            self.db.close()
+            raise
 
     def _refuse_if_lost(self, history: tuple[Path, ...], *, existed: bool) -> None:
         if not history or self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -130,7 +49,6 @@ class Store:
         evidence = [str(place) for place in history if _has_files(place)]
         if not evidence:
             return
-        self.db.close()
         if not existed:
             self.path.unlink(missing_ok=True)
         raise StateError(
@@ -162,12 +80,17 @@ class Store:
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
         applied = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
-        for name, script in MIGRATIONS:
+        unknown = applied - {name for name, _ in MIGRATIONS}
+        if unknown:
+            raise StateError(
+                f"{self.path}: was written by a newer feedkit (it has {', '.join(sorted(unknown))})",
+                "upgrade feedkit, or restore a backup made by this version",
+            )
+        for name, migrate in MIGRATIONS:
             if name in applied:
                 continue
             with self.transaction() as db:
-                for statement in filter(str.strip, script.split(";")):
-                    db.execute(statement)
+                migrate(db)
                 db.execute("INSERT INTO migrations VALUES (?, ?)", (name, _utc_text()))
 
     # -- meta ---------------------------------------------------------------------------------
@@ -237,6 +160,15 @@ class Store:
 _STATE_HINT = "check that its folder is writable; if the file is damaged, move it aside and run again"
 _FOLDER_HINT = "check that its folder exists and is writable"
 _BUSY_HINT = "another feedkit command was changing the same data at that moment; run it again"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(path, timeout=30, isolation_level=None)
+    except (sqlite3.Error, OSError) as exc:
+        message = f"{path}: cannot open the state database ({exc})"
+        raise StateError(message, _FOLDER_HINT) from exc
 
 
 def open_store(config: Config) -> Store:

@@ -39,14 +39,14 @@ def test_subscribers_import_list_remove_export(site: Path) -> None:
     assert imported.stderr == "invalid: 'nope'\n"
     assert run(site, "subscribers", "remove", "BOB@example.org").stdout == "Unsubscribed BOB@example.org.\n"
     listed = run(site, "subscribers", "list")
-    assert listed.stdout == "ann@example.org\tsubscribed\tAnn\nbob@example.org\tunsubscribed\tBob\n"
+    assert listed.stdout == "ann@example.org\tactive\tAnn\nbob@example.org\tunsubscribed\tBob\n"
     added = run(site, "subscribers", "add", "bob@example.org")
     assert added.exit_code == 1
     assert added.stderr.startswith("error: bob@example.org unsubscribed on ")
     assert added.stderr.endswith("; feedkit never mails it again\n")
     exported = run(site, "subscribers", "export").stdout.splitlines()
     assert exported[0] == "email,name,status,subscribed_at,unsubscribed_at"
-    assert exported[1].startswith("ann@example.org,Ann,subscribed,")
+    assert exported[1].startswith("ann@example.org,Ann,active,")
 
 
 def test_dry_run_says_what_would_be_sent(site: Path) -> None:
@@ -127,4 +127,4 @@ def test_address_that_needs_smtputf8_is_refused(site: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: 'bé@example.org' is not a valid e-mail address (")
     assert run(site, "subscribers", "add", "ann@bücher.example").stdout == "Subscribed ann@bücher.example.\n"
-    assert run(site, "subscribers", "list").stdout == "ann@xn--bcher-kva.example\tsubscribed\t\n"
+    assert run(site, "subscribers", "list").stdout == "ann@xn--bcher-kva.example\tactive\t\n"

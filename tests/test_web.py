@@ -142,7 +142,7 @@ def test_a_symlink_out_of_public_is_not_followed(client: TestClient, config: Con
 
 
 def subscribed(config: Config) -> list[str]:
-    return [s.address for s in newsletter.list_subscribers(config, "subscribed")]
+    return [s.address for s in newsletter.list_subscribers(config, "active")]
 
 
 def test_unsubscribe_page_asks_with_one_button(client: TestClient) -> None:

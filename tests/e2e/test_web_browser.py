@@ -139,7 +139,7 @@ def test_subscriber_unsubscribes_through_the_link_in_the_mail(
     page.click("button:has-text('Unsubscribe')")
     expect(page.locator("h1")).to_have_text("You are unsubscribed")
     shot(page, tmp_path, "unsubscribed")
-    assert [s.address for s in newsletter.list_subscribers(site, "subscribed")] == ["bob@example.org"]
+    assert [s.address for s in newsletter.list_subscribers(site, "active")] == ["bob@example.org"]
 
     date = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
     (site.content_dir / "new.md").write_text(f"---\ntitle: Stalker Blu-ray\ndate: {date}\n---\nZone.\n", "utf-8")
