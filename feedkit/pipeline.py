@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feedkit import __version__
 from feedkit.config import Config
 from feedkit.content import ContentScan, load_site, scan_content
 from feedkit.errors import ContentError
+from feedkit.fingerprint import code_fingerprint
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, printable
 from feedkit.output import remove_stale_temporaries
-from feedkit.publish import STYLESHEET_NAME, code_fingerprint, write_feeds
+from feedkit.publish import STYLESHEET_NAME, write_feeds
 from feedkit.state import SqliteReviewCache, Store, open_store
 from feedkit.words import plural
 
@@ -112,18 +112,12 @@ def load(
     return result
 
 
-# The code that shapes a parsed review; markup.py finds the warnings about its body.
-PARSING_MODULES = ("content.py", "frontmatter.py", "simpleyaml.py", "markup.py", "model.py")
-
-
 def cache_fingerprint(config: Config) -> str:
     """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
-    package = Path(__file__).parent
     # The base URL makes relative author links absolute.
-    shaping = (__version__, config.site.timezone, config.site.base_url, config.content)
-    digest = hashlib.sha256(repr(shaping).encode())
-    for module in (*PARSING_MODULES, "state.py"):  # state.py: the cached records
-        digest.update((package / module).read_bytes())
+    shaping = (config.site.timezone, config.site.base_url, config.content)
+    digest = hashlib.sha256(code_fingerprint())
+    digest.update(repr(shaping).encode())
     return digest.hexdigest()
 
 

@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from feedkit import __version__
 from feedkit.config import Config
 from feedkit.content import read_body
 from feedkit.feeds import FEED_FILES, Channel, FeedEntry, render_feed
+from feedkit.fingerprint import code_fingerprint
 from feedkit.frontmatter import slugify
 from feedkit.markup import RenderedBody, absolute_url, render_body
 from feedkit.model import Author, Review, Site
@@ -270,16 +270,6 @@ def _entries(config: Config, plan: FeedPlan, ids: dict[str, str], bodies: BodyRe
         image = absolute_url(url, review.image) if review.image else None
         entries.append(FeedEntry(review, ids[review.source], url, bodies(review), image))
     return entries
-
-
-@functools.cache
-def code_fingerprint() -> bytes:
-    """The code that shapes a feed: a feedkit upgrade rewrites feeds even with the same version number."""
-    package = Path(__file__).parent
-    digest = hashlib.sha256(__version__.encode())
-    for module in ("feeds.py", "markup.py", "publish.py"):
-        digest.update((package / module).read_bytes())
-    return digest.digest()
 
 
 def _plan_fingerprint(config: Config, plan: FeedPlan, fmt: str, ids: dict[str, str]) -> str:
