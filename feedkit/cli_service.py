@@ -9,10 +9,10 @@ import threading
 import click
 import uvicorn
 
-from feedkit import scheduler
-from feedkit.cli import config_from
+from feedkit.cli.main import config_from
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
+from feedkit.service import scheduler
 from feedkit.web import ADMIN_HASH_ENV, create_app
 from feedkit.weblogin import hash_password as make_hash
 

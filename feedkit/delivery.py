@@ -24,7 +24,7 @@ from feedkit.mail import (
     Transport,
 )
 from feedkit.mailstate import FAILED, SENT, SKIPPED, UNKNOWN, Delivery, FrozenDigest
-from feedkit.state import Store, open_store
+from feedkit.store.db import Store, open_store
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
 GIVE_UP_AFTER_RUNS = 3  # a recipient still refused with 4xx after this many runs is marked failed

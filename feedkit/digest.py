@@ -17,13 +17,13 @@ import jinja2
 
 from feedkit import mailstate
 from feedkit.config import Config
+from feedkit.content.markup import absolute_url
 from feedkit.errors import FeedkitError
-from feedkit.feeds import rating_stars
+from feedkit.feeds.formats import rating_stars
+from feedkit.feeds.writer import BodyRenderer, page_url
 from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER
-from feedkit.markup import absolute_url
 from feedkit.model import DigestContent, Review, Site
-from feedkit.publish import BodyRenderer, page_url
-from feedkit.state import Store
+from feedkit.store.db import Store
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"

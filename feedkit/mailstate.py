@@ -18,7 +18,7 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import DigestContent
-from feedkit.state import Store
+from feedkit.store.db import Store
 
 
 class SubscriberStatus(enum.StrEnum):

@@ -42,7 +42,7 @@ from feedkit.mail import (
 from feedkit.mailstate import FrozenDigest, Subscriber
 from feedkit.output import write_atomic
 from feedkit.pipeline import load
-from feedkit.state import Store, open_store
+from feedkit.store.db import Store, open_store
 from feedkit.subscriber_csv import NoAddressColumnError, read_subscriber_rows
 
 PREVIEW_FOLDER = "preview"

@@ -13,13 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedkit.config import Config
-from feedkit.content import ContentScan, load_site, scan_content
+from feedkit.content.files import ContentScan, scan_content
+from feedkit.content.loader import load_site
 from feedkit.errors import ContentError
+from feedkit.feeds.writer import STYLESHEET_NAME, write_feeds
 from feedkit.fingerprint import code_fingerprint
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, printable
 from feedkit.output import remove_stale_temporaries
-from feedkit.publish import STYLESHEET_NAME, write_feeds
-from feedkit.state import SqliteReviewCache, Store, open_store
+from feedkit.store import build as build_state
+from feedkit.store.build import SqliteReviewCache
+from feedkit.store.db import Store, open_store
 from feedkit.words import plural
 
 MEMO_KEY = "build_memo"
@@ -155,7 +158,7 @@ def _remembered_report(config: Config, store: Store, inputs: str, now: datetime)
 
 def _outputs_intact(config: Config, store: Store) -> bool:
     """Every file the last build recorded is still there, at the size it was written."""
-    expected = {path: size for path, (_, size) in store.output_fingerprints().items()}
+    expected = {path: size for path, (_, size) in build_state.output_fingerprints(store).items()}
     if config.feeds.stylesheet:
         expected[STYLESHEET_NAME] = -1
     for relative, size in expected.items():

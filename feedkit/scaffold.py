@@ -12,8 +12,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from feedkit.config import Config
+from feedkit.content.frontmatter import slugify
 from feedkit.errors import FeedkitError
-from feedkit.frontmatter import slugify
 from feedkit.output import write_atomic
 
 SCAFFOLD = "scaffold"

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from feedkit.state import Store
+from feedkit.store.db import Store
 
 
 @dataclass(frozen=True, slots=True)

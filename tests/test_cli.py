@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from feedkit.cli import main
+from feedkit.cli.main import main
 from tests.conftest import write_site
 
 GOOD = {

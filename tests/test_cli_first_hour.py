@@ -70,7 +70,7 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
     """`feedkit --help` loads neither the web server, the scheduler, the mail code nor the
     renderers: a command's modules are imported when it runs."""
     probe = (
-        "import sys\nfrom feedkit.cli import main\ntry:\n    main(['--help'])\n"
+        "import sys\nfrom feedkit.cli.main import main\ntry:\n    main(['--help'])\n"
         "except SystemExit:\n    pass\n"
         "heavy = {'uvicorn', 'starlette', 'apscheduler', 'rich', 'jinja2', 'feedgen', 'yaml',\n"
         "         'email_validator', 'markdown_it', 'nh3', 'css_inline', 'sqlite3'}\n"
@@ -82,7 +82,7 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
 
 def test_lazy_command_summaries_match_the_commands() -> None:
     """The summaries `--help` shows without importing a command are that command's own."""
-    from feedkit.cli import FeedkitGroup, main  # noqa: PLC0415
+    from feedkit.cli.main import FeedkitGroup, main  # noqa: PLC0415
 
     for name, (_, summary) in FeedkitGroup.lazy_commands.items():
         command = main.get_command(_context(), name)
@@ -93,7 +93,7 @@ def test_lazy_command_summaries_match_the_commands() -> None:
 def _context() -> object:
     import click  # noqa: PLC0415
 
-    from feedkit.cli import main  # noqa: PLC0415
+    from feedkit.cli.main import main  # noqa: PLC0415
 
     return click.Context(main)
 

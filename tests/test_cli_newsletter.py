@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner, Result
 
-from feedkit.cli import main
+from feedkit.cli.main import main
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS
 

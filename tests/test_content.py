@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-import feedkit.content
+import feedkit.content.files
+import feedkit.content.loader
 from feedkit.config import Config
-from feedkit.content import load_site
+from feedkit.content.frontmatter import yaml_loaders
+from feedkit.content.loader import load_site
 from feedkit.errors import ConfigError, ContentError
-from feedkit.frontmatter import yaml_loaders
 from feedkit.model import Author, LoadResult, Problem, Review, ReviewStatus, printable
 from feedkit.pipeline import cache_fingerprint
-from feedkit.state import SqliteReviewCache, Store
+from feedkit.store.build import SqliteReviewCache
+from feedkit.store.db import Store
 from tests.conftest import SiteMaker
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -835,13 +837,13 @@ def load_with_cache(config: Config, store: Store, now: datetime = NOW) -> LoadRe
 def recording_parse(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Wrap parse_review so each call records the source it parsed."""
     calls: list[str] = []
-    original: Callable[..., Review] = feedkit.content.parse_review
+    original: Callable[..., Review] = feedkit.content.loader.parse_review
 
     def parse(text: str, source: str, content_hash: str, config: Config) -> Review:
         calls.append(source)
         return original(text, source, content_hash, config)
 
-    monkeypatch.setattr(feedkit.content, "parse_review", parse)
+    monkeypatch.setattr(feedkit.content.loader, "parse_review", parse)
     return calls
 
 
@@ -849,7 +851,7 @@ def forbid_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     def parse(text: str, source: str, content_hash: str, config: Config) -> Review:
         raise AssertionError(f"{source} was parsed again")
 
-    monkeypatch.setattr(feedkit.content, "parse_review", parse)
+    monkeypatch.setattr(feedkit.content.loader, "parse_review", parse)
 
 
 CACHED_SITE = {
@@ -1041,7 +1043,7 @@ def test_unreadable_subfolder_is_a_problem_and_the_rest_loads(
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr(feedkit.content.os, "scandir", scandir)
+    monkeypatch.setattr(feedkit.content.files.os, "scandir", scandir)
     result = load(config)
     assert [review.source for review in result.site.reviews] == ["ok.md"]
     assert [str(problem) for problem in result.problems] == [

@@ -24,7 +24,7 @@ from feedkit.errors import StateError
 from feedkit.mail import MessageBuilder
 from feedkit.mailstate import FrozenDigest
 from feedkit.model import DigestContent
-from feedkit.state import Store
+from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from feedkit.cli import main
+from feedkit.cli.main import main
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

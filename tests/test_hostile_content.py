@@ -16,9 +16,9 @@ import pytest
 
 from feedkit import pipeline
 from feedkit.config import Config
-from feedkit.content import scan_content
+from feedkit.content.files import scan_content
 from feedkit.errors import ContentError
-from feedkit.state import Store
+from feedkit.store.db import Store
 from tests.conftest import SiteMaker
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

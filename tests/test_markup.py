@@ -1,4 +1,4 @@
-"""Hostile-input tests for feedkit.markup, the one place untrusted review text becomes HTML.
+"""Hostile-input tests for feedkit.content.markup, the one place untrusted review text becomes HTML.
 
 Every case feeds Markdown or raw HTML a reviewer (or an imported blog) could write and checks what reaches a feed.
 """
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from feedkit.markup import body_warnings, clean_text, cut_words, render_body
+from feedkit.content.markup import body_warnings, clean_text, cut_words, render_body
 
 PAGE_URL = "https://reviews.example.org/reviews/2024/vertigo/"
 EVENT_ATTRIBUTE = re.compile(r"\son\w+\s*=", re.IGNORECASE)

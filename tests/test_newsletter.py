@@ -26,7 +26,7 @@ from feedkit.mail import (
     verify_token,
 )
 from feedkit.mailstate import LockedError
-from feedkit.state import Store
+from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import PASSWORD, USER, Faults, SmtpServer, authenticate
 

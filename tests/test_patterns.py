@@ -13,7 +13,8 @@ from types import ModuleType
 import pytest
 import yaml
 
-from feedkit import content, frontmatter, markup, simpleyaml
+from feedkit.content import frontmatter, markup, simpleyaml
+from feedkit.content import loader as content
 from tests.regex_steps import StepCounter
 
 MODULES = (content, frontmatter, markup, simpleyaml)

@@ -21,7 +21,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from feedkit.config import load_config
-from feedkit.markup import clean_text, render_body
+from feedkit.content.markup import clean_text, render_body
 from feedkit.pipeline import build
 from tests.conftest import write_site
 

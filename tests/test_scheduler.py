@@ -11,11 +11,11 @@ import pytest
 
 from feedkit import mailstate, newsletter
 from feedkit.config import load_config
-from feedkit.cron import check_schedule, cron_weekdays, parse_cron
 from feedkit.errors import ConfigError
 from feedkit.model import DigestContent
-from feedkit.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_job, digest_was_missed, upcoming
-from feedkit.state import Store
+from feedkit.service.cron import check_schedule, cron_weekdays, parse_cron
+from feedkit.service.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_job, digest_was_missed, upcoming
+from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import free_port
 

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedkit import simpleyaml
-from feedkit.frontmatter import FENCES
+from feedkit.content.frontmatter import FENCES
+from feedkit.content import simpleyaml
 
 ROOT = Path(__file__).parent.parent
 

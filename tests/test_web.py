@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from feedkit import newsletter, pipeline, websessions
-from feedkit.cli import main
+from feedkit.cli.main import main
 from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
 from feedkit.mail import make_token
-from feedkit.state import Store
+from feedkit.store.db import Store
 from feedkit.web import ADMIN_HASH_ENV, create_app, password_key
 from feedkit.weblogin import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from tests.conftest import write_site

@@ -16,8 +16,8 @@ import pytest
 
 from feedkit import newsletter
 from feedkit.config import Config, load_config
-from feedkit.scheduler import FIRST_START_KEY
-from feedkit.state import Store
+from feedkit.service.scheduler import FIRST_START_KEY
+from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from feedkit import newsletter
 from feedkit.config import Config, load_config
-from feedkit.scheduler import FIRST_START_KEY
-from feedkit.state import Store
+from feedkit.service.scheduler import FIRST_START_KEY
+from feedkit.store.db import Store
 from tests.conftest import write_site
 
 SECRET = "service-start-secret-long-enough"  # noqa: S105 - a test value

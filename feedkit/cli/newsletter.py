@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from feedkit.cli import OneLineGroup, config_from, config_option, shown
+from feedkit.cli.main import OneLineGroup, config_from, config_option, shown
 from feedkit.errors import FeedkitError
 from feedkit.words import plural
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from feedkit.markup import clean_text
+from feedkit.content.markup import clean_text
 from feedkit.model import Author
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def split_front_matter(text: str) -> SplitFile:
 def _parse_yaml(inner: str) -> dict[str, Any]:
     import yaml  # noqa: PLC0415 - imported on first use; an unchanged site parses no YAML
 
-    from feedkit import simpleyaml  # noqa: PLC0415 - it needs yaml too
+    from feedkit.content import simpleyaml  # noqa: PLC0415 - it needs yaml too
 
     try:
         values = simpleyaml.load(inner)

@@ -8,16 +8,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
 
 from feedkit.config import Config
-from feedkit.errors import ContentError
-from feedkit.frontmatter import (
+from feedkit.content.files import (
+    SIZE_HINT,
+    RejectedFileError,
+    decode_review,
+    is_utf8_name,
+    read_at_most,
+    scan_content,
+)
+from feedkit.content.frontmatter import (
     KNOWN_KEYS,
     FrontMatterError,
     SplitFile,
@@ -36,12 +40,10 @@ from feedkit.frontmatter import (
     text_or_none,
     yes_no,
 )
-from feedkit.markup import absolute_url, body_warnings
-from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site, printable
-from feedkit.state import review_from_record, review_to_record
+from feedkit.content.markup import absolute_url, body_warnings
+from feedkit.content.records import review_from_record, review_to_record
+from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site
 from feedkit.workers import map_chunks
-
-REVIEW_SUFFIXES = (".md", ".markdown")
 
 
 class ReviewCache(Protocol):
@@ -52,38 +54,6 @@ class ReviewCache(Protocol):
     def get_by_hash(self, stamp: FileStamp, content_hash: str) -> Review | None: ...
 
     def put(self, stamp: FileStamp, review: Review) -> None: ...
-
-
-class _RejectedReviewError(Exception):
-    """A file that cannot become a review; carries the problem to report."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-@dataclass(frozen=True, slots=True)
-class ContentScan:
-    """The review files found, and the Markdown files passed over because of their names."""
-
-    stamps: list[FileStamp]
-    ignored: tuple[str, ...] = ()  # paths below the content folder, in `_`-named files or folders
-
-
-def scan_content(config: Config) -> ContentScan:
-    """Every review file's path, size and mtime; raise ContentError if the folder is missing."""
-    require_content_folder(config)
-    ignored: list[str] = []
-    stamps = list(find_review_files(config.content_dir, ignored))
-    return ContentScan(stamps, tuple(ignored))
-
-
-def require_content_folder(config: Config) -> None:
-    if not config.content_dir.is_dir():
-        raise ContentError(
-            f"{printable(str(config.content_dir))}: content folder not found",
-            "create it or set [content] dir in config.toml",
-        )
 
 
 def load_site(
@@ -97,7 +67,7 @@ def load_site(
         if stamp.error:
             problems.append(Problem(Path(config.content.dir) / stamp.source, stamp.error))
             continue
-        if not _is_utf8_name(stamp.source):
+        if not is_utf8_name(stamp.source):
             shown = stamp.source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             problems.append(Problem(Path(config.content.dir) / shown, _NOT_UTF8_NAME))
             continue
@@ -149,107 +119,17 @@ def _from_wire(stamp: FileStamp, outcome: tuple[str, str] | Problem) -> Review |
 _NOT_UTF8_NAME = "its name is not UTF-8, so it cannot be part of a URL; rename the file"
 
 
-def _is_utf8_name(source: str) -> bool:
-    try:
-        source.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def find_review_files(content_dir: Path, ignored: list[str] | None = None) -> Iterator[FileStamp]:
-    """Every Markdown file under the folder, in a stable order.
-
-    Hidden names are skipped, and so are `_`-prefixed ones (Hugo's `_index.md`, Jekyll's `_drafts`)
-    except Jekyll's `_posts`; the Markdown files passed over that way are added to `ignored`. A
-    sub-folder that cannot be read is reported, not fatal; a folder reached twice through symbolic
-    links is read once, and a link that leads out of the content folder is reported and not followed.
-    """
-    # Plain strings, not Path objects: this runs for every file on every build.
-    stack = [""]
-    seen: set[tuple[int, int]] = set()
-    root = os.path.realpath(content_dir)
-    while stack:
-        prefix = stack.pop()
-        folder = f"{content_dir}/{prefix}"
-        try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-        except OSError as exc:
-            if not prefix:
-                message = f"{printable(folder)}: cannot be read ({exc.strerror})"
-                raise ContentError(message, "check its permissions") from exc
-            yield FileStamp(prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions")
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.name.startswith("_") and entry.name != "_posts":
-                if ignored is not None:
-                    ignored.extend(_markdown_within(entry, prefix))
-                continue
-            if entry.is_symlink() and _leads_outside(entry.path, root):
-                if entry.is_dir() or entry.name.lower().endswith(REVIEW_SUFFIXES):
-                    yield FileStamp(prefix + entry.name, -1, 0, _LINK_OUTSIDE)
-            elif entry.is_dir():
-                identity = _identity(entry)
-                if identity not in seen:
-                    seen.add(identity)
-                    stack.append(prefix + entry.name + "/")
-            elif entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file():
-                info = entry.stat()
-                yield FileStamp(prefix + entry.name, info.st_size, info.st_mtime_ns)
-
-
-_LINK_OUTSIDE = "leads out of the content folder and is not read; move its target inside"
-
-
-def _markdown_within(entry: os.DirEntry[str], prefix: str) -> list[str]:
-    """The Markdown files an ignored name stands for: itself, or every one in its folder tree."""
-    if entry.name.lower().endswith(REVIEW_SUFFIXES) and entry.is_file(follow_symlinks=False):
-        return [prefix + entry.name]
-    if not entry.is_dir(follow_symlinks=False):
-        return []
-    found = []
-    for folder, _, names in os.walk(entry.path):
-        below = os.path.relpath(folder, entry.path)
-        base = prefix + entry.name + ("" if below == "." else "/" + below)
-        found += [f"{base}/{name}" for name in sorted(names) if name.lower().endswith(REVIEW_SUFFIXES)]
-    return found
-
-
-def _leads_outside(link: str, root: str) -> bool:
-    """Whether a symbolic link, followed to the end, lands outside the (real) content folder."""
-    target = os.path.realpath(link)
-    return target != root and not target.startswith(root.rstrip("/") + "/")
-
-
-def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:
-    info = entry.stat()  # follows a symbolic link: a loop back to a parent has the parent's identity
-    return info.st_dev, info.st_ino
-
-
-def read_body(config: Config, review: Review) -> str:
-    """The Markdown body of a review that was loaded earlier."""
-    path = f"{config.content_dir}/{review.source}"
-    try:
-        data = _read_at_most(path, config.content.max_file_kb)
-        return split_front_matter(decode_review(data)).body
-    except (OSError, _RejectedReviewError, FrontMatterError) as exc:
-        message = printable(f"{path}: changed or vanished while building ({exc})")
-        raise ContentError(message, "run the build again") from exc
-
-
 def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> Review | Problem:
     """One file as a Review, or the Problem that keeps it out."""
     limit_kb = config.content.max_file_kb
     if stamp.size > limit_kb * 1024:
         size_kb = -(-stamp.size // 1024)
-        return _problem(config, stamp, f"is {size_kb} KB, over the {limit_kb} KB {_SIZE_HINT}")
+        return _problem(config, stamp, f"is {size_kb} KB, over the {limit_kb} KB {SIZE_HINT}")
     try:
-        data = _read_at_most(f"{config.content_dir}/{stamp.source}", limit_kb)
+        data = read_at_most(f"{config.content_dir}/{stamp.source}", limit_kb)
     except OSError as exc:
         return _problem(config, stamp, f"cannot be read ({exc.strerror}); check its permissions")
-    except _RejectedReviewError as rejected:
+    except RejectedFileError as rejected:
         return _problem(config, stamp, str(rejected))
     content_hash = hashlib.sha256(data).hexdigest()
     cached = cache.get_by_hash(stamp, content_hash) if cache is not None else None
@@ -257,45 +137,20 @@ def _load_file(config: Config, stamp: FileStamp, cache: ReviewCache | None) -> R
         return cached
     try:
         return parse_review(decode_review(data), stamp.source, content_hash, config)
-    except _RejectedReviewError as rejected:
+    except RejectedFileError as rejected:
         return _problem(config, stamp, str(rejected), rejected.line)
-
-
-_SIZE_HINT = "a review may be; shorten it or raise [content] max_file_kb"
-
-
-def _read_at_most(path: str, limit_kb: int) -> bytes:
-    """A file's bytes, never more than the limit plus one read into memory (it may have grown)."""
-    with open(path, "rb") as handle:  # noqa: PTH123 - a hot path
-        data = handle.read(limit_kb * 1024 + 1)
-    if len(data) > limit_kb * 1024:
-        raise _RejectedReviewError(f"is over the {limit_kb} KB {_SIZE_HINT}")
-    return data
 
 
 def _problem(config: Config, stamp: FileStamp, message: str, line: int | None = None) -> Problem:
     return Problem(Path(config.content.dir) / stamp.source, message, line)
 
 
-def decode_review(data: bytes) -> str:
-    """A review file's text: UTF-8 with or without a BOM, any line ends turned into '\\n'."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _RejectedReviewError(
-            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise _RejectedReviewError("is empty; add front matter with at least a title, or delete the file")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def parse_review(text: str, source: str, content_hash: str, config: Config) -> Review:
-    """Turn one file's text into a Review, or raise _RejectedReviewError saying why it cannot be used."""
+    """Turn one file's text into a Review, or raise RejectedFileError saying why it cannot be used."""
     try:
         split = split_front_matter(text)
     except FrontMatterError as exc:
-        raise _RejectedReviewError(str(exc), exc.line) from None
+        raise RejectedFileError(str(exc), exc.line) from None
     values = split.values
     zone = config.zone
     title = _title(split)
@@ -360,7 +215,7 @@ def _title(split: SplitFile) -> str:
     title = text_or_none(split.values.get("title"))
     if title is None:
         line = key_line(split, "title")
-        raise _RejectedReviewError("has no title; add a line 'title: ...' to the front matter", line)
+        raise RejectedFileError("has no title; add a line 'title: ...' to the front matter", line)
     return title
 
 
@@ -372,10 +227,10 @@ def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> dateti
         try:
             return parse_date(value, zone)
         except ValueError as exc:
-            raise _RejectedReviewError(f"{key}: {exc}", key_line(split, key)) from None
+            raise RejectedFileError(f"{key}: {exc}", key_line(split, key)) from None
     if name_date is not None:
         return parse_date(name_date, zone)
-    raise _RejectedReviewError(
+    raise RejectedFileError(
         "has no date; add 'date: 2024-02-28' to the front matter, or start the file name with the date",
         2,
     )
@@ -389,7 +244,7 @@ def _optional_date(split: SplitFile, keys: tuple[str, ...], zone: tzinfo) -> dat
         try:
             return parse_date(value, zone)
         except ValueError as exc:
-            raise _RejectedReviewError(f"{key}: {exc}", key_line(split, key)) from None
+            raise RejectedFileError(f"{key}: {exc}", key_line(split, key)) from None
     return None
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from feedkit import __version__
-from feedkit.markup import RenderedBody, clean_text
+from feedkit.content.markup import RenderedBody, clean_text
 from feedkit.model import Author, Review
 
 if TYPE_CHECKING:

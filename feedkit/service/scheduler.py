@@ -22,12 +22,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feedkit import mailstate, newsletter, pipeline
 from feedkit.config import Config, load_config
-from feedkit.content import scan_content
-from feedkit.cron import check_schedule
+from feedkit.content.files import scan_content
 from feedkit.delivery import SendStoppedError, check_reports
 from feedkit.errors import FeedkitError
 from feedkit.mail import open_transport
-from feedkit.state import open_store
+from feedkit.service.cron import check_schedule
+from feedkit.store.db import open_store
 
 log = logging.getLogger("feedkit")
 

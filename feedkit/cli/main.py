@@ -51,9 +51,9 @@ class FeedkitGroup(OneLineGroup):
     """
 
     lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
-        "digest": ("feedkit.cli_newsletter:digest", "Preview, test, send and follow the digest."),
+        "digest": ("feedkit.cli.newsletter:digest", "Preview, test, send and follow the digest."),
         "subscribers": (
-            "feedkit.cli_newsletter:subscribers",
+            "feedkit.cli.newsletter:subscribers",
             "Add, remove, list, import and export subscribers.",
         ),
         "run": ("feedkit.cli_service:run", "Run the service: build and send on the schedule."),
@@ -173,7 +173,7 @@ def config_from(ctx: click.Context) -> Config:
 
     config = load_config(ctx.meta.get(CONFIG_KEY) or find_config(Path.cwd()))
     if ctx.meta.get(NEW_STATE_KEY):
-        from feedkit.state import create_new_state  # noqa: PLC0415
+        from feedkit.store.db import create_new_state  # noqa: PLC0415
 
         create_new_state(config)
     return config
@@ -212,7 +212,7 @@ def build(ctx: click.Context, strict: bool) -> None:
 def check(ctx: click.Context) -> None:
     """Check the configuration and every review, writing nothing (exit 3 on any problem)."""
     from feedkit import pipeline  # noqa: PLC0415
-    from feedkit.cron import check_schedule  # noqa: PLC0415
+    from feedkit.service.cron import check_schedule  # noqa: PLC0415
 
     config = config_from(ctx)
     check_schedule(config)
@@ -282,7 +282,3 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -16,14 +16,15 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from feedkit.config import Config
-from feedkit.content import read_body
-from feedkit.feeds import FEED_FILES, Channel, FeedEntry, render_feed
+from feedkit.content.files import read_body
+from feedkit.content.frontmatter import slugify
+from feedkit.content.markup import RenderedBody, absolute_url, render_body
+from feedkit.feeds.formats import FEED_FILES, Channel, FeedEntry, render_feed
 from feedkit.fingerprint import code_fingerprint
-from feedkit.frontmatter import slugify
-from feedkit.markup import RenderedBody, absolute_url, render_body
 from feedkit.model import Author, Review, Site
 from feedkit.output import remove_file, write_if_changed
-from feedkit.state import Store
+from feedkit.store import build as build_state
+from feedkit.store.db import Store
 from feedkit.workers import map_chunks
 
 STYLESHEET_NAME = "feed.xsl"
@@ -73,10 +74,10 @@ def page_url(config: Config, review: Review) -> str:
 
 def stable_ids(config: Config, store: Store, reviews: Sequence[Review]) -> dict[str, str]:
     """Each review's feed id: its front-matter `id`, else the tag URI it was first published under."""
-    known = store.known_entry_ids()
+    known = build_state.known_entry_ids(store)
     urls = SiteUrls.of(config)
     new = {r.source: urls.tag_uri(r, config) for r in reviews if not r.entry_id and r.source not in known}
-    store.remember_entry_ids(new)
+    build_state.remember_entry_ids(store, new)
     return {review.source: review.entry_id or known.get(review.source) or new[review.source] for review in reviews}
 
 
@@ -100,7 +101,7 @@ class BodyRenderer:
                 continue
             url = page_url(self.config, review)
             key = self._key(review, url)
-            stored = self.store.rendered_body(review.source, key)
+            stored = build_state.rendered_body(self.store, review.source, key)
             if stored is None:
                 missing[review.source] = (review, url, key)
             else:
@@ -121,7 +122,7 @@ class BodyRenderer:
         return hashlib.sha256(repr((code_fingerprint(), review.content_hash, url, words)).encode()).hexdigest()
 
     def save(self) -> None:
-        self.store.save_rendered_bodies(self.new_rows)
+        build_state.save_rendered_bodies(self.store, self.new_rows)
 
 
 def _render_bodies(config: Config, jobs: list[tuple[Review, str]]) -> list[RenderedBody]:
@@ -164,9 +165,12 @@ def write_feeds(config: Config, store: Store, site: Site) -> FeedsWritten:
         if write_if_changed(target, data):
             written.append(target)
     bodies.save()
-    store.record_outputs(
-        (plan.folder + FEED_FILES[fmt], fingerprint, len(data))
-        for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True)
+    build_state.record_outputs(
+        store,
+        [
+            (plan.folder + FEED_FILES[fmt], fingerprint, len(data))
+            for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True)
+        ],
     )
     store.set_meta(FEED_INDEX_KEY, json.dumps([[plan.folder, plan.title] for plan in plans]))
     planned = {plan.folder + FEED_FILES[fmt] for plan in plans for fmt in config.feeds.formats}
@@ -194,9 +198,9 @@ def _outputs_of_this_folder(config: Config, store: Store) -> dict[str, tuple[str
     """The feeds earlier builds wrote into this output folder; another folder's are forgotten."""
     folder = str(config.output_dir.resolve())
     if store.get_meta(OUTPUT_FOLDER_KEY) not in (None, folder):
-        store.forget_outputs(list(store.output_fingerprints()))
+        build_state.forget_outputs(store, list(build_state.output_fingerprints(store)))
     store.set_meta(OUTPUT_FOLDER_KEY, folder)
-    return store.output_fingerprints()
+    return build_state.output_fingerprints(store)
 
 
 def _remove_unplanned(config: Config, store: Store, unplanned: set[str]) -> list[Path]:
@@ -205,7 +209,7 @@ def _remove_unplanned(config: Config, store: Store, unplanned: set[str]) -> list
     removed = [config.output_dir / relative for relative in sorted(unplanned)]
     for path in removed:
         remove_file(path, stop_at=config.output_dir)
-    store.forget_outputs(sorted(unplanned))
+    build_state.forget_outputs(store, sorted(unplanned))
     return removed
 
 

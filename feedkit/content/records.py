@@ -1,0 +1,48 @@
+"""A parsed review as a compact JSON record and back: the form the parse cache stores and worker
+processes send home."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from feedkit.model import Author, Review
+
+
+def review_to_record(review: Review) -> str:
+    """A review as a compact JSON array (field order is part of the cache fingerprint)."""
+    return json.dumps(
+        [
+            review.title, review.slug, review.path, review.published.isoformat(),
+            review.updated.isoformat() if review.updated else None,
+            [[author.name, author.email, author.uri, author.bio] for author in review.authors],
+            review.summary, review.categories, review.tags, review.rating, review.image, review.draft,
+            review.entry_id, review.extra, review.notes,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )  # fmt: skip
+
+
+def review_from_record(source: str, content_hash: str, record: str) -> Review:
+    (title, slug, path, published, updated, authors, summary, categories, tags, rating, image, draft,
+     entry_id, extra, notes) = json.loads(record)  # fmt: skip
+    return Review(
+        source=source,
+        title=title,
+        slug=slug,
+        path=path,
+        published=datetime.fromisoformat(published),
+        updated=datetime.fromisoformat(updated) if updated else None,
+        authors=tuple(Author(*author) for author in authors),
+        summary=summary,
+        categories=tuple(categories),
+        tags=tuple(tags),
+        rating=rating,
+        image=image,
+        draft=draft,
+        entry_id=entry_id,
+        extra=tuple((key, value) for key, value in extra),
+        notes=tuple(notes),
+        content_hash=content_hash,
+    )

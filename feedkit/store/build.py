@@ -1,0 +1,112 @@
+"""What builds remember: parsed reviews (the parse cache), stable entry ids, rendered bodies and
+the fingerprint of every feed file written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feedkit.content.records import review_from_record, review_to_record
+from feedkit.model import FileStamp, Review
+from feedkit.store.db import Store, utc_text
+
+
+def known_entry_ids(store: Store) -> dict[str, str]:
+    """The id each source file was first published under."""
+    rows = store.query_all("SELECT source, entry_id FROM entry_ids")
+    return {str(source): str(entry_id) for source, entry_id in rows}
+
+
+def remember_entry_ids(store: Store, new_ids: dict[str, str]) -> None:
+    if new_ids:
+        with store.transaction() as db:
+            rows = [(source, entry_id, utc_text()) for source, entry_id in new_ids.items()]
+            db.executemany("INSERT OR IGNORE INTO entry_ids VALUES (?, ?, ?)", rows)
+
+
+def rendered_body(store: Store, source: str, key: str) -> tuple[str, str] | None:
+    """A body rendered by an earlier build, if its inputs (the key) are unchanged."""
+    row = store.query_one("SELECT html, summary FROM rendered_bodies WHERE source = ? AND key = ?", (source, key))
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def save_rendered_bodies(store: Store, rows: Iterable[tuple[str, str, str, str]]) -> None:
+    rows = list(rows)
+    if rows:
+        with store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO rendered_bodies VALUES (?, ?, ?, ?)", rows)
+
+
+def output_fingerprints(store: Store) -> dict[str, tuple[str, int]]:
+    rows = store.query_all("SELECT path, fingerprint, size FROM outputs")
+    return {str(path): (str(fingerprint), int(size)) for path, fingerprint, size in rows}
+
+
+def forget_outputs(store: Store, paths: list[str]) -> None:
+    with store.transaction() as db:
+        db.executemany("DELETE FROM outputs WHERE path = ?", [(path,) for path in paths])
+
+
+def record_outputs(store: Store, outputs: Iterable[tuple[str, str, int]]) -> None:
+    with store.transaction() as db:
+        db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", list(outputs))
+
+
+@dataclass(slots=True)
+class _CachedRow:
+    size: int
+    mtime_ns: int
+    content_hash: str
+    record: str
+
+
+class SqliteReviewCache:
+    """The build cache: reviews parsed earlier, read once at start and written back in one go.
+
+    Rows are tied to a fingerprint of the settings that shape a parsed review (time zone,
+    permalink pattern, feedkit version); a different fingerprint empties the cache.
+    """
+
+    def __init__(self, store: Store, fingerprint: str) -> None:
+        self.store = store
+        self.fingerprint = fingerprint
+        self.rows: dict[str, _CachedRow] = {}
+        self.changed: dict[str, tuple[FileStamp, Review]] = {}
+        self.seen: set[str] = set()
+        if store.get_meta("cache_fingerprint") == fingerprint:
+            query = "SELECT source, size, mtime_ns, content_hash, record FROM review_cache"
+            self.rows = {str(row[0]): _CachedRow(*row[1:]) for row in store.query_all(query)}
+
+    def get(self, stamp: FileStamp) -> Review | None:
+        self.seen.add(stamp.source)
+        row = self.rows.get(stamp.source)
+        if row is None or (row.size, row.mtime_ns) != (stamp.size, stamp.mtime_ns):
+            return None
+        return review_from_record(stamp.source, row.content_hash, row.record)
+
+    def get_by_hash(self, stamp: FileStamp, content_hash: str) -> Review | None:
+        """A file touched but not changed: same bytes, new mtime."""
+        row = self.rows.get(stamp.source)
+        if row is None or row.content_hash != content_hash:
+            return None
+        review = review_from_record(stamp.source, row.content_hash, row.record)
+        self.changed[stamp.source] = (stamp, review)
+        return review
+
+    def put(self, stamp: FileStamp, review: Review) -> None:
+        self.changed[stamp.source] = (stamp, review)
+
+    def save(self) -> None:
+        """Write new and changed rows, forget files that are gone."""
+        gone = [(source,) for source in self.rows if source not in self.seen]
+        rows = [
+            (source, stamp.size, stamp.mtime_ns, review.content_hash, review_to_record(review))
+            for source, (stamp, review) in self.changed.items()
+        ]
+        if not (gone or rows) and self.store.get_meta("cache_fingerprint") == self.fingerprint:
+            return
+        with self.store.transaction() as db:
+            db.executemany("DELETE FROM review_cache WHERE source = ?", gone)
+            db.executemany("DELETE FROM rendered_bodies WHERE source = ?", gone)
+            db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,))
