@@ -12,7 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from feedkit.config import Config
-from feedkit.content.frontmatter import slugify
+from feedkit.content.metadata import slugify
 from feedkit.errors import FeedkitError
 from feedkit.output import write_atomic
 

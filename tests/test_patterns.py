@@ -13,11 +13,11 @@ from types import ModuleType
 import pytest
 import yaml
 
-from feedkit.content import frontmatter, markup, simpleyaml
+from feedkit.content import files, frontmatter, markup, metadata, simpleyaml
 from feedkit.content import loader as content
 from tests.regex_steps import StepCounter
 
-MODULES = (content, frontmatter, markup, simpleyaml)
+MODULES = (content, files, frontmatter, markup, metadata, simpleyaml)
 Shape = tuple[str, str, str]  # prefix, repeated unit, suffix
 SPACES: list[Shape] = [("", " ", ""), ("x", " ", "y"), ("", " \t", "#"), ("", "a", "")]
 KEY_PATTERN = "frontmatter._key_pattern(title)"  # built per key, so not a module attribute
@@ -85,10 +85,10 @@ ADVERSARIAL: dict[str, tuple[str, list[Shape]]] = {
         ],
     ),
     "frontmatter._TOML_ERROR_LINE": ("search", [("", "line ", "")]),
-    "frontmatter._NUMERIC_DATE": ("match", [("1", "1", ""), ("", "1/", "")]),
-    "frontmatter._JEKYLL_NAME": ("match", [("2024-01-01-", "a", ""), ("", "2024-", "")]),
-    "frontmatter._NON_WORD": ("finditer", [("", " -", "a")]),
-    "frontmatter._RATING": ("fullmatch", [("4", " ", "x"), ("4/", " ", "x"), ("", "4", ".")]),
+    "metadata._NUMERIC_DATE": ("match", [("1", "1", ""), ("", "1/", "")]),
+    "metadata._JEKYLL_NAME": ("match", [("2024-01-01-", "a", ""), ("", "2024-", "")]),
+    "metadata._NON_WORD": ("finditer", [("", " -", "a")]),
+    "metadata._RATING": ("fullmatch", [("4", " ", "x"), ("4/", " ", "x"), ("", "4", ".")]),
     KEY_PATTERN: ("match", [("", " ", "title"), ("title", " ", "x"), ("'", "'", "")]),
     "simpleyaml._TOP_KEY": (
         "fullmatch",

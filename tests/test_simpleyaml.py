@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedkit.content.frontmatter import FENCES
 from feedkit.content import simpleyaml
+from feedkit.content.frontmatter import FENCES
 
 ROOT = Path(__file__).parent.parent
 

@@ -1,6 +1,7 @@
-"""Splitting a review file into front matter and body, and reading the front matter's values.
+"""Front matter as syntax: finding the fence, and reading what is inside it into plain values.
 
-Pure functions over text: YAML (`---`) or TOML (`+++`) front matter, dates, slugs, authors.
+One reader per dialect, chosen by how the file starts: YAML between `---` lines, TOML between
+`+++` lines. What the values mean (dates, slugs, authors) is `feedkit.content.metadata`'s job.
 """
 
 from __future__ import annotations
@@ -8,15 +9,10 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-import unicodedata
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import date
 from typing import TYPE_CHECKING, Any
-
-from feedkit.content.markup import clean_text
-from feedkit.model import Author
 
 if TYPE_CHECKING:
     import yaml
@@ -40,16 +36,7 @@ class SplitFile:
     body_line: int  # the 1-based line where the body starts
 
 
-SUMMARY_KEYS = ("summary", "standfirst", "description", "excerpt")
-IMAGE_KEYS = ("image", "cover", "cover_image", "featured_image", "thumbnail", "images")
-KNOWN_KEYS = frozenset(
-    {"title", "date", "published", "updated", "lastmod", "modified", "author", "authors", "categories",
-     "category", "tags", "tag", "rating", "slug", "draft", "status", "id", *SUMMARY_KEYS, *IMAGE_KEYS}
-)  # fmt: skip
-HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
 FENCES = {"---": "yaml", "+++": "toml"}
-_DATE_SENTINEL = datetime(1, 1, 1)
-MIN_YEAR, MAX_YEAR = 1800, 9000  # a film review outside these years is a typo (and near 1 or 9999, a crash)
 
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024  # a review's details; past this it is a mistake or an attack
@@ -215,215 +202,3 @@ def key_line(split: SplitFile, key: str) -> int | None:
 @functools.lru_cache(maxsize=64)
 def _key_pattern(key: str) -> re.Pattern[str]:
     return re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", re.IGNORECASE)
-
-
-def parse_date(value: object, zone: tzinfo) -> datetime:
-    """Read a front-matter date in any common form; a date without a zone is in `zone`.
-
-    Raises ValueError with a message fit for an editor.
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time())
-    elif isinstance(value, str) and value.strip():
-        moment = _parse_date_text(value.strip())
-    else:
-        raise ValueError(f"{value!r} is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValueError(f"{value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}; write e.g. 2024-02-28")
-    return moment.astimezone(UTC)
-
-
-def _parse_date_text(text: str) -> datetime:
-    try:  # the ISO forms most editors write, read at C speed
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    hint = f"'{text}' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30"
-    _refuse_ambiguous_numeric_date(text)
-    from dateutil import parser as date_parser  # noqa: PLC0415 - imported on first use, like yaml
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", date_parser.UnknownTimezoneWarning)
-            moment = date_parser.parse(text, default=_DATE_SENTINEL, tzinfos=_ZONE_ABBREVIATIONS)
-    except date_parser.UnknownTimezoneWarning:
-        raise ValueError(f"'{text}' names a time zone feedkit does not know; write an offset, e.g. +01:00") from None
-    except (ValueError, OverflowError):
-        raise ValueError(hint) from None
-    if moment.year == _DATE_SENTINEL.year:
-        raise ValueError(f"'{text}' has no year; write e.g. 2024-02-28")
-    return moment
-
-
-# The abbreviations editors write after a time, read as North American and European zones.
-_ZONE_ABBREVIATIONS = {
-    name: hours * 3600
-    for name, hours in {
-        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-        "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
-    }.items()
-}  # fmt: skip
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})\b")
-
-
-def _refuse_ambiguous_numeric_date(text: str) -> None:
-    """'10/11/2025' is 10 November in London and 11 October in New York: ask, never guess."""
-    match = _NUMERIC_DATE.match(text)
-    if match and match[1] != match[2] and int(match[1]) <= 12 and int(match[2]) <= 12:
-        year = int(match[3]) if len(match[3]) == 4 else 2000 + int(match[3])
-        day_first = f"{year:04d}-{int(match[2]):02d}-{int(match[1]):02d}"
-        raise ValueError(f"'{text}' could be read day-first or month-first; write it as e.g. {day_first}")
-
-
-_JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
-
-
-def date_from_file_name(stem: str) -> tuple[date | None, str]:
-    """Split a Jekyll-style name ('2024-02-28-vertigo') into its date and the rest."""
-    match = _JEKYLL_NAME.match(stem)
-    if match is None:
-        return None, stem
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3])), match[4]
-    except ValueError:
-        return None, stem
-
-
-@functools.lru_cache(maxsize=4096)  # category and tag names repeat across thousands of reviews
-def slugify(text: str) -> str:
-    """A URL-safe slug: lower case, accents folded, words joined by '-'; non-Latin letters are kept."""
-    folded = text
-    if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
-        folded = unicodedata.normalize("NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-    return _NON_WORD.sub("-", folded.lower()).strip("-")
-
-
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def as_text_list(value: object) -> tuple[str, ...]:
-    """Categories and tags: a list, or one string with commas between the names."""
-    if value is None or isinstance(value, dict):
-        return ()
-    items = value if isinstance(value, list) else str(value).split(",")
-    names = (str(item).strip() for item in items if item is not None)
-    return tuple(dict.fromkeys(name for name in names if name))
-
-
-def authors_from(values: dict[str, Any]) -> tuple[Author, ...]:
-    raw = values.get("authors", values.get("author"))
-    items = raw if isinstance(raw, list) else [raw]
-    authors = (_author(item) for item in items if item is not None)
-    return tuple(author for author in authors if author is not None)
-
-
-def _author(item: object) -> Author | None:
-    if isinstance(item, dict):
-        fields = {str(key).lower(): value for key, value in item.items()}
-        name = text_or_none(fields.get("name"))
-        if name is None:
-            return None
-        return Author(
-            name=name,
-            email=text_or_none(fields.get("email")),
-            uri=text_or_none(fields.get("uri", fields.get("url", fields.get("website")))),
-            bio=text_or_none(fields.get("bio", fields.get("description"))),
-        )
-    name = text_or_none(item)
-    return Author(name) if name else None
-
-
-def summary_from(values: dict[str, Any]) -> str | None:
-    for key in SUMMARY_KEYS:
-        text = text_or_none(values.get(key))
-        if text:
-            return text
-    return None
-
-
-def image_from(values: dict[str, Any]) -> str | None:
-    for key in IMAGE_KEYS:
-        value = values.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, dict):
-            value = value.get("image", value.get("src"))
-        text = text_or_none(value)
-        if text:
-            return text
-    return None
-
-
-def is_draft(values: dict[str, Any]) -> bool:
-    """`draft: true` (or "true", "yes"), `published: false`, or a WordPress-style hidden `status`."""
-    if yes_no(values.get("draft")) is True or yes_no(values.get("published")) is False:
-        return True
-    status = values.get("status")
-    return isinstance(status, str) and status.strip().lower() in HIDDEN_STATUSES
-
-
-def yes_no(value: object) -> bool | None:
-    """A yes/no value as editors write it, quoted or not; None for anything else (a date, say)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(
-            value.strip().lower()
-        )
-    return None
-
-
-# Matched whole against the stripped value: no two `\s*` meet, so no run of blanks splits two ways.
-_RATING = re.compile(r"(\d+(?:\.\d+)?)(?:\s*/\s*5)?")
-
-
-def rating_from(value: object) -> tuple[float | None, tuple[str, ...]]:
-    """A 0-5 rating written as 4, 4.5, "4/5" or stars; anything else is noted and left out."""
-    if value is None or value == "":
-        return None, ()
-    number = _rating_number(value)
-    if number is None or not 0 <= number <= 5:
-        return None, (f"rating: {value!r} is not a number from 0 to 5; published without a rating",)
-    return number, ()
-
-
-def _rating_number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _RATING.fullmatch(str(value).strip())
-    if match:
-        return float(match[1])
-    stars = str(value).strip()
-    if stars and set(stars) <= set("★☆½ "):
-        return stars.count("★") + 0.5 * stars.count("½")
-    return None
-
-
-def as_written(value: object) -> str:
-    """An unknown key's value as text an editor would recognise: true, 1958-05-09, 'a, b'."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return ", ".join(as_written(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {as_written(item)}" for key, item in value.items())
-    return str(value)
-
-
-def text_or_none(value: object) -> str | None:
-    """A front-matter value as one line of text, without characters no feed may carry."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = " ".join(clean_text(str(value)).split())
-    return text or None

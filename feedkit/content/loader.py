@@ -21,26 +21,23 @@ from feedkit.content.files import (
     read_at_most,
     scan_content,
 )
-from feedkit.content.frontmatter import (
+from feedkit.content.frontmatter import FrontMatterError, SplitFile, key_line, split_front_matter
+from feedkit.content.markup import absolute_url, body_warnings
+from feedkit.content.metadata import (
     KNOWN_KEYS,
-    FrontMatterError,
-    SplitFile,
     as_text_list,
     as_written,
     authors_from,
     date_from_file_name,
     image_from,
     is_draft,
-    key_line,
     parse_date,
     rating_from,
     slugify,
-    split_front_matter,
     summary_from,
     text_or_none,
     yes_no,
 )
-from feedkit.content.markup import absolute_url, body_warnings
 from feedkit.content.records import review_from_record, review_to_record
 from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site
 from feedkit.workers import map_chunks

@@ -17,8 +17,8 @@ from urllib.parse import quote, urlsplit
 
 from feedkit.config import Config
 from feedkit.content.files import read_body
-from feedkit.content.frontmatter import slugify
 from feedkit.content.markup import RenderedBody, absolute_url, render_body
+from feedkit.content.metadata import slugify
 from feedkit.feeds.formats import FEED_FILES, Channel, FeedEntry, render_feed
 from feedkit.fingerprint import code_fingerprint
 from feedkit.model import Author, Review, Site
