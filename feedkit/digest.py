@@ -17,13 +17,14 @@ import jinja2
 
 from feedkit import mailstate
 from feedkit.config import Config
+from feedkit.content.bodies import BodyRenderer
 from feedkit.content.markup import absolute_url
 from feedkit.errors import FeedkitError
-from feedkit.feeds.formats import rating_stars
-from feedkit.feeds.writer import BodyRenderer, page_url
 from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER
-from feedkit.model import DigestContent, Review, Site
+from feedkit.model import DigestContent, Review, Site, rating_stars
+from feedkit.store.build import StoreBodyCache
 from feedkit.store.db import Store
+from feedkit.urls import page_url
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
@@ -106,7 +107,7 @@ def render_html(
 
 
 def digest_entries(config: Config, store: Store, reviews: Sequence[Review]) -> list[DigestEntry]:
-    bodies = BodyRenderer(config, store)
+    bodies = BodyRenderer(config, StoreBodyCache(store))
     bodies.prepare(reviews)
     bodies.save()
     return [_entry(config, review, bodies(review).summary) for review in reviews]

@@ -143,3 +143,10 @@ class DigestContent:
     sources: tuple[str, ...]  # the reviews in it, newest first
     since: datetime  # it holds reviews that became public after this moment
     archive_url: str  # the copy anyone can read in a browser
+
+
+def rating_stars(rating: float) -> str:
+    """A 0-5 rating as five stars, halves shown as '½'."""
+    whole = int(rating)
+    half = "½" if rating - whole >= 0.5 else ""
+    return "★" * whole + half + "☆" * (5 - whole - (1 if half else 0))

@@ -13,16 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedkit.config import Config
+from feedkit.content.bodies import BodyRenderer
 from feedkit.content.files import ContentScan, scan_content
 from feedkit.content.loader import load_site
 from feedkit.errors import ContentError
-from feedkit.feeds.writer import STYLESHEET_NAME, write_feeds
+from feedkit.feeds.formats import STYLESHEET_NAME
+from feedkit.feeds.plans import FeedPlan, feed_plans
+from feedkit.feeds.writer import FeedsWritten, FeedWork, write_feeds
 from feedkit.fingerprint import code_fingerprint
-from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, printable
+from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, Site, printable
 from feedkit.output import remove_stale_temporaries
 from feedkit.store import build as build_state
-from feedkit.store.build import SqliteReviewCache
+from feedkit.store.build import SqliteReviewCache, StoreBodyCache
 from feedkit.store.db import Store, open_store
+from feedkit.urls import SiteUrls
 from feedkit.words import plural
 
 MEMO_KEY = "build_memo"
@@ -74,10 +78,41 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
             return replace(remembered, notes=notes)
         result = load(config, store, now, scan.stamps)
         _refuse_if_strict(strict, result.problems)
-        feeds = write_feeds(config, store, result.site)
+        feeds = publish_feeds(config, store, result.site, now)
         report = _report(result, feeds.written, feeds.unchanged, feeds.removed, notes)
         _remember(store, inputs, report, result)
     return report
+
+
+def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> FeedsWritten:
+    """Write the feeds and remember what was written: ids, fingerprints, bodies, the index."""
+    plans = feed_plans(config, site.published_reviews)
+    previous = build_state.outputs_of_folder(store, str(config.output_dir.resolve()))
+    work = FeedWork(plans, stable_ids(config, store, plans), previous, build_state.first_build(store, now))
+    bodies = BodyRenderer(config, StoreBodyCache(store))
+    feeds = write_feeds(config, work, bodies)
+    bodies.save()
+    build_state.record_outputs(store, feeds.fingerprints)
+    build_state.forget_outputs(store, feeds.forgotten)
+    build_state.record_feed_index(store, [(plan.folder, plan.title) for plan in plans])
+    return feeds
+
+
+def stable_ids(config: Config, store: Store, plans: list[FeedPlan]) -> dict[str, str]:
+    """Each review's feed id: its front-matter `id`, else the tag URI it was first published under.
+
+    Ids are fixed when a review first appears in a feed: no reader has seen one before that.
+    """
+    reviews = list({review.source: review for plan in plans for review in plan.reviews}.values())
+    known = build_state.known_entry_ids(store)
+    urls = SiteUrls.of(config)
+    new = {
+        review.source: urls.tag_uri(review, config)
+        for review in reviews
+        if not review.entry_id and review.source not in known
+    }
+    build_state.remember_entry_ids(store, new)
+    return {review.source: review.entry_id or known.get(review.source) or new[review.source] for review in reviews}
 
 
 def check(config: Config, now: datetime | None = None) -> BuildReport:

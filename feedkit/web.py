@@ -33,8 +33,8 @@ from feedkit import mailstate, newsletter, websessions
 from feedkit.config import Config
 from feedkit.errors import FeedkitError, StateError
 from feedkit.feeds.formats import CONTENT_TYPES, FEED_FILES
-from feedkit.feeds.writer import FEED_INDEX_KEY
 from feedkit.mail import open_transport, secret_from_environment, verify_token
+from feedkit.store.build import FEED_INDEX_KEY
 from feedkit.store.db import Store, open_store
 from feedkit.weblogin import LoginLimiter, PasswordChecks
 

@@ -1,4 +1,4 @@
-"""RSS 2.0 and Atom 1.0 (with feedgen) and JSON Feed 1.1, rendered to bytes.
+"""RSS 2.0 and Atom 1.0 (with feedgen) and JSON Feed 1.1, rendered to bytes from neutral entries.
 
 Each writer works around a known feedgen habit that the W3C validator or feed readers dislike;
 the reason stands beside each workaround.
@@ -14,8 +14,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from feedkit import __version__
-from feedkit.content.markup import RenderedBody, clean_text
-from feedkit.model import Author, Review
+from feedkit.content.markup import clean_text
+from feedkit.model import Author
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 GENERATOR = "feedkit"
 FEED_FILES = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
+STYLESHEET_NAME = "feed.xsl"
 CONTENT_TYPES = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
@@ -32,13 +33,22 @@ CONTENT_TYPES = {
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """One review as it appears in a feed."""
+    """One item of a feed, whatever it publishes: a review, a past digest."""
 
-    review: Review
-    entry_id: str  # stable for the life of the review
+    id: str  # stable for the life of the item
     url: str  # absolute permalink
-    body: RenderedBody
+    title: str
+    published: datetime
+    summary: str  # plain text
+    content_html: str = ""  # sanitized HTML, "" when there is none
+    updated: datetime | None = None  # a significant change, when there was one
+    authors: tuple[Author, ...] = ()
+    categories: tuple[str, ...] = ()
     image_url: str | None = None
+
+    @property
+    def last_modified(self) -> datetime:
+        return max(self.published, self.updated) if self.updated else self.published
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,7 @@ def feed_updated(channel: Channel, entries: Sequence[FeedEntry]) -> datetime:
     """The newest entry's time, never the wall clock, so an unchanged site rebuilds identical files."""
     if not entries:
         return channel.empty_since
-    return max(entry.review.last_modified for entry in entries)
+    return max(entry.last_modified for entry in entries)
 
 
 def render_rss(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -88,19 +98,18 @@ def render_rss(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
 
 def _add_rss_item(generator: FeedGenerator, channel: Channel, entry: FeedEntry) -> None:
     item = generator.add_entry(order="append")
-    review = entry.review
-    item.title(_text(review.title))
+    item.title(_text(entry.title))
     item.link(href=entry.url)
-    item.guid(entry.entry_id, permalink=entry.entry_id == entry.url)
-    item.pubDate(review.published.astimezone(UTC))  # RSS dates in UTC: no odd offsets
+    item.guid(entry.id, permalink=entry.id == entry.url)
+    item.pubDate(entry.published.astimezone(UTC))  # RSS dates in UTC: no odd offsets
     # <author> needs an e-mail (and feedparser mangles long TLDs in it): dc:creator carries names.
-    for author in _authors(channel, review):
+    for author in _authors(channel, entry):
         item.dc.dc_creator(_text(author.name))
-    for name in (*review.categories, *review.tags):
+    for name in entry.categories:
         item.category(term=_text(name))
-    item.description(html.escape(_summary(entry), quote=False))
+    item.description(html.escape(entry.summary, quote=False))
     if channel.full_text:
-        item.content(_content_html(entry))
+        item.content(entry.content_html)
 
 
 def render_atom(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -121,21 +130,19 @@ def render_atom(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
 
 def _add_atom_entry(generator: FeedGenerator, channel: Channel, entry: FeedEntry) -> None:
     item = generator.add_entry(order="append")
-    review = entry.review
-    item.id(entry.entry_id)
-    item.title(_text(review.title))
+    item.id(entry.id)
+    item.title(_text(entry.title))
     # One alternate link only: feedgen drops `rel` from entry links, so any other would clash.
     item.link(href=entry.url)
-    item.published(review.published.astimezone(channel.zone))
-    item.updated(review.last_modified.astimezone(channel.zone))
-    for author in _authors(channel, review):
+    item.published(entry.published.astimezone(channel.zone))
+    item.updated(entry.last_modified.astimezone(channel.zone))
+    for author in _authors(channel, entry):
         item.author(_atom_author(author))
-    for name in (*review.categories, *review.tags):
+    for name in entry.categories:
         item.category(term=_text(name))
-    item.summary(html.escape(_summary(entry), quote=False), type="html")
-    content = _content_html(entry)
-    if channel.full_text and content:  # a blank element is a warning (NotBlank)
-        item.content(content, type="html")
+    item.summary(html.escape(entry.summary, quote=False), type="html")
+    if channel.full_text and entry.content_html:  # a blank element is a warning (NotBlank)
+        item.content(entry.content_html, type="html")
 
 
 def render_json_feed(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -156,28 +163,22 @@ def render_json_feed(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
 
 
 def _json_item(channel: Channel, entry: FeedEntry) -> dict[str, object]:
-    review = entry.review
-    item: dict[str, object] = {"id": entry.entry_id, "url": entry.url, "title": _text(review.title)}
+    item: dict[str, object] = {"id": entry.id, "url": entry.url, "title": _text(entry.title)}
     if channel.full_text:
-        item["content_html"] = _content_html(entry)
+        item["content_html"] = entry.content_html
     else:
-        item["content_text"] = _summary(entry)
-    item["summary"] = _summary(entry)
+        item["content_text"] = entry.summary
+    item["summary"] = entry.summary
     if entry.image_url:
         item["image"] = entry.image_url
-    item["date_published"] = review.published.astimezone(channel.zone).isoformat()
-    if review.updated:
-        item["date_modified"] = review.last_modified.astimezone(channel.zone).isoformat()
-    item["authors"] = [_json_author(author) for author in _authors(channel, review)]
-    names = tuple(dict.fromkeys(_text(name) for name in (*review.categories, *review.tags)))
+    item["date_published"] = entry.published.astimezone(channel.zone).isoformat()
+    if entry.updated:
+        item["date_modified"] = entry.last_modified.astimezone(channel.zone).isoformat()
+    item["authors"] = [_json_author(author) for author in _authors(channel, entry)]
+    names = tuple(dict.fromkeys(_text(name) for name in entry.categories))
     if names:
         item["tags"] = list(names)
     return item
-
-
-def _summary(entry: FeedEntry) -> str:
-    """The plain-text summary; a review with no text at all is summed up by its title."""
-    return entry.body.summary or _text(entry.review.title)
 
 
 def _base_generator(channel: Channel) -> FeedGenerator:
@@ -193,28 +194,9 @@ def _base_generator(channel: Channel) -> FeedGenerator:
     return generator
 
 
-def _content_html(entry: FeedEntry) -> str:
-    """The review's full HTML, with its cover and rating above the text."""
-    parts: list[str] = []
-    if entry.image_url:
-        alt = html.escape(_text(entry.review.title))
-        parts.append(f'<p><img src="{html.escape(entry.image_url)}" alt="{alt}"></p>')
-    if entry.review.rating is not None:
-        parts.append(f"<p>Rating: {rating_stars(entry.review.rating)} ({entry.review.rating:g}/5)</p>")
-    parts.append(entry.body.html)
-    return "\n".join(parts)
-
-
-def rating_stars(rating: float) -> str:
-    """A 0-5 rating as five stars, halves shown as '½'."""
-    whole = int(rating)
-    half = "½" if rating - whole >= 0.5 else ""
-    return "★" * whole + half + "☆" * (5 - whole - (1 if half else 0))
-
-
-def _authors(channel: Channel, review: Review) -> tuple[Author, ...]:
-    if review.authors:
-        return review.authors
+def _authors(channel: Channel, entry: FeedEntry) -> tuple[Author, ...]:
+    if entry.authors:
+        return entry.authors
     return (channel.default_author,) if channel.default_author else ()
 
 

@@ -3,12 +3,20 @@ the fingerprint of every feed file written."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
+from feedkit.content.bodies import BodyRow
+from feedkit.content.markup import RenderedBody
 from feedkit.content.records import review_from_record, review_to_record
 from feedkit.model import FileStamp, Review
 from feedkit.store.db import Store, utc_text
+
+FEED_INDEX_KEY = "feed_index"  # [[folder, title], ...] of the last build, for `feedkit serve`
+OUTPUT_FOLDER_KEY = "output_folder"
+FIRST_BUILD_KEY = "first_build"
 
 
 def known_entry_ids(store: Store) -> dict[str, str]:
@@ -37,6 +45,20 @@ def save_rendered_bodies(store: Store, rows: Iterable[tuple[str, str, str, str]]
             db.executemany("INSERT OR REPLACE INTO rendered_bodies VALUES (?, ?, ?, ?)", rows)
 
 
+class StoreBodyCache:
+    """Rendered bodies kept in the state database between builds."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def rendered(self, source: str, key: str) -> RenderedBody | None:
+        stored = rendered_body(self.store, source, key)
+        return None if stored is None else RenderedBody(*stored)
+
+    def save(self, rows: list[BodyRow]) -> None:
+        save_rendered_bodies(self.store, rows)
+
+
 def output_fingerprints(store: Store) -> dict[str, tuple[str, int]]:
     rows = store.query_all("SELECT path, fingerprint, size FROM outputs")
     return {str(path): (str(fingerprint), int(size)) for path, fingerprint, size in rows}
@@ -47,9 +69,32 @@ def forget_outputs(store: Store, paths: list[str]) -> None:
         db.executemany("DELETE FROM outputs WHERE path = ?", [(path,) for path in paths])
 
 
-def record_outputs(store: Store, outputs: Iterable[tuple[str, str, int]]) -> None:
+def record_outputs(store: Store, outputs: dict[str, tuple[str, int]]) -> None:
+    rows = [(path, fingerprint, size) for path, (fingerprint, size) in outputs.items()]
     with store.transaction() as db:
-        db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", list(outputs))
+        db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", rows)
+
+
+def outputs_of_folder(store: Store, folder: str) -> dict[str, tuple[str, int]]:
+    """The feeds earlier builds wrote into this output folder; another folder's are forgotten."""
+    if store.get_meta(OUTPUT_FOLDER_KEY) not in (None, folder):
+        forget_outputs(store, list(output_fingerprints(store)))
+    store.set_meta(OUTPUT_FOLDER_KEY, folder)
+    return output_fingerprints(store)
+
+
+def first_build(store: Store, now: datetime) -> datetime:
+    """When this site was first built: the stable date of a feed that has no entries yet."""
+    recorded = store.get_meta(FIRST_BUILD_KEY)
+    if recorded is None:
+        recorded = now.replace(microsecond=0).isoformat()
+        store.set_meta(FIRST_BUILD_KEY, recorded)
+    return datetime.fromisoformat(recorded)
+
+
+def record_feed_index(store: Store, index: list[tuple[str, str]]) -> None:
+    """The (folder, title) of every feed the build planned, for a home page that reads no content."""
+    store.set_meta(FEED_INDEX_KEY, json.dumps([list(item) for item in index], ensure_ascii=False))
 
 
 @dataclass(slots=True)
