@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import click
 
 from feedkit import __version__
-from feedkit.errors import ConfigError, ContentError, FeedkitError
-from feedkit.words import plural
+from feedkit.errors import ConfigError, FeedkitError
 
 if TYPE_CHECKING:
     from feedkit.config import Config
@@ -51,6 +49,10 @@ class FeedkitGroup(OneLineGroup):
     """
 
     lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
+        "build": ("feedkit.cli.site:build", "Build the feeds from the content folder."),
+        "check": ("feedkit.cli.site:check", "Check the configuration and every review."),
+        "new": ("feedkit.cli.site:new", "Create a new review file."),
+        "init": ("feedkit.cli.site:init", "Start a new site in DIRECTORY."),
         "digest": ("feedkit.cli.newsletter:digest", "Preview, test, send and follow the digest."),
         "subscribers": (
             "feedkit.cli.newsletter:subscribers",
@@ -189,80 +191,6 @@ def find_config(start: Path) -> Path:
         f"no {CONFIG_NAME} in {start} or any folder above it",
         "run 'feedkit init DIR' to start a site, or pass --config PATH",
     )
-
-
-@main.command()
-@config_option
-@click.option("--strict", is_flag=True, help="Fail, writing nothing, if any review has a problem.")
-@click.pass_context
-def build(ctx: click.Context, strict: bool) -> None:
-    """Build the feeds from the content folder (only what changed is rewritten)."""
-    from feedkit import pipeline  # noqa: PLC0415
-
-    config = config_from(ctx)
-    report = pipeline.build(config, strict=strict)
-    print_problems(report.problems)
-    print_notes(report.notes)
-    click.echo(f"Built: {report.summary(shown(config.output_dir))}")
-
-
-@main.command()
-@config_option
-@click.pass_context
-def check(ctx: click.Context) -> None:
-    """Check the configuration and every review, writing nothing (exit 3 on any problem)."""
-    from feedkit import pipeline  # noqa: PLC0415
-    from feedkit.service.cron import check_schedule  # noqa: PLC0415
-
-    config = config_from(ctx)
-    check_schedule(config)
-    report = pipeline.check(config)
-    print_problems(report.problems)
-    print_notes(report.notes)
-    counts = f"{report.published} published, {plural(report.drafts, 'draft')}, {report.scheduled} scheduled"
-    if report.problems:
-        found = plural(len(report.problems), "problem")
-        raise ContentError(f"{found} found ({counts})", "fix the files named above")
-    click.echo(f"OK: {config.path.name} is valid; {counts}, no problems")
-
-
-@main.command()
-@config_option
-@click.argument("title")
-@click.option("--slug", help="The URL slug (default: from the title).")
-@click.option("--publish", is_flag=True, help="Publish at once instead of creating a draft.")
-@click.pass_context
-def new(ctx: click.Context, title: str, slug: str | None, publish: bool) -> None:
-    """Create a new review file with its front matter filled in."""
-    from feedkit import scaffold  # noqa: PLC0415
-
-    config = config_from(ctx)
-    path = scaffold.new_review(config, title, slug=slug, draft=not publish)
-    status = "published at the next build" if publish else "a draft: remove 'draft: true' to publish it"
-    click.echo(f"Created {shown(path)} ({status})")
-
-
-@main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Start a new site in DIRECTORY: config.toml, templates and one sample review."""
-    from feedkit import scaffold  # noqa: PLC0415
-
-    created = scaffold.init_site(directory)
-    click.echo(f"Created a feedkit site in {directory} ({len(created)} files).")
-    command = feedkit_command(directory)
-    click.echo(f"Next: cd {directory}, edit config.toml, then run: {command} build")
-
-
-def feedkit_command(directory: Path) -> str:
-    """How to run this very feedkit from inside `directory`: `feedkit` if the shell finds it."""
-    running = Path(sys.argv[0])
-    if running.name != "feedkit":
-        return f"{sys.executable} -m feedkit.cli"
-    on_path = shutil.which("feedkit")
-    if on_path and Path(on_path).resolve() == running.resolve():
-        return "feedkit"
-    return os.path.relpath(running.absolute(), directory.absolute())
 
 
 def print_problems(problems: Sequence[Problem]) -> None:
