@@ -60,13 +60,21 @@ def classify(data: bytes) -> Report:
     """What the message in `data` is; anything not understood, even garbage, is UNKNOWN."""
     try:
         message = BytesParser(policy=policy.default).parsebytes(data)
-        if not message.keys():
-            return _unreadable("no header fields: not an e-mail message")
+    except _PARSER_ERRORS as exc:
+        return _unreadable(f"not parseable as an e-mail message ({type(exc).__name__})")
+    if not message.keys():
+        return _unreadable("no header fields: not an e-mail message")
+    try:
         return _classify(_Mail.read(message))
     except Exception as exc:
-        # Mail comes from anyone, and the stdlib parser has raised on hostile input before: one
-        # unreadable message must never stop the caller working through a mailbox.
+        # Mail comes from anyone: one message this module fails to read must never stop the
+        # caller working through a mailbox. The corpus and property tests keep this net unused.
         return _unreadable(f"could not be read as an e-mail message ({type(exc).__name__})")
+
+
+# The stdlib's header parser fails on some malformed values with these (seen by the property
+# tests); the parser then stops, and a header read goes back to the value as written.
+_PARSER_ERRORS = (AttributeError, IndexError, LookupError, ValueError)
 
 
 def _unreadable(reason: str) -> Report:
@@ -126,21 +134,26 @@ def _parts_and_originals(message: EmailMessage) -> tuple[Parts, tuple[Message, .
         if content_type in _ATTACHED_MESSAGES or content_type in _ATTACHED_HEADERS:
             originals.append(_attached_headers(part))
         elif part.get_content_maintype() == "multipart" and depth < _MAX_DEPTH:
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                subparts = [sub for sub in payload if isinstance(sub, EmailMessage)]
-                stack.extend((sub, depth + 1) for sub in reversed(subparts))
+            subparts = [sub for sub in _subparts(part) if isinstance(sub, EmailMessage)]
+            stack.extend((sub, depth + 1) for sub in reversed(subparts))
     return tuple(parts), tuple(originals)
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The parts the parser made of `part`, read without get_payload() decoding any text."""
+    payload = part.get_payload() if part.is_multipart() else []
+    return [sub for sub in payload if isinstance(sub, Message)]
 
 
 def _attached_headers(part: EmailMessage) -> Message:
     """The attached message (or headers) in `part`, its transfer encoding undone."""
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload and _transfer_encoding(part) not in _ENCODED:
-        inner = payload[0]
-        if isinstance(inner, Message):
-            return inner
-    return Parser(policy=policy.default).parsestr(_decoded_body(part), headersonly=True)
+    subparts = _subparts(part)
+    if subparts and _transfer_encoding(part) not in _ENCODED:
+        return subparts[0]
+    try:
+        return Parser(policy=policy.default).parsestr(_decoded_body(part), headersonly=True)
+    except _PARSER_ERRORS:
+        return Message()
 
 
 _ENCODED = frozenset({"base64", "quoted-printable"})
@@ -152,11 +165,9 @@ def _transfer_encoding(part: Message) -> str:
 
 def _decoded_body(part: Message) -> str:
     """The body of `part` as text; the parser leaves message/* parts transfer-encoded."""
-    payload = part.get_payload()
-    if not isinstance(payload, list):
-        data = part.get_payload(decode=True)
-        return data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
-    written = [sub.as_string(policy=_AS_WRITTEN) for sub in payload if isinstance(sub, Message)]
+    if not part.is_multipart():
+        return _payload_bytes(part).decode("utf-8", "replace")
+    written = [_as_written(sub) for sub in _subparts(part)]
     raw = "\n".join(written).encode("utf-8", "replace")
     encoding = _transfer_encoding(part)
     try:
@@ -172,15 +183,45 @@ def _decoded_body(part: Message) -> str:
 _AS_WRITTEN = policy.default.clone(max_line_length=None, utf8=True)
 
 
+def _as_written(message: Message) -> str:
+    try:
+        return message.as_string(policy=_AS_WRITTEN)
+    except _PARSER_ERRORS:
+        return ""
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """The body, transfer encoding undone (undecoded, get_payload() trips on odd charset names)."""
+    try:
+        data = part.get_payload(decode=True)
+    except _PARSER_ERRORS:
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
 def _header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return "" if value is None else str(value)
+    values = _header_values(message, name)
+    return values[0] if values else ""
+
+
+def _header_values(message: Message, name: str) -> list[str]:
+    """Every value of a header, decoded; as written where the stdlib cannot parse it."""
+    try:
+        return [str(value) for value in message.get_all(name, [])]
+    except _PARSER_ERRORS:
+        raw = [value for key, value in message.raw_items() if key.lower() == name.lower()]
+        return [_as_text(value) for value in raw]
+
+
+def _as_text(raw: str) -> str:
+    """A raw header value or body kept by the parser as escaped bytes, read as UTF-8."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _envelope_to(message: EmailMessage) -> tuple[str, ...]:
     found: list[str] = []
     for name in _ENVELOPE_HEADERS:
-        values = [str(value) for value in message.get_all(name, [])]
+        values = _header_values(message, name)
         found.extend(address for _, address in getaddresses(values) if "@" in address)
     return tuple(dict.fromkeys(found))
 
@@ -227,7 +268,7 @@ class _HtmlText(HTMLParser):
 
 def _readable_text(parts: Sequence[EmailMessage]) -> str:
     """The text of the inline plain-text parts; of the HTML ones only where there is no plain."""
-    inline = [part for part in parts if part.get_content_disposition() != "attachment"]
+    inline = [part for part in parts if not _is_attachment(part)]
     plain = [_text_of(part) for part in inline if part.get_content_type() == "text/plain"]
     if plain:
         return "\n".join(plain)
@@ -240,10 +281,14 @@ def _readable_text(parts: Sequence[EmailMessage]) -> str:
     return "\n".join(converted)
 
 
+def _is_attachment(part: EmailMessage) -> bool:
+    return _header(part, "Content-Disposition").strip().lower().startswith("attachment")
+
+
 def _text_of(part: EmailMessage) -> str:
     try:
         content = part.get_content()
-    except LookupError:  # a charset Python does not know: read it as UTF-8 rather than not at all
+    except _PARSER_ERRORS:  # a charset name Python cannot look up, say: read it as UTF-8
         return _decoded_body(part)
     return content if isinstance(content, str) else ""
 
@@ -346,17 +391,19 @@ Fields = list[tuple[str, str]]
 
 def _field_blocks(part: EmailMessage) -> list[Fields]:
     """The blocks of "Name: value" fields in a report part, names lower-cased."""
-    payload = part.get_payload()
-    if not isinstance(payload, list) or _transfer_encoding(part) in _ENCODED:
+    if not part.is_multipart() or _transfer_encoding(part) in _ENCODED:
         return _parse_blocks(_decoded_body(part))
     blocks: list[Fields] = []
-    for sub in (sub for sub in payload if isinstance(sub, Message)):
-        blocks.append([(name.lower(), str(value)) for name, value in sub.items()])
+    for sub in _subparts(part):
+        # Fields as written: these are no RFC 5322 headers for the stdlib to parse.
+        blocks.append([(key.lower(), _unfolded(value)) for key, value in sub.raw_items()])
         # message/global-delivery-status is parsed as one message: its later blocks are the body.
-        body = sub.get_payload(decode=True)
-        if isinstance(body, bytes):
-            blocks.extend(_parse_blocks(body.decode("utf-8", "replace")))
+        blocks.extend(_parse_blocks(_payload_bytes(sub).decode("utf-8", "replace")))
     return blocks
+
+
+def _unfolded(raw: str) -> str:
+    return " ".join(_as_text(raw).split())
 
 
 def _parse_blocks(text: str) -> list[Fields]:

@@ -113,6 +113,16 @@ def test_codes_in_the_quoted_original_are_not_read() -> None:
     assert (report.kind, report.status) == (Kind.HARD_BOUNCE, None)
 
 
+def test_a_charset_name_python_cannot_look_up_is_read_as_utf8() -> None:
+    """A bounce whose charset is unknown or holds a NUL byte is still read, as UTF-8."""
+    head = b"From: MAILER-DAEMON@mx.example.com\nSubject: failure notice\n"
+    body = b"\n<anna@example.com>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+    for charset in (b"no-such-charset", b"utf-8\x00"):
+        content_type = b'Content-Type: text/plain; charset="' + charset + b'"\n'
+        report = classify(head + content_type + body)
+        assert (report.kind, report.recipients) == (Kind.HARD_BOUNCE, ("anna@example.com",))
+
+
 # -- property tests -----------------------------------------------------------------------------
 
 HEADER_PIECES = [
