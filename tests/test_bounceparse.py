@@ -7,9 +7,7 @@ providers are documented to send; expected.toml says what `classify` must make o
 from __future__ import annotations
 
 import re
-import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,15 +201,6 @@ def test_every_pattern_in_the_module_is_checked() -> None:
     assert module_patterns() == set(PATTERN_SHAPES)
 
 
-@pytest.fixture
-def usual_recursion_limit() -> Iterator[None]:
-    """The step model raises the recursion limit; later tests get back the one they expect."""
-    limit = sys.getrecursionlimit()
-    yield
-    sys.setrecursionlimit(limit)
-
-
-@pytest.mark.usefixtures("usual_recursion_limit")
 @pytest.mark.parametrize(("name", "mode", "shapes"), [(n, *v) for n, v in PATTERN_SHAPES.items()])
 def test_pattern_work_grows_linearly(name: str, mode: str, shapes: list[Shape]) -> None:
     """On each adversarial text, twice the input costs the pattern at most 2.5 times the steps."""

@@ -1115,6 +1115,16 @@ def test_deeply_nested_toml_is_one_problem(make_site: SiteMaker) -> None:
     ]
 
 
+def test_toml_nested_past_the_limit_is_refused_whatever_the_recursion_limit(make_site: SiteMaker) -> None:
+    """Forty levels parse without recursion trouble, yet are refused like YAML past 32 levels."""
+    tags = "[" * 40 + "]" * 40
+    nested = f'+++\ntitle = "Deep"\ndate = 2025-01-01\ntags = {tags}\n+++\n'
+    result = load(make_site({**GOOD, "deep.md": nested}))
+    assert [str(problem) for problem in result.problems] == [
+        "content/deep.md: front matter nests lists or mappings more than 32 deep; write it flatter"
+    ]
+
+
 def test_max_file_kb_below_one_is_a_config_error(make_site: SiteMaker) -> None:
     """A size limit of 0 KB would refuse every review: config.toml names the key instead."""
     with pytest.raises(ConfigError) as caught:

@@ -170,7 +170,18 @@ def _parse_toml(inner: str) -> dict[str, Any]:
         raise FrontMatterError(f"front matter is not valid TOML ({exc}); fix that line", line) from exc
     except RecursionError:  # tomllib recurses once per level of nested arrays and tables
         raise FrontMatterError(_TOO_DEEP, None) from None
+    if _depth(values) > MAX_NESTING:  # the same limit as YAML's, whatever the recursion limit
+        raise FrontMatterError(_TOO_DEEP, None)
     return _as_mapping(values)
+
+
+def _depth(value: object) -> int:
+    """How deep lists and tables nest in a parsed value (bounded: the text was parsed already)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 _TOML_ERROR_LINE = re.compile(r"line (\d+)")
