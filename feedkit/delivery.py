@@ -12,17 +12,16 @@ from dataclasses import dataclass, field
 
 from feedkit import mailstate
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
-from feedkit.mail import (
+from feedkit.errors import (
     ConnectionProblemError,
     DeliveryError,
-    MessageBuilder,
     MessageRejectedError,
     OutcomeUnknownError,
     PermanentDeliveryError,
+    SendStoppedError,
     TransientDeliveryError,
-    Transport,
 )
+from feedkit.mail import MessageBuilder, Transport
 from feedkit.mailstate import FAILED, SENT, SKIPPED, UNKNOWN, Delivery, FrozenDigest
 from feedkit.store.db import Store, open_store
 
@@ -33,12 +32,6 @@ DEFERRED = "deferred"  # still pending after this run's attempts: the next run t
 # Timeouts or lost connections in a row, over every connection, after which the server is taken
 # to be down: the run stops at once instead of waiting out every recipient's attempts.
 BREAKER_LIMIT = 3
-
-
-class SendStoppedError(FeedkitError):
-    """A send ended early, or delivered nothing; what was not sent stays pending."""
-
-    exit_code = 7
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from feedkit import mailstate
 from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.content.markup import absolute_url
-from feedkit.errors import FeedkitError
+from feedkit.errors import TemplateError
 from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER
 from feedkit.model import DigestContent, Review, Site, rating_stars
 from feedkit.store.build import StoreBodyCache
@@ -28,12 +28,6 @@ from feedkit.urls import page_url
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
-
-
-class TemplateError(FeedkitError):
-    """A digest template cannot be read or rendered."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,25 @@
-"""The exceptions feedkit raises for problems a user can fix.
+"""The exceptions feedkit raises for problems a user can fix, and the exit code of each.
 
-    FeedkitError            anything a user can act on; the CLI prints it as one line and exits 1
-    ├── ConfigError         config.toml is missing, unreadable or invalid (lists every problem)
-    ├── ContentError        the content folder cannot be read at all, or --strict found problems
-    ├── OutputError         an output file or folder cannot be written
-    └── StateError          the state database cannot be opened or is damaged
+    FeedkitError                  anything a user can act on; one `error:` line, exit 1
+    ├── ConfigError               config.toml missing, unreadable or invalid (every problem)  2
+    ├── MailConfigError           no secret, a refused login, TLS that fails                   2
+    ├── TemplateError             a digest template cannot be read or rendered                 2
+    ├── ContentError              the content folder cannot be read, or --strict found problems 3
+    ├── OutputError               an output file or folder cannot be written                   4
+    ├── StateError                the state database cannot be opened, was lost, or is newer   5
+    ├── LockedError               another process is sending a digest                          6
+    ├── SendStoppedError          a send stopped early or delivered nothing (rest pending)     7
+    ├── ServeError                the web side cannot listen where it was asked to             8
+    ├── SubscriberError           an address that cannot be added
+    └── DeliveryError             one message not delivered; the sender decides what next
+        ├── TransientDeliveryError    a 4xx reply: try this message again
+        │   └── ConnectionProblemError  no answer before the message was complete: safe to retry
+        ├── PermanentDeliveryError    a 5xx to RCPT: this recipient never gets it
+        ├── MessageRejectedError      a 5xx to MAIL FROM or DATA: stop, nobody can get it
+        └── OutcomeUnknownError       no reply after the whole message: it may have arrived
 
-Any other exception is a bug in feedkit and may show a traceback.
+Third-party exceptions are translated once, where they arise (sqlite3 in feedkit.store.db, smtplib
+and ssl in feedkit.mail.transports). Any other exception is a bug and may show a traceback.
 """
 
 from __future__ import annotations
@@ -32,6 +45,18 @@ class ConfigError(FeedkitError):
     exit_code = 2
 
 
+class MailConfigError(FeedkitError):
+    """The mail set-up cannot work as configured: no secret, a wrong password, TLS that fails."""
+
+    exit_code = 2
+
+
+class TemplateError(FeedkitError):
+    """A digest template cannot be read or rendered."""
+
+    exit_code = 2
+
+
 class ContentError(FeedkitError):
     """The content folder cannot be read, or a strict build found problems."""
 
@@ -45,6 +70,53 @@ class OutputError(FeedkitError):
 
 
 class StateError(FeedkitError):
-    """The state database cannot be opened, migrated or queried."""
+    """The state database cannot be opened, migrated or queried, was lost, or is from a newer
+    feedkit."""
 
     exit_code = 5
+
+
+class LockedError(FeedkitError):
+    """Another process is sending a digest."""
+
+    exit_code = 6
+
+
+class SendStoppedError(FeedkitError):
+    """A send ended early, or delivered nothing; what was not sent stays pending."""
+
+    exit_code = 7
+
+
+class ServeError(FeedkitError):
+    """The web side cannot listen where it was asked to (the address is in use)."""
+
+    exit_code = 8
+
+
+class SubscriberError(FeedkitError):
+    """An address cannot be added: malformed, or it left and may not be brought back."""
+
+
+class DeliveryError(FeedkitError):
+    """A message was not delivered."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth another try later: a 4xx reply."""
+
+
+class ConnectionProblemError(TransientDeliveryError):
+    """No answer from the server (refused, timed out or dropped) before it had the whole message."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The server refused this recipient for good (a 5xx reply to RCPT)."""
+
+
+class MessageRejectedError(DeliveryError):
+    """The server refused the message itself (5xx to MAIL FROM or DATA): nobody can receive it."""
+
+
+class OutcomeUnknownError(DeliveryError):
+    """The whole message went out but no reply came: the server may or may not have taken it."""

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, urlsplit
 
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import (
+    ConnectionProblemError,
+    DeliveryError,
+    FeedkitError,
+    MailConfigError,
+    MessageRejectedError,
+    OutcomeUnknownError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from feedkit.mailstate import FrozenDigest
 from feedkit.output import write_atomic
 
@@ -39,36 +48,6 @@ if TYPE_CHECKING:
 SECRET_ENV = "FEEDKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
 UNSUBSCRIBE_PLACEHOLDER = "FEEDKIT-UNSUBSCRIBE-URL-0f3c"  # swapped for each recipient's own link
 _CRLF = b"\r\n"
-
-
-class DeliveryError(FeedkitError):
-    """A message was not delivered."""
-
-
-class TransientDeliveryError(DeliveryError):
-    """Worth another try later: a 4xx reply."""
-
-
-class ConnectionProblemError(TransientDeliveryError):
-    """No answer from the server (refused, timed out or dropped) before it had the whole message."""
-
-
-class PermanentDeliveryError(DeliveryError):
-    """The server refused this recipient for good (a 5xx reply to RCPT)."""
-
-
-class MessageRejectedError(DeliveryError):
-    """The server refused the message itself (5xx to MAIL FROM or DATA): nobody can receive it."""
-
-
-class OutcomeUnknownError(DeliveryError):
-    """The whole message went out but no reply came: the server may or may not have taken it."""
-
-
-class MailConfigError(FeedkitError):
-    """The mail set-up cannot work as configured: no secret, a wrong password, an unreachable server."""
-
-    exit_code = 2
 
 
 # -- unsubscribe tokens --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from feedkit.errors import FeedkitError
+from feedkit.errors import FeedkitError, LockedError
 from feedkit.model import DigestContent
 from feedkit.store.db import Store
 
@@ -51,12 +51,6 @@ PENDING, SENT, FAILED = DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliverySta
 SKIPPED, UNKNOWN = DeliveryStatus.SKIPPED, DeliveryStatus.UNKNOWN
 UNFINISHED = (PENDING, UNKNOWN)
 STALE_LOCK_AFTER = timedelta(seconds=90)  # a holder whose heartbeat is this old is gone
-
-
-class LockedError(FeedkitError):
-    """Another process is sending a digest."""
-
-    exit_code = 6
 
 
 @dataclass(frozen=True, slots=True)

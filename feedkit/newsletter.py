@@ -29,7 +29,7 @@ from feedkit.digest import (
     render_html,
     select_reviews,
 )
-from feedkit.errors import FeedkitError
+from feedkit.errors import FeedkitError, SubscriberError
 from feedkit.mail import (
     UNSUBSCRIBE_PLACEHOLDER,
     FileTransport,
@@ -46,10 +46,6 @@ from feedkit.store.db import Store, open_store
 from feedkit.subscriber_csv import NoAddressColumnError, read_subscriber_rows
 
 PREVIEW_FOLDER = "preview"
-
-
-class SubscriberError(FeedkitError):
-    """An address cannot be added: malformed, or it unsubscribed before."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import Config, load_config
-from feedkit.mail import (
-    UNSUBSCRIBE_PLACEHOLDER,
-    MailConfigError,
-    MessageBuilder,
-    make_token,
-    secret_from_environment,
-    verify_token,
-)
+from feedkit.errors import MailConfigError
+from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER, MessageBuilder, make_token, secret_from_environment, verify_token
 from feedkit.mailstate import FrozenDigest
 from feedkit.model import DigestContent
 from tests.conftest import write_site

@@ -17,15 +17,8 @@ import trustme
 import feedkit.output
 from feedkit import mailstate, newsletter
 from feedkit.config import Config, load_config
-from feedkit.mail import (
-    FileTransport,
-    MailConfigError,
-    MessageBuilder,
-    open_transport,
-    unsubscribe_link,
-    verify_token,
-)
-from feedkit.mailstate import LockedError
+from feedkit.errors import LockedError, MailConfigError, SubscriberError
+from feedkit.mail import FileTransport, MessageBuilder, open_transport, unsubscribe_link, verify_token
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import PASSWORD, USER, Faults, SmtpServer, authenticate
@@ -357,7 +350,7 @@ def test_addresses_are_checked_and_deduplicated(site_maker: Callable[..., Config
     config = site_maker()
     assert newsletter.add_subscriber(config, "Ann@Example.org", "Ann") is True
     assert newsletter.add_subscriber(config, "ann@example.ORG") is False
-    with pytest.raises(newsletter.SubscriberError) as caught:
+    with pytest.raises(SubscriberError) as caught:
         newsletter.add_subscriber(config, "ann@@example.org")
     assert str(caught.value).startswith("'ann@@example.org' is not a valid e-mail address (")
     report = newsletter.import_subscribers(config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]])

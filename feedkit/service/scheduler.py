@@ -23,8 +23,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from feedkit import mailstate, newsletter, pipeline
 from feedkit.config import Config, load_config
 from feedkit.content.files import scan_content
-from feedkit.delivery import SendStoppedError, check_reports
-from feedkit.errors import FeedkitError
+from feedkit.delivery import check_reports
+from feedkit.errors import FeedkitError, LockedError, SendStoppedError
 from feedkit.mail import open_transport
 from feedkit.service.cron import check_schedule
 from feedkit.store.db import open_store
@@ -64,7 +64,7 @@ def digest_job(config: Config, stop: threading.Event, *, create: bool = True) ->
     try:
         transports = functools.partial(open_transport, config)
         reports = newsletter.send(config, transports, stop=stop, create=create)
-    except mailstate.LockedError as error:
+    except LockedError as error:
         log.warning("digest: skipped: %s", error)
         return False
     except FeedkitError as error:

@@ -1,0 +1,122 @@
+"""Signed tokens for links in mail and for forms: each carries its purpose, and its age.
+
+A token made for one purpose never passes for another (an unsubscribe link cannot confirm a
+subscription, nor log anyone in), and where it matters it expires. They are checked without a
+lookup table, with the secret in FEEDKIT_SECRET. Unsubscribe links in mail sent by feedkit 0.1
+(an address and a truncated HMAC) keep working.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from feedkit.errors import MailConfigError
+
+SECRET_ENV = "FEEDKIT_SECRET"  # noqa: S105 - the name of a variable, not a secret
+MIN_SECRET_LENGTH = 16
+
+
+class Purpose(enum.StrEnum):
+    """What a token may be used for."""
+
+    UNSUBSCRIBE = "unsubscribe"  # in every digest: never expires, mail is read years later
+    CONFIRM = "confirm"  # confirmed opt-in
+    PREFERENCES = "preferences"  # "manage your subscription": never expires
+    SESSION = "session"  # an editor's session id, also checked against the state database
+    LOGIN_FORM = "login-form"  # the login form's CSRF token, before there is a session
+    NOTICE = "notice"  # a one-line notice carried to the editors' page in its address
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What a token says: its subject if it is genuine and fresh, and whether it merely expired.
+
+    An expired token still names its subject, so a page can offer to send a fresh link.
+    """
+
+    subject: str | None
+    expired_subject: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expired_subject is not None
+
+
+class Tokens:
+    """Makes and checks tokens with one secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+
+    def make(self, purpose: Purpose, subject: str) -> str:
+        return self._serializer(purpose).dumps(subject)
+
+    def read(self, purpose: Purpose, token: str, max_age: timedelta | None = None) -> str | None:
+        """The subject of a genuine, unexpired token for this purpose; None for anything else."""
+        return self.check(purpose, token, max_age).subject
+
+    def check(self, purpose: Purpose, token: str, max_age: timedelta | None = None) -> Checked:
+        seconds = int(max_age.total_seconds()) if max_age is not None else None
+        serializer = self._serializer(purpose)
+        try:
+            subject = serializer.loads(token, max_age=seconds)
+        except SignatureExpired as expired:
+            return Checked(None, _text(serializer.load_payload(expired.payload or b"")))
+        except (BadData, UnicodeError, ValueError):
+            return Checked(self._legacy(purpose, token))
+        return Checked(_text(subject))
+
+    def _legacy(self, purpose: Purpose, token: str) -> str | None:
+        if purpose is not Purpose.UNSUBSCRIBE:
+            return None
+        return read_legacy_unsubscribe(token, self.secret)
+
+    def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(
+            self.secret, salt=f"feedkit.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
+        )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def read_legacy_unsubscribe(token: str, secret: bytes) -> str | None:
+    """The address in an unsubscribe token of feedkit 0.1's form: base64(address).base64(hmac)."""
+    encoded_address, _, encoded_signature = token.partition(".")
+    try:
+        key = _unb64(encoded_address)
+        signature = _unb64(encoded_signature)
+        address = key.decode()
+    except (binascii.Error, ValueError):
+        return None
+    expected = hmac.new(secret, b"unsubscribe\0" + key, hashlib.sha256).digest()[:16]
+    return address if hmac.compare_digest(signature, expected) else None
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def secret_from_environment() -> bytes:
+    """The secret that signs every token; the error says whether it is unset or too short."""
+    secret = os.environ.get(SECRET_ENV, "")
+    if len(secret) >= MIN_SECRET_LENGTH:
+        return secret.encode()
+    problem = "is not set"
+    if secret:
+        problem = f"is shorter than {MIN_SECRET_LENGTH} characters (it has {len(secret)})"
+    make_one = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    raise MailConfigError(
+        f"{SECRET_ENV} {problem}; unsubscribe links are signed with it",
+        f'export {SECRET_ENV}="$({make_one})"',
+    )
