@@ -44,14 +44,16 @@ SESSION_COOKIE = "feedkit_admin"
 SESSION_LIFETIME = timedelta(hours=12)
 LOGIN_FORM_COOKIE = "feedkit_login"  # the login form's CSRF token, signed, before any session
 LOGIN_FORM_SECONDS = 3600
+# Every text file feedkit writes is UTF-8; with nosniff a browser must be told, not left to guess.
+UTF8 = "; charset=utf-8"
 FILE_TYPES = {
-    "feed.xml": CONTENT_TYPES["rss"],
-    "atom.xml": CONTENT_TYPES["atom"],
-    "feed.json": CONTENT_TYPES["json"],
-    ".xsl": "application/xslt+xml",
-    ".html": "text/html; charset=utf-8",
-    ".xml": "application/xml",
-    ".json": "application/json",
+    "feed.xml": CONTENT_TYPES["rss"] + UTF8,
+    "atom.xml": CONTENT_TYPES["atom"] + UTF8,
+    "feed.json": CONTENT_TYPES["json"] + UTF8,
+    ".xsl": "application/xslt+xml" + UTF8,
+    ".html": "text/html" + UTF8,
+    ".xml": "application/xml" + UTF8,
+    ".json": "application/json" + UTF8,
 }
 _T = TypeVar("_T")
 SAFE_METHODS = ("GET", "HEAD")

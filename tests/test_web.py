@@ -99,6 +99,17 @@ def test_feeds_are_served_with_their_types_and_validators(client: TestClient, pa
     assert response.headers["last-modified"].endswith(" GMT")
 
 
+def test_every_text_file_and_page_names_its_charset(client: TestClient, config: Config) -> None:
+    """Feeds, the stylesheet and the pages are all sent as UTF-8, said in the header: with nosniff
+    a browser must not guess, and a guess of Latin-1 garbles 'Noël' into 'NoÃ«l'."""
+    files = [path for path in config.output_dir.rglob("*") if path.is_file()]
+    paths = ["/" + path.relative_to(config.output_dir).as_posix() for path in files]
+    assert {"/feed.xml", "/atom.xml", "/feed.json", "/feed.xsl"} <= set(paths)
+    for path in [*paths, "/", "/admin/login", "/nothing-here.xml"]:
+        response = client.get(path)
+        assert response.headers["content-type"].endswith("; charset=utf-8"), path
+
+
 def test_conditional_get_answers_304(client: TestClient) -> None:
     """If-None-Match with the ETag, or If-Modified-Since the last change, gives 304 and no body."""
     first = client.get("/feed.xml")

@@ -156,3 +156,19 @@ def test_home_page_offers_every_feed(browser: Browser, server_url: str, tmp_path
     hrefs = page.eval_on_selector_all("link[rel=alternate]", "links => links.map(link => link.getAttribute('href'))")
     assert hrefs == ["/feed.xml", "/atom.xml", "/feed.json"]
     shot(page, tmp_path, "home")
+
+
+def test_feeds_with_non_ascii_text_read_correctly_in_the_browser(
+    browser: Browser, server_url: str, site: Config
+) -> None:
+    """A feed opened in Chromium shows 'Noël', '©' and '★' as written, not 'NoÃ«l', 'Â©', 'â˜…'."""
+    date = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    text = f"---\ntitle: Noël © Studio ★ classics\ndate: {date}\n---\nCafé.\n"
+    (site.content_dir / "noel.md").write_text(text, encoding="utf-8")
+    pipeline.build(site)
+    page = browser.new_page()
+    for name in ("feed.xml", "atom.xml", "feed.json"):
+        page.goto(f"{server_url}/{name}")
+        shown = page.locator("body").inner_text()
+        assert "Noël © Studio ★ classics" in shown, name
+        assert "Ã" not in shown, name
