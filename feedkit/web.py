@@ -372,6 +372,11 @@ def same_token(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def admin_enabled() -> bool:
+    """Whether the editors' page is on: it is while a password hash is set."""
+    return bool(os.environ.get(ADMIN_HASH_ENV))
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
