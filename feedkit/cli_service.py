@@ -17,17 +17,25 @@ from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.web import ADMIN_HASH_ENV, admin_enabled, create_app
 from feedkit.weblogin import hash_password as make_hash
+from feedkit.weblogin import password_problem
 
 log = logging.getLogger("feedkit")
 PORT = click.IntRange(1, 65535)
 ANY_ADDRESS = "use 127.0.0.1, or 0.0.0.0 for all"
 OTHER_PORT = "stop it or choose another --port"
+HOW_TO_GIVE_A_PASSWORD = "pipe it in as one line, or run this at a terminal"  # noqa: S105 - advice
 
 
 class ListenError(FeedkitError):
     """The web side cannot listen where it was asked to: the port is taken, or not ours to take."""
 
     exit_code = 8
+
+
+class PasswordError(FeedkitError):
+    """The password given for the editors' page is refused."""
+
+    exit_code = 2
 
 
 class HostError(FeedkitError):
@@ -39,7 +47,12 @@ class HostError(FeedkitError):
 @click.command()
 @click.option("--once", is_flag=True, help="Run every job once now and exit (for cron or systemd timers).")
 @click.option("--serve", "with_web", is_flag=True, help="Also serve the web side (as `feedkit serve`).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="With --serve: the address to listen on.",
+)
 @click.option("--port", type=PORT, default=8080, show_default=True, help="With --serve: the port.")
 @click.pass_context
 def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) -> None:
@@ -72,16 +85,24 @@ def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) ->
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=PORT, default=8080, show_default=True, help="The port.")
-@click.option("--hash-password", is_flag=True, help="Read a password and print the hash for the editors' page.")
+@click.option(
+    "--hash-password",
+    is_flag=True,
+    help="Read a password (12+ characters; typed twice, or one line from a pipe); print its hash.",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None:
     """Serve feeds, unsubscribe and the editors' page.
 
     Over HTTP: the feeds in public/, one-click unsubscribe and the editors' page at /admin.
+
+    \b
+    Environment:
+      FEEDKIT_SECRET               signs unsubscribe links (required, 16+ characters)
+      FEEDKIT_ADMIN_PASSWORD_HASH  turns on /admin; make one with --hash-password
     """
     if hash_password:
-        password = click.prompt("Password for the editors' page", hide_input=True, confirmation_prompt=True)
-        click.echo(f"{ADMIN_HASH_ENV}='{make_hash(password)}'")
+        click.echo(f"{ADMIN_HASH_ENV}='{make_hash(_read_new_password())}'")
         return
     _log_to_stderr()
     config = config_from(ctx)
@@ -93,6 +114,32 @@ def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None
     url = f"http://{_url_host(host)}:{port}/"
     click.echo(f"Serving {config.site.title} at {url} ({editors}); Ctrl-C stops.")
     server.run(sockets=[listening])
+
+
+def _read_new_password() -> str:
+    """Typed twice, unseen, at a terminal (asked again while too short); one line from a pipe."""
+    if sys.stdin.isatty():
+        password: str = click.prompt(
+            "Password for the editors' page",
+            hide_input=True,
+            confirmation_prompt=True,
+            value_proc=_long_enough,
+        )
+        return password
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise PasswordError("no password on standard input", HOW_TO_GIVE_A_PASSWORD)
+    problem = password_problem(password)
+    if problem:
+        raise PasswordError(problem)
+    return password
+
+
+def _long_enough(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem)  # click shows it and asks again
+    return password
 
 
 def _log_to_stderr() -> None:

@@ -36,7 +36,7 @@ from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
 from feedkit.publish import FEED_INDEX_KEY
 from feedkit.state import Store, open_store
-from feedkit.weblogin import LoginLimiter, PasswordChecks
+from feedkit.weblogin import LoginLimiter, PasswordChecks, is_readable_hash
 
 logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
@@ -64,12 +64,19 @@ SECURITY_HEADERS = {
 }
 
 
+class WebSettingError(FeedkitError):
+    """The environment `feedkit serve` starts in cannot work: a password hash it cannot read."""
+
+    exit_code = 2
+
+
 class WebApp:
     """The routes; one instance per `feedkit serve`, holding the config and the running send, if any."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.secret = secret_from_environment()
+        check_admin_hash()
         self.signer = URLSafeTimedSerializer(self.secret, salt="feedkit-web")
         self.limiter = LoginLimiter()
         self.password_checks = PasswordChecks()
@@ -370,6 +377,16 @@ class WebApp:
 def same_token(given: str, expected: str) -> bool:
     """Compared in constant time as UTF-8: compare_digest refuses non-ASCII text outright."""
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check_admin_hash() -> None:
+    """A password hash, if set, must be one a login can match: refused at start, not at login."""
+    stored = os.environ.get(ADMIN_HASH_ENV)
+    if stored and not is_readable_hash(stored):
+        raise WebSettingError(
+            f"{ADMIN_HASH_ENV} is not a password hash feedkit can read, so no login could succeed",
+            "make one with 'feedkit serve --hash-password' and set what is between its quotes",
+        )
 
 
 def admin_enabled() -> bool:

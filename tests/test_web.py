@@ -583,3 +583,11 @@ def test_trusted_proxies_default_to_none(tmp_path: Path) -> None:
     listed = '[web]\ntrusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]\n'
     config = load_config(write_site(tmp_path, {}, listed))
     assert config.web.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")
+
+
+def test_serve_help_names_the_environment_it_needs() -> None:
+    """`feedkit serve --help` names FEEDKIT_SECRET and FEEDKIT_ADMIN_PASSWORD_HASH."""
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "FEEDKIT_SECRET" in result.output
+    assert ADMIN_HASH_ENV in result.output

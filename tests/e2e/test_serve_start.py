@@ -4,16 +4,21 @@ bound before "Serving" is printed; every failure one `error:` line with its exit
 from __future__ import annotations
 
 import os
+import pty
+import re
+import select
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 
 from feedkit.web import ADMIN_HASH_ENV
+from feedkit.weblogin import check_password
 from tests.conftest import write_site
 from tests.smtp_server import free_port
 from tests.test_web import quick_hash
@@ -36,12 +41,17 @@ def environment(**changes: str | None) -> dict[str, str]:
     return env
 
 
-def feedkit(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a feedkit command that is expected to stop by itself."""
+Completed = subprocess.CompletedProcess[str]
+Env = dict[str, str]
+Args = list[str]
+QUIET_RUN: dict[str, Any] = {"capture_output": True, "text": True, "timeout": 60}
+
+
+def feedkit(root: Path, *args: str, env: Env | None = None, typed: str = "") -> Completed:
+    """Run a feedkit command that is expected to stop by itself, `typed` on its standard input."""
     command = [sys.executable, "-m", "feedkit.cli", *args]
-    return subprocess.run(
-        command, cwd=root, env=env or environment(), capture_output=True, text=True, timeout=60, check=False
-    )
+    options: dict[str, Any] = {"cwd": root, "env": env or environment(), "input": typed}
+    return subprocess.run(command, check=False, **options, **QUIET_RUN)
 
 
 @pytest.fixture
@@ -57,7 +67,7 @@ def busy_port() -> Iterator[int]:
         yield int(holder.getsockname()[1])
 
 
-def assert_one_error(result: subprocess.CompletedProcess[str], code: int, line: str) -> None:
+def assert_one_error(result: Completed, code: int, line: str) -> None:
     """Exactly this one `error:` line on stderr, nothing on stdout, and this exit code."""
     assert (result.returncode, result.stderr, result.stdout) == (code, f"error: {line}\n", "")
 
@@ -66,14 +76,15 @@ def test_serve_says_a_short_secret_is_short(site: Path) -> None:
     """A six-character FEEDKIT_SECRET is reported as too short, not as unset, before 'Serving'."""
     env = environment(FEEDKIT_SECRET=SHORT_SECRET)
     result = feedkit(site, "serve", "--port", str(free_port()), env=env)
-    message = "FEEDKIT_SECRET is shorter than 16 characters (it has 6); unsubscribe links are signed with it"
-    assert_one_error(result, 2, f"{message}; {SECRET_HINT}")
+    message = "FEEDKIT_SECRET is shorter than 16 characters (it has 6)"
+    assert_one_error(result, 2, f"{message}; unsubscribe links are signed with it; {SECRET_HINT}")
 
 
 @pytest.mark.parametrize("secret", [None, ""], ids=["unset", "empty"])
 def test_serve_says_a_missing_secret_is_not_set(site: Path, secret: str | None) -> None:
     """Without FEEDKIT_SECRET serve stops with 'not set', before printing 'Serving'."""
-    result = feedkit(site, "serve", "--port", str(free_port()), env=environment(FEEDKIT_SECRET=secret))
+    env = environment(FEEDKIT_SECRET=secret)
+    result = feedkit(site, "serve", "--port", str(free_port()), env=env)
     message = "FEEDKIT_SECRET is not set; unsubscribe links are signed with it"
     assert_one_error(result, 2, f"{message}; {SECRET_HINT}")
 
@@ -83,7 +94,9 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_8(site: Path, busy_port: int)
     result = feedkit(site, "serve", "--port", str(busy_port))
     where = f"127.0.0.1:{busy_port}"
     assert_one_error(
-        result, 8, f"cannot listen on {where}: another program is using it; stop it or choose another --port"
+        result,
+        8,
+        f"cannot listen on {where}: another program is using it; stop it or choose another --port",
     )
 
 
@@ -92,14 +105,19 @@ def test_serve_refuses_a_port_out_of_range(site: Path, port: str) -> None:
     """A port outside 1–65535 is a usage error: one line, exit 2, no traceback."""
     result = feedkit(site, "serve", "--port", port)
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.startswith(f"error: invalid value for '--port': {port} is not in the range")
+    out_of_range = f"error: invalid value for '--port': {port} is not in the range"
+    assert result.stderr.startswith(out_of_range)
     assert len(result.stderr.splitlines()) == 1
 
 
 def test_serve_refuses_a_host_that_is_not_this_machine(site: Path) -> None:
     """A --host no interface of this machine has is a bad setting: one line, exit 2."""
     result = feedkit(site, "serve", "--host", "192.0.2.1", "--port", str(free_port()))
-    assert_one_error(result, 2, "--host 192.0.2.1: not an address of this machine; use 127.0.0.1, or 0.0.0.0 for all")
+    assert_one_error(
+        result,
+        2,
+        "--host 192.0.2.1: not an address of this machine; use 127.0.0.1, or 0.0.0.0 for all",
+    )
 
 
 def test_serve_prints_serving_only_once_it_listens(site: Path) -> None:
@@ -110,22 +128,29 @@ def test_serve_prints_serving_only_once_it_listens(site: Path) -> None:
         (quick_hash("long enough pass"), "editors: /admin"),
     ):
         port = free_port()
-        env = environment(**{ADMIN_HASH_ENV: password_hash})
-        command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-        with subprocess.Popen(command, cwd=site, env=env, stdout=subprocess.PIPE, text=True) as process:
-            try:
-                assert process.stdout is not None
-                line = process.stdout.readline()
-                socket.create_connection(("127.0.0.1", port), timeout=5).close()
-                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
-            finally:
-                process.terminate()
-            process.wait(timeout=10)
-        assert line == f"Serving Test Reviews at http://127.0.0.1:{port}/ ({editors}); Ctrl-C stops.\n"
+        line = first_line_of_serve(site, port, environment(**{ADMIN_HASH_ENV: password_hash}))
+        url = f"http://127.0.0.1:{port}/"
+        assert line == f"Serving Test Reviews at {url} ({editors}); Ctrl-C stops.\n"
+
+
+def first_line_of_serve(site: Path, port: int, env: dict[str, str]) -> str:
+    """The first line `feedkit serve` prints; the port must take connections once it is out."""
+    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
+    output = subprocess.PIPE
+    with subprocess.Popen(command, cwd=site, env=env, stdout=output, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
+        finally:
+            process.terminate()
+        process.wait(timeout=10)
+    return line
 
 
 def test_run_with_serve_refuses_to_start_when_the_port_is_busy(site: Path, busy_port: int) -> None:
-    """`run --serve` on a busy port stops before the scheduler starts: one line, exit 8, no build."""
+    """`run --serve` on a busy port stops before the scheduler starts: exit 8, no build."""
     result = feedkit(site, "run", "--serve", "--port", str(busy_port))
     where = f"127.0.0.1:{busy_port}"
     assert (result.returncode, result.stdout) == (8, "")
@@ -140,5 +165,87 @@ def test_run_with_serve_checks_the_web_settings_first(site: Path) -> None:
     env = environment(FEEDKIT_SECRET=SHORT_SECRET)
     result = feedkit(site, "run", "--serve", "--port", str(free_port()), env=env)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: FEEDKIT_SECRET is shorter than 16 characters (it has 6)")
+    assert result.stderr.startswith("error: FEEDKIT_SECRET is shorter than 16 characters")
     assert not (site / "public" / "feed.xml").exists()
+
+
+HASH_LINE = re.compile(rf"{ADMIN_HASH_ENV}='(\$argon2id\$[^']+)'\n")
+
+
+def test_hash_password_reads_a_pipe_quietly(tmp_path: Path) -> None:
+    """From a pipe, one line is the password: the hash is printed alone, with no GetPassWarning."""
+    result = feedkit(tmp_path, "serve", "--hash-password", typed="a long pass phrase\n")
+    assert (result.returncode, result.stderr) == (0, "")
+    match = HASH_LINE.fullmatch(result.stdout)
+    assert match
+    assert check_password("a long pass phrase", match[1])
+
+
+REFUSED_PASSWORDS = [
+    ("x\n", "the password has 1 character; use at least 12"),
+    ("eleven char\n", "the password has 11 characters; use at least 12"),
+    ("", "no password on standard input; pipe it in as one line, or run this at a terminal"),
+]
+
+
+@pytest.mark.parametrize(("typed", "line"), REFUSED_PASSWORDS)
+def test_hash_password_refuses_short_or_no_password(tmp_path: Path, typed: str, line: str) -> None:
+    """A password under twelve characters, or none, is one `error:` line, exit 2, and no hash."""
+    assert_one_error(feedkit(tmp_path, "serve", "--hash-password", typed=typed), 2, line)
+
+
+def test_hash_password_at_a_terminal_asks_twice_and_again_when_short() -> None:
+    """At a terminal the password is typed twice, unseen; a short one is refused, asked again."""
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "feedkit.cli", "serve", "--hash-password"]
+    # A new session has no controlling terminal: getpass then uses the pseudo-terminal on stdin.
+    streams = {"stdin": terminal, "stdout": terminal, "stderr": terminal}
+    process = subprocess.Popen(command, **streams, start_new_session=True)
+    os.close(terminal)
+    asked = [
+        (b"page: ", "short"),
+        (b"page: ", "a long pass phrase"),
+        (b"confirmation: ", "a long pass phrase"),
+    ]
+    shown = []
+    for prompt, answer in asked:
+        shown.append(read_until(controller, prompt))
+        os.write(controller, answer.encode() + b"\r")
+    output = "".join(shown) + read_until(controller, b"'\r\n")
+    assert process.wait(timeout=30) == 0
+    os.close(controller)
+    match = re.search(rf"{ADMIN_HASH_ENV}='(\$argon2id\$[^']+)'", output)
+    assert match
+    assert check_password("a long pass phrase", match[1])
+    assert "the password has 5 characters; use at least 12" in output
+    assert "a long pass phrase" not in output  # never echoed
+
+
+def read_until(descriptor: int, end: bytes) -> str:
+    """What the terminal shows up to and including `end` (a generous bound: a prompt that never
+    comes fails the test instead of hanging it)."""
+    seen = b""
+    while not seen.endswith(end):
+        ready, _, _ = select.select([descriptor], [], [], 30)
+        assert ready, seen
+        chunk = os.read(descriptor, 1)
+        assert chunk, seen
+        seen += chunk
+    return seen.decode()
+
+
+UNREADABLE_HASHES = ["not a hash", "$argon2id$v=19$m=8,t=1,p=1$zz", "pbkdf2_sha256$x$y$z"]
+HASH_REFUSED = (
+    f"{ADMIN_HASH_ENV} is not a password hash feedkit can read, so no login could succeed; "
+    "make one with 'feedkit serve --hash-password' and set what is between its quotes"
+)
+
+
+@pytest.mark.parametrize("stored", UNREADABLE_HASHES)
+@pytest.mark.parametrize("command", [["serve"], ["run", "--serve"]])
+def test_an_unreadable_hash_is_refused_at_start(site: Path, stored: str, command: Args) -> None:
+    """A malformed FEEDKIT_ADMIN_PASSWORD_HASH stops serve (and run --serve) at once with one
+    line, instead of starting an editors' page where every login fails."""
+    env = environment(**{ADMIN_HASH_ENV: stored})
+    result = feedkit(site, *command, "--port", str(free_port()), env=env)
+    assert_one_error(result, 2, HASH_REFUSED)
