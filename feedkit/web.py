@@ -164,7 +164,9 @@ class WebApp:
         address = verify_token(token, self.secret) if token else None
         if address is None:
             return self._invalid_link()
-        await run_in_threadpool(self._with_store, mailstate.unsubscribe, address.lower())
+        changed = await run_in_threadpool(self._with_store, mailstate.unsubscribe, address.lower())
+        outcome = "unsubscribed" if changed else "was not subscribed"
+        logger.info("unsubscribe: %s %s", address_tag(address), outcome)
         message = f"{address} will receive no more e-mail from {self.config.site.title}."
         return self.page("message.html.j2", title="You are unsubscribed", message=message)
 
@@ -257,21 +259,26 @@ class WebApp:
         if not stored:
             return self._admin_disabled()
         form = await request.form()
+        client = client_address(request)
         if not self._login_form_is_ours(request, form):
+            logger.warning("admin: login refused from %s (stale or foreign form)", client)
             return self._login_page(request, 403, "The form had expired. Please log in again.")
-        client = request.client.host if request.client else "unknown"
         mark = self.limiter.reserve(client)
         if mark is None:
+            logger.warning("admin: login refused from %s (too many attempts)", client)
             wait = "Too many attempts. Wait fifteen minutes and try again."
             return self._login_page(request, 429, wait)
         right = await self.password_checks.check(str(form.get("password", "")), stored)
         if right is None:
             self.limiter.release(client, mark)
+            logger.warning("admin: login not checked for %s (busy with other logins)", client)
             busy = "The server is busy checking other logins. Try again in a minute."
             return self._login_page(request, 503, busy)
         if not right:
+            logger.warning("admin: login failed from %s (wrong password)", client)
             return self._login_page(request, 401, "That password is not right.")
         self.limiter.succeeded(client)
+        logger.info("admin: login from %s", client)
         return await self._start_session(request, stored)
 
     async def _start_session(self, request: Request, stored: str) -> Response:
@@ -298,6 +305,7 @@ class WebApp:
         """The session ends on the server: a copy of the cookie opens nothing afterwards."""
         session_id = request.cookies[SESSION_COOKIE]
         await run_in_threadpool(self._with_store, websessions.end, session_id, _now())
+        logger.info("admin: logout from %s", client_address(request))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
@@ -337,10 +345,13 @@ class WebApp:
     async def send_test(self, request: Request) -> Response:
         form = await request.form()
         address = str(form.get("address", "")).strip()
+        who = f"{address_tag(address)} (from {client_address(request)})"
         try:
             await run_in_threadpool(newsletter.send_test, self.config, address, open_transport(self.config))
         except FeedkitError as error:
+            logger.warning("digest: test to %s not sent: %s", who, error)
             return self._redirect_with_notice(f"Test not sent: {error}")
+        logger.info("digest: test sent to %s", who)
         return self._redirect_with_notice(f"Test sent to {address}")
 
     async def confirm_send(self, request: Request) -> Response:
@@ -352,6 +363,7 @@ class WebApp:
             return RedirectResponse("/admin/status", status_code=303)
         self.send_error = None
         self.sending = threading.Thread(target=self._send_in_background, daemon=True)
+        logger.info("digest: send started on the editors' page (from %s)", client_address(request))
         self.sending.start()
         return RedirectResponse("/admin/status", status_code=303)
 
@@ -359,8 +371,13 @@ class WebApp:
         try:
             reports = newsletter.send(self.config, lambda: open_transport(self.config))
         except FeedkitError as error:  # the lock held by the scheduler, a refused login...
+            logger.error("digest: the send from the editors' page did not run: %s", error)
             self.send_error = str(error)
             return
+        for report in reports:
+            logger.info("digest: %s", report.summary())
+        if not reports:
+            logger.info("digest: nothing new since the last digest; nothing sent")
         stopped = [report.stopped for report in reports if report.stopped]
         self.send_error = stopped[0] if stopped else None  # e.g. the mail server cannot be reached
 
@@ -387,6 +404,17 @@ def check_admin_hash() -> None:
             f"{ADMIN_HASH_ENV} is not a password hash feedkit can read, so no login could succeed",
             "make one with 'feedkit serve --hash-password' and set what is between its quotes",
         )
+
+
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn has it (X-Forwarded-For only from a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def address_tag(address: str) -> str:
+    """A short SHA-256 of an e-mail address, for the log: the same address, the same tag, and no
+    address in clear (`printf %s ADDRESS | sha256sum | cut -c1-12` finds one's tag)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:12]
 
 
 def admin_enabled() -> bool:
