@@ -13,6 +13,7 @@ import os
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from feedkit import mailstate, newsletter, websessions
+from feedkit import mailstate, newsletter, scheduler, websessions
 from feedkit.config import Config
 from feedkit.errors import FeedkitError, StateError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
@@ -37,6 +38,7 @@ from feedkit.mail import open_transport, secret_from_environment, verify_token
 from feedkit.publish import FEED_INDEX_KEY
 from feedkit.state import Store, open_store
 from feedkit.weblogin import LoginLimiter, PasswordChecks, is_readable_hash
+from feedkit.words import plural
 
 logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
@@ -55,6 +57,8 @@ FILE_TYPES = {
     ".xml": "application/xml" + UTF8,
     ".json": "application/json" + UTF8,
 }
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+FEED_GROUPS = (("categories", "By category"), ("tags", "By tag"))  # folders in public/, in order
 _T = TypeVar("_T")
 SAFE_METHODS = ("GET", "HEAD")
 SECURITY_HEADERS = {
@@ -62,6 +66,41 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "SAMEORIGIN",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """One format of a feed, as the home page offers it."""
+
+    label: str  # "RSS", "Atom", "JSON Feed"
+    path: str  # under public/
+    base_url: str
+    content_type: str
+
+    @property
+    def url(self) -> str:
+        """The full address, to paste into a feed reader."""
+        return self.base_url + self.path
+
+
+Links = tuple[FeedLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListedFeed:
+    """A feed on the home page: the site's own (group ""), or a category's or a tag's."""
+
+    group: str
+    name: str
+    title: str
+    links: Links
+
+    @classmethod
+    def of(cls, folder: str, title: str, site_title: str, links: Links) -> ListedFeed:
+        """Grouped by its folder in public/, named without the site's title in front."""
+        group = folder.split("/", 1)[0] if folder else ""
+        name = title.removeprefix(f"{site_title}: ") if group else title
+        return cls(group, name, title, links)
 
 
 class WebSettingError(FeedkitError):
@@ -87,6 +126,13 @@ class WebApp:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        self.pages.filters["moment"] = self._moment
+        self.pages.globals["plural"] = plural
+
+    def _moment(self, value: datetime | str) -> str:
+        """A time as editors read it, in the site's zone: 'Fri 4 Dec 2026, 08:00 GMT'."""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return f"{moment.astimezone(self.config.zone):%a %-d %b %Y, %H:%M %Z}"
 
     def routes(self) -> list[Route]:
         """Each route names its methods; a GET route answers HEAD alike; neither changes state."""
@@ -114,14 +160,30 @@ class WebApp:
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     async def home(self, request: Request) -> Response:
-        """The feeds the last build wrote; the content itself is never read here."""
+        """The feeds the last build wrote, the site's own first; the content is never read here."""
+        feeds = await run_in_threadpool(self._listed_feeds)
+        main = next((feed for feed in feeds if feed.group == ""), None)
+        others = [feed for feed in feeds if feed.group != ""]
+        headings = dict(FEED_GROUPS)
+        groups = [(heading, [f for f in others if f.group == key]) for key, heading in FEED_GROUPS]
+        groups.append(("More feeds", [feed for feed in others if feed.group not in headings]))
+        groups = [(heading, listed) for heading, listed in groups if listed]
+        listing: dict[str, Any] = {"main": main, "others": others, "groups": groups}
+        return self.page("home.html.j2", site_url=self.config.base_url, **listing)
+
+    def _listed_feeds(self) -> list[ListedFeed]:
+        """Each feed with the formats the build wrote for it, with their full addresses."""
         feeds = []
-        for folder, title in await run_in_threadpool(self._feed_index):
-            links = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
-            available = [(fmt, path) for fmt, path in links if (self.config.output_dir / path).is_file()]
-            if available:
-                feeds.append((title, available))
-        return self.page("home.html.j2", feeds=feeds, content_types=CONTENT_TYPES)
+        for folder, title in self._feed_index():
+            paths = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
+            links = tuple(
+                FeedLink(FORMAT_LABELS[fmt], path, self.config.base_url, CONTENT_TYPES[fmt])
+                for fmt, path in paths
+                if (self.config.output_dir / path).is_file()
+            )
+            if links:
+                feeds.append(ListedFeed.of(folder, title, self.config.site.title, links))
+        return feeds
 
     def _feed_index(self) -> list[tuple[str, str]]:
         """(folder, title) per feed, as the last build recorded them, else as found in public/."""
@@ -311,14 +373,16 @@ class WebApp:
         return response
 
     async def dashboard(self, request: Request) -> Response:
-        plan = await run_in_threadpool(newsletter.plan_send, self.config)
-        subscribers = await run_in_threadpool(_subscriber_count, self.config)
-        return self.page(
-            "dashboard.html.j2", plan=plan, subscribers=subscribers,
-            csrf=request.state.session.csrf,
-            statuses=newsletter.status(self.config, 5), sending=self._is_sending(),
-            notice=self._notice(request.query_params.get("notice", "")),
-        )  # fmt: skip
+        """When the next digest goes and what is in it, a test, the send, the recent digests."""
+        context: dict[str, Any] = {
+            "plan": await run_in_threadpool(newsletter.plan_send, self.config),
+            "subscribers": await run_in_threadpool(_subscriber_count, self.config),
+            "next_send": next_digest_time(self.config),
+            "statuses": await run_in_threadpool(newsletter.status, self.config, 5),
+            "sending": self._is_sending(),
+            "notice": self._notice(request.query_params.get("notice", "")),
+        }
+        return self.page("dashboard.html.j2", csrf=request.state.session.csrf, **context)
 
     def _redirect_with_notice(self, text: str) -> RedirectResponse:
         """Notices travel signed: nobody can make the editors' page say something with a crafted link."""
@@ -385,10 +449,10 @@ class WebApp:
         return self.sending is not None and self.sending.is_alive()
 
     async def status(self, request: Request) -> Response:
-        return self.page(
-            "status.html.j2", statuses=newsletter.status(self.config, 10), sending=self._is_sending(),
-            error=self.send_error,
-        )  # fmt: skip
+        statuses = await run_in_threadpool(newsletter.status, self.config, 10)
+        sending = self._is_sending()
+        error = self.send_error
+        return self.page("status.html.j2", statuses=statuses, sending=sending, error=error)
 
 
 def same_token(given: str, expected: str) -> bool:
@@ -429,6 +493,12 @@ def _now() -> datetime:
 def password_key(password_hash: str) -> str:
     """A short key of the password hash: each session keeps it, so a new hash ends them all."""
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def next_digest_time(config: Config) -> datetime | None:
+    """When the scheduled digest goes next, or None when [schedule] digest is off."""
+    moments = scheduler.upcoming(config, 1).get("digest")
+    return moments[0] if moments else None
 
 
 def _subscriber_count(config: Config) -> int:

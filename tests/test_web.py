@@ -19,13 +19,14 @@ import httpx2 as httpx
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
-from feedkit import newsletter, pipeline, websessions
+from feedkit import newsletter, pipeline, scheduler, websessions
 from feedkit.cli import main
 from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
-from feedkit.mail import make_token
+from feedkit.mail import make_token, open_transport
 from feedkit.state import Store
 from feedkit.web import ADMIN_HASH_ENV, create_app, password_key
 from feedkit.weblogin import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
@@ -123,12 +124,18 @@ def test_conditional_get_answers_304(client: TestClient) -> None:
 
 
 def test_home_page_lists_feeds_with_autodiscovery(client: TestClient) -> None:
-    """The home page links every feed, and its <head> lets browsers and readers discover them."""
-    page = client.get("/").text
-    assert '<link rel="alternate" type="application/rss+xml" title="Test Reviews (RSS)" href="/feed.xml">' in page
-    assert '<link rel="alternate" type="application/atom+xml" title="Test Reviews (ATOM)" href="/atom.xml">' in page
-    assert 'href="/feed.json"' in page
-    assert "Subscribe (RSS)" in page
+    """The home page's <head> lets browsers and readers discover every feed."""
+    page = lxml_html.fromstring(client.get("/").content)
+    links = page.xpath(ALTERNATE)
+    found = [(link.get("type"), link.get("title"), link.get("href")) for link in links]
+    assert found == [
+        ("application/rss+xml", "Test Reviews (RSS)", "/feed.xml"),
+        ("application/atom+xml", "Test Reviews (Atom)", "/atom.xml"),
+        ("application/feed+json", "Test Reviews (JSON Feed)", "/feed.json"),
+    ]
+
+
+ALTERNATE = "//head/link[@rel='alternate']"
 
 
 @pytest.mark.parametrize(
@@ -419,7 +426,7 @@ def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
     """The dashboard shows the subscriber count and next digest; the preview is the e-mail; send asks first."""
     log_in(client)
     dashboard = client.get("/admin").text
-    assert "2 subscribers." in dashboard
+    assert "<dd>2 subscribers</dd>" in dashboard
     assert "Test Reviews: 2 new reviews, including Vertigo Blu-ray" in dashboard
     preview = client.get("/admin/preview")
     assert preview.headers["content-security-policy"] == "script-src 'none'"
@@ -442,7 +449,7 @@ def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, c
     (status,) = newsletter.status(config)
     assert status.counts == {"sent": 2}
     assert len(list(config.outbox_dir.glob("*.eml"))) == 2
-    assert "<td>2</td>" in page
+    assert '<td class="count" data-label="sent">2</td>' in page
 
 
 def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
@@ -533,9 +540,39 @@ def test_home_page_lists_the_built_feeds_without_reading_content(categorised: Co
     with TestClient(create_app(categorised)) as client:
         page = client.get("/")
     assert page.status_code == 200
-    assert "<strong>Test Reviews</strong>" in page.text
-    assert "<strong>Test Reviews: DVD</strong>" in page.text
+    assert shown_feeds(page.content) == (
+        ["https://reviews.example.org/feed.xml", "https://reviews.example.org/atom.xml",
+         "https://reviews.example.org/feed.json"],
+        [("By category", "DVD", "https://reviews.example.org/categories/dvd/feed.xml")],
+    )  # fmt: skip
     assert 'href="/categories/dvd/atom.xml"' in page.text
+
+
+def shown_feeds(page: bytes) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The site feed's addresses as shown (the first section), and (heading, name, address) of
+    each feed in the lists below it."""
+    document = lxml_html.fromstring(page)
+    (main,) = document.find_class("feature")
+    main_urls = [code.text_content() for code in main.find_class("url")]
+    listed = [
+        (group.findtext("h2"), name.text_content(), item.findtext("code"))
+        for group in document.find_class("feed-group")
+        for item in group.iter("li")
+        for name in item.find_class("feed-name")
+    ]
+    return main_urls, listed
+
+
+def test_home_page_puts_the_site_feed_first_with_full_addresses(categorised: Config) -> None:
+    """The site's own feed comes first, on its own, with each format's full address as text;
+    category feeds follow in a list, each with its full address."""
+    with TestClient(create_app(categorised)) as client:
+        page = client.get("/").content
+    main_urls, listed = shown_feeds(page)
+    assert main_urls[0] == "https://reviews.example.org/feed.xml"
+    dvd = "https://reviews.example.org/categories/dvd/feed.xml"
+    assert listed == [("By category", "DVD", dvd)]
+    assert page.index(b"feature") < page.index(b"feed-group")
 
 
 def test_feeds_are_served_with_a_damaged_database(categorised: Config) -> None:
@@ -591,3 +628,81 @@ def test_serve_help_names_the_environment_it_needs() -> None:
     assert result.exit_code == 0
     assert "FEEDKIT_SECRET" in result.output
     assert ADMIN_HASH_ENV in result.output
+
+
+# -- the editors' dashboard: when the next digest goes and what is in it -------------------------
+
+
+def schedule_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cron: str) -> Config:
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
+    extra = f'[digest]\nfrom_address = "d@reviews.example.org"\n[schedule]\ndigest = "{cron}"\n'
+    site = load_config(write_site(tmp_path, REVIEWS, extra))
+    pipeline.build(site)
+    newsletter.import_subscribers(site, [["ann@example.org"]])
+    return site
+
+
+def dashboard_facts(config: Config) -> dict[str, str]:
+    """The dashboard's 'Goes out' / 'In it' / 'To' list, as text."""
+    with TestClient(create_app(config)) as client:
+        log_in(client)
+        page = lxml_html.fromstring(client.get("/admin").content)
+    (facts,) = page.xpath("//dl")
+    terms = list(facts.iter("dt"))
+    return {term.text_content(): " ".join(term.getnext().text_content().split()) for term in terms}
+
+
+def test_dashboard_says_when_the_next_digest_goes_and_what_is_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a digest cron the dashboard names the next send time, in words, and the plan's subject
+    and review count."""
+    config = schedule_site(tmp_path, monkeypatch, "0 8 * * FRI")
+    (moment,) = scheduler.upcoming(config, 1)["digest"]
+    facts = dashboard_facts(config)
+    assert facts == {
+        "Goes out": f"{moment:%a %-d %b %Y, 08:00 %Z} on the schedule",
+        "In it": "Test Reviews: 2 new reviews, including Vertigo Blu-ray (2 reviews)",
+        "To": "1 subscriber",
+    }
+    assert moment.strftime("%a") == "Fri"
+
+
+def test_dashboard_says_when_the_digest_is_not_scheduled(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the digest cron empty, 'Goes out' says it is not scheduled."""
+    facts = dashboard_facts(schedule_site(tmp_path, monkeypatch, ""))
+    assert facts["Goes out"] == "Not scheduled ([schedule] digest is off): send it here"
+
+
+def test_recent_digests_show_times_in_words(client: TestClient, config: Config) -> None:
+    """A digest's time shows as 'Mon 30 Nov 2026, 10:57 GMT' in the site's zone, not in ISO."""
+    newsletter.send(config, lambda: open_transport(config))
+    (status,) = newsletter.status(config)
+    log_in(client)
+    page = lxml_html.fromstring(client.get("/admin").content)
+    (shown,) = page.xpath("//table//time")
+    local = datetime.fromisoformat(status.created_at).astimezone(config.zone)
+    in_words = f"{local:%a %-d %b %Y, %H:%M %Z}"
+    assert (shown.get("datetime"), shown.text) == (status.created_at, in_words)
+
+
+def test_while_sending_the_status_does_not_say_nothing_was_sent(client: TestClient) -> None:
+    """While a send runs and no digest is recorded yet, the page says it is being prepared, not
+    'No digest has been sent yet'."""
+    log_in(client)
+    web = client.app.state.web  # type: ignore[attr-defined]
+    release = threading.Event()
+    web.sending = threading.Thread(target=release.wait)  # to the pages, a send still running
+    web.sending.start()
+    try:
+        pages = [client.get("/admin/status").text, client.get("/admin").text]
+    finally:
+        release.set()
+        web.sending.join()
+    for page in pages:
+        assert "No digest has been sent yet" not in page
+        assert "The digest is being prepared" in page

@@ -95,8 +95,8 @@ def test_editor_logs_in_previews_tests_and_sends(
     shot(page, tmp_path, "login")
     page.fill("input[name=password]", PASSWORD)
     page.click("text=Log in")
-    expect(page.locator("h1")).to_have_text("Test Reviews: the next digest")
-    expect(page.locator("body")).to_contain_text("2 subscribers.")
+    expect(page.locator("h1")).to_have_text("The next digest")
+    expect(page.locator("dl")).to_contain_text("2 subscribers")
     shot(page, tmp_path, "dashboard")
 
     preview = browser.new_page()
@@ -149,10 +149,11 @@ def test_subscriber_unsubscribes_through_the_link_in_the_mail(
 
 
 def test_home_page_offers_every_feed(browser: Browser, server_url: str, tmp_path: Path) -> None:
-    """The home page shows a subscribe button per feed and the browser sees the autodiscovery links."""
+    """The home page shows the site feed's address and the browser sees the autodiscovery links."""
     page = browser.new_page()
     page.goto(server_url)
-    expect(page.locator("a.button").first).to_have_text("Subscribe (RSS)")
+    site_feed = page.locator(".feature .url").first
+    expect(site_feed).to_have_text("https://reviews.example.org/feed.xml")
     hrefs = page.eval_on_selector_all("link[rel=alternate]", "links => links.map(link => link.getAttribute('href'))")
     assert hrefs == ["/feed.xml", "/atom.xml", "/feed.json"]
     shot(page, tmp_path, "home")
