@@ -26,10 +26,18 @@ from tests.test_newsletter import REVIEWS
 from tests.test_web import quick_hash
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+NO_CHROMIUM = "Chromium is not installed (make test installs it)"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -118,9 +126,8 @@ def test_editor_logs_in_previews_tests_and_sends(
     expect(page.locator("table")).to_contain_text("Test Reviews: 2 new reviews", timeout=15_000)
     page.wait_for_function("() => !document.body.innerText.includes('Sending…')", timeout=15_000)
     shot(page, tmp_path, "status")
-    assert sorted(r for item in smtp.handler.received for r in item.recipients) == [
-        "ann@example.org", "bob@example.org", "editor@example.org",
-    ]  # fmt: skip
+    received = sorted(r for item in smtp.handler.received for r in item.recipients)
+    assert received == ["ann@example.org", "bob@example.org", "editor@example.org"]
 
 
 def test_subscriber_unsubscribes_through_the_link_in_the_mail(
