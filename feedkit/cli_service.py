@@ -108,11 +108,8 @@ def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None
     config = config_from(ctx)
     server = _web_server(config)
     listening = listen(host, port)
-    editors = "editors: /admin"
-    if not admin_enabled():
-        editors = f"editors' page off: {ADMIN_HASH_ENV} is not set"
     url = f"http://{_url_host(host)}:{port}/"
-    click.echo(f"Serving {config.site.title} at {url} ({editors}); Ctrl-C stops.")
+    click.echo(f"Serving {config.site.title} at {url} ({_editors_page()}); Ctrl-C stops.")
     server.run(sockets=[listening])
 
 
@@ -142,6 +139,12 @@ def _long_enough(password: str) -> str:
     return password
 
 
+def _editors_page() -> str:
+    if admin_enabled():
+        return "editors: /admin"
+    return f"editors' page off: {ADMIN_HASH_ENV} is not set"
+
+
 def _log_to_stderr() -> None:
     """One line per event on stderr, as the service logs; a supervisor keeps them."""
     log_format = "%(asctime)s %(levelname)s %(message)s"
@@ -153,7 +156,7 @@ def _start_web_thread(config: Config, host: str, port: int) -> uvicorn.Server:
     server = _web_server(config)
     listening = listen(host, port)
     threading.Thread(target=server.run, args=([listening],), name="web", daemon=True).start()
-    log.info("web: serving at http://%s:%d/", _url_host(host), port)
+    log.info("web: serving at http://%s:%d/ (%s)", _url_host(host), port, _editors_page())
     return server
 
 

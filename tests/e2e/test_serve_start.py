@@ -249,3 +249,20 @@ def test_an_unreadable_hash_is_refused_at_start(site: Path, stored: str, command
     env = environment(**{ADMIN_HASH_ENV: stored})
     result = feedkit(site, *command, "--port", str(free_port()), env=env)
     assert_one_error(result, 2, HASH_REFUSED)
+
+
+def test_run_with_serve_logs_where_it_serves_once_it_listens(site: Path) -> None:
+    """`run --serve` logs one line naming the address (and whether the editors' page is on) once
+    its port takes connections."""
+    port = free_port()
+    command = [sys.executable, "-m", "feedkit.cli", "run", "--serve", "--port", str(port)]
+    with subprocess.Popen(command, cwd=site, env=environment(), stderr=subprocess.PIPE) as process:
+        try:
+            assert process.stderr is not None
+            log = read_until(process.stderr.fileno(), b"is not set)\n")
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        finally:
+            process.terminate()
+        process.wait(timeout=15)
+    editors = f"editors' page off: {ADMIN_HASH_ENV} is not set"
+    assert f" INFO web: serving at http://127.0.0.1:{port}/ ({editors})\n" in log
