@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from feedkit import mailstate, newsletter, scheduler, websessions
 from feedkit.config import Config
-from feedkit.errors import FeedkitError, StateError
+from feedkit.errors import ConfigError, FeedkitError, StateError
 from feedkit.feeds import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
 from feedkit.publish import FEED_INDEX_KEY
@@ -377,7 +377,7 @@ class WebApp:
         context: dict[str, Any] = {
             "plan": await run_in_threadpool(newsletter.plan_send, self.config),
             "subscribers": await run_in_threadpool(_subscriber_count, self.config),
-            "next_send": next_digest_time(self.config),
+            **next_digest_time(self.config),
             "statuses": await run_in_threadpool(newsletter.status, self.config, 5),
             "sending": self._is_sending(),
             "notice": self._notice(request.query_params.get("notice", "")),
@@ -495,10 +495,14 @@ def password_key(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def next_digest_time(config: Config) -> datetime | None:
-    """When the scheduled digest goes next, or None when [schedule] digest is off."""
-    moments = scheduler.upcoming(config, 1).get("digest")
-    return moments[0] if moments else None
+def next_digest_time(config: Config) -> dict[str, Any]:
+    """`next_send`: when the scheduled digest goes next (None when [schedule] digest is off);
+    `schedule_problem`: why that cannot be told, when a cron expression cannot be read."""
+    try:
+        moments = scheduler.upcoming(config, 1).get("digest")
+    except ConfigError as error:
+        return {"next_send": None, "schedule_problem": str(error)}
+    return {"next_send": moments[0] if moments else None, "schedule_problem": ""}
 
 
 def _subscriber_count(config: Config) -> int:

@@ -718,3 +718,13 @@ def test_while_sending_the_status_does_not_say_nothing_was_sent(client: TestClie
     for page in pages:
         assert "No digest has been sent yet" not in page
         assert "The digest is being prepared" in page
+
+
+def test_dashboard_names_a_schedule_it_cannot_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A digest cron that loads but cannot be read in full leaves the page up, saying why."""
+    config = schedule_site(tmp_path, monkeypatch, "0 25 * * *")
+    goes_out = dashboard_facts(config)["Goes out"]
+    assert goes_out.startswith("Cannot tell: config.toml: [schedule] digest: '0 25 * * *' is not")
