@@ -45,6 +45,14 @@ class DigestEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Issue:
+    """What the archived copy of a digest says of itself: when it was made, and the one before."""
+
+    created: datetime
+    previous_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
     """The reviews the next digest would hold, and the moment it looks back to."""
 
@@ -93,9 +101,13 @@ def render_html(
     entries: Sequence[DigestEntry],
     view_url: str | None,
     unsubscribe_url: str | None,
+    *,
+    issue: Issue | None = None,
 ) -> str:
-    """The HTML body; `unsubscribe_url` is None for the public archive copy, which has no link."""
-    html = _render(config, HTML_TEMPLATE, _context(config, subject, entries, view_url, unsubscribe_url))
+    """The HTML body; `unsubscribe_url` is None for the public archive copy, which has no link,
+    and `issue` is given for that copy only: its date and the issue before it."""
+    context = _context(config, subject, entries, view_url, unsubscribe_url, issue=issue)
+    html = _render(config, HTML_TEMPLATE, context)
     # Many mail clients drop <style>; inline it, keeping @media rules (dark mode, narrow screens).
     return str(css_inline.inline(html, keep_at_rules=True, load_remote_stylesheets=False))
 
@@ -141,6 +153,8 @@ def _context(
     entries: Sequence[DigestEntry],
     view_url: str | None,
     unsubscribe_url: str | None,
+    *,
+    issue: Issue | None = None,
 ) -> dict[str, object]:
     site = {"title": config.site.title, "url": config.base_url, "language": config.site.language}
     preheader = entries[0].summary if entries else ""
@@ -151,6 +165,8 @@ def _context(
         "entries": entries,
         "view_url": view_url,
         "unsubscribe_url": unsubscribe_url,
+        "issue_date": f"{issue.created.astimezone(config.zone):%-d %B %Y}" if issue else None,
+        "previous_issue_url": issue.previous_url if issue else None,
     }
 
 

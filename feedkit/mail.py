@@ -53,14 +53,22 @@ _CRLF = b"\r\n"
 # -- unsubscribe tokens --------------------------------------------------------------------------
 
 
+MIN_SECRET_LENGTH = 16
+
+
 def secret_from_environment() -> bytes:
+    """The secret that signs unsubscribe links; the error says whether it is unset or too short."""
     secret = os.environ.get(SECRET_ENV, "")
-    if len(secret) < 16:
-        raise MailConfigError(
-            f"{SECRET_ENV} is not set (or shorter than 16 characters); unsubscribe links are signed with it",
-            f"export {SECRET_ENV}=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\"",
-        )
-    return secret.encode()
+    if len(secret) >= MIN_SECRET_LENGTH:
+        return secret.encode()
+    problem = "is not set"
+    if secret:
+        problem = f"is shorter than {MIN_SECRET_LENGTH} characters (it has {len(secret)})"
+    make_one = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    raise MailConfigError(
+        f"{SECRET_ENV} {problem}; unsubscribe links are signed with it",
+        f'export {SECRET_ENV}="$({make_one})"',
+    )
 
 
 def make_token(address: str, secret: bytes) -> str:

@@ -238,6 +238,13 @@ def load_digest(store: Store, digest_id: int) -> FrozenDigest:
     return FrozenDigest(digest_id, datetime.fromisoformat(created), content, str(nonce))
 
 
+def previous_archive_url(store: Store, digest_id: int) -> str | None:
+    """The archived copy of the latest digest before this one that has a copy, if any."""
+    archived_before = "SELECT archive_url FROM digests WHERE id < ? AND archive_url != ''"
+    row = store.query_one(archived_before + " ORDER BY id DESC LIMIT 1", (digest_id,))
+    return str(row[0]) if row else None
+
+
 def unfinished_digests(store: Store) -> list[int]:
     rows = store.query_all(
         "SELECT DISTINCT digest_id FROM deliveries WHERE status IN (?, ?) ORDER BY digest_id",

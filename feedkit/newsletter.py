@@ -19,6 +19,7 @@ from feedkit import mailstate
 from feedkit.config import Config
 from feedkit.delivery import Sender, SendReport
 from feedkit.digest import (
+    Issue,
     Selection,
     archive_path,
     check_templates,
@@ -236,7 +237,8 @@ def create_digest(config: Config, store: Store, now: datetime | None = None) -> 
     digest = mailstate.freeze_digest(store, content)
     if config.digest.archive:
         # The browser copy: the same digest, with a general unsubscribe link instead of a personal one.
-        html = render_html(config, content.subject, entries, None, None)
+        issue = Issue(digest.created_at, mailstate.previous_archive_url(store, digest.id))
+        html = render_html(config, content.subject, entries, None, None, issue=issue)
         write_atomic(path, html.encode("utf-8"))
     return digest
 

@@ -13,6 +13,7 @@ import os
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
@@ -31,12 +32,14 @@ from starlette.routing import Route
 
 from feedkit import mailstate, newsletter, websessions
 from feedkit.config import Config
-from feedkit.errors import FeedkitError, StateError
+from feedkit.errors import ConfigError, FeedkitError, StateError
 from feedkit.feeds.formats import CONTENT_TYPES, FEED_FILES
 from feedkit.mail import open_transport, secret_from_environment, verify_token
+from feedkit.service import scheduler
 from feedkit.store.build import FEED_INDEX_KEY
 from feedkit.store.db import Store, open_store
-from feedkit.weblogin import LoginLimiter, PasswordChecks
+from feedkit.weblogin import LoginLimiter, PasswordChecks, is_readable_hash
+from feedkit.words import plural
 
 logger = logging.getLogger(__name__)
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
@@ -44,15 +47,19 @@ SESSION_COOKIE = "feedkit_admin"
 SESSION_LIFETIME = timedelta(hours=12)
 LOGIN_FORM_COOKIE = "feedkit_login"  # the login form's CSRF token, signed, before any session
 LOGIN_FORM_SECONDS = 3600
+# Every text file feedkit writes is UTF-8; with nosniff a browser must be told, not left to guess.
+UTF8 = "; charset=utf-8"
 FILE_TYPES = {
-    "feed.xml": CONTENT_TYPES["rss"],
-    "atom.xml": CONTENT_TYPES["atom"],
-    "feed.json": CONTENT_TYPES["json"],
-    ".xsl": "application/xslt+xml",
-    ".html": "text/html; charset=utf-8",
-    ".xml": "application/xml",
-    ".json": "application/json",
+    "feed.xml": CONTENT_TYPES["rss"] + UTF8,
+    "atom.xml": CONTENT_TYPES["atom"] + UTF8,
+    "feed.json": CONTENT_TYPES["json"] + UTF8,
+    ".xsl": "application/xslt+xml" + UTF8,
+    ".html": "text/html" + UTF8,
+    ".xml": "application/xml" + UTF8,
+    ".json": "application/json" + UTF8,
 }
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+FEED_GROUPS = (("categories", "By category"), ("tags", "By tag"))  # folders in public/, in order
 _T = TypeVar("_T")
 SAFE_METHODS = ("GET", "HEAD")
 SECURITY_HEADERS = {
@@ -62,12 +69,54 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """One format of a feed, as the home page offers it."""
+
+    label: str  # "RSS", "Atom", "JSON Feed"
+    path: str  # under public/
+    base_url: str
+    content_type: str
+
+    @property
+    def url(self) -> str:
+        """The full address, to paste into a feed reader."""
+        return self.base_url + self.path
+
+
+Links = tuple[FeedLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListedFeed:
+    """A feed on the home page: the site's own (group ""), or a category's or a tag's."""
+
+    group: str
+    name: str
+    title: str
+    links: Links
+
+    @classmethod
+    def of(cls, folder: str, title: str, site_title: str, links: Links) -> ListedFeed:
+        """Grouped by its folder in public/, named without the site's title in front."""
+        group = folder.split("/", 1)[0] if folder else ""
+        name = title.removeprefix(f"{site_title}: ") if group else title
+        return cls(group, name, title, links)
+
+
+class WebSettingError(FeedkitError):
+    """The environment `feedkit serve` starts in cannot work: a password hash it cannot read."""
+
+    exit_code = 2
+
+
 class WebApp:
     """The routes; one instance per `feedkit serve`, holding the config and the running send, if any."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.secret = secret_from_environment()
+        check_admin_hash()
         self.signer = URLSafeTimedSerializer(self.secret, salt="feedkit-web")
         self.limiter = LoginLimiter()
         self.password_checks = PasswordChecks()
@@ -78,6 +127,13 @@ class WebApp:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        self.pages.filters["moment"] = self._moment
+        self.pages.globals["plural"] = plural
+
+    def _moment(self, value: datetime | str) -> str:
+        """A time as editors read it, in the site's zone: 'Fri 4 Dec 2026, 08:00 GMT'."""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return f"{moment.astimezone(self.config.zone):%a %-d %b %Y, %H:%M %Z}"
 
     def routes(self) -> list[Route]:
         """Each route names its methods; a GET route answers HEAD alike; neither changes state."""
@@ -105,14 +161,30 @@ class WebApp:
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     async def home(self, request: Request) -> Response:
-        """The feeds the last build wrote; the content itself is never read here."""
+        """The feeds the last build wrote, the site's own first; the content is never read here."""
+        feeds = await run_in_threadpool(self._listed_feeds)
+        main = next((feed for feed in feeds if feed.group == ""), None)
+        others = [feed for feed in feeds if feed.group != ""]
+        headings = dict(FEED_GROUPS)
+        groups = [(heading, [f for f in others if f.group == key]) for key, heading in FEED_GROUPS]
+        groups.append(("More feeds", [feed for feed in others if feed.group not in headings]))
+        groups = [(heading, listed) for heading, listed in groups if listed]
+        listing: dict[str, Any] = {"main": main, "others": others, "groups": groups}
+        return self.page("home.html.j2", site_url=self.config.base_url, **listing)
+
+    def _listed_feeds(self) -> list[ListedFeed]:
+        """Each feed with the formats the build wrote for it, with their full addresses."""
         feeds = []
-        for folder, title in await run_in_threadpool(self._feed_index):
-            links = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
-            available = [(fmt, path) for fmt, path in links if (self.config.output_dir / path).is_file()]
-            if available:
-                feeds.append((title, available))
-        return self.page("home.html.j2", feeds=feeds, content_types=CONTENT_TYPES)
+        for folder, title in self._feed_index():
+            paths = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
+            links = tuple(
+                FeedLink(FORMAT_LABELS[fmt], path, self.config.base_url, CONTENT_TYPES[fmt])
+                for fmt, path in paths
+                if (self.config.output_dir / path).is_file()
+            )
+            if links:
+                feeds.append(ListedFeed.of(folder, title, self.config.site.title, links))
+        return feeds
 
     def _feed_index(self) -> list[tuple[str, str]]:
         """(folder, title) per feed, as the last build recorded them, else as found in public/."""
@@ -155,7 +227,9 @@ class WebApp:
         address = verify_token(token, self.secret) if token else None
         if address is None:
             return self._invalid_link()
-        await run_in_threadpool(self._with_store, mailstate.unsubscribe, address.lower())
+        changed = await run_in_threadpool(self._with_store, mailstate.unsubscribe, address.lower())
+        outcome = "unsubscribed" if changed else "was not subscribed"
+        logger.info("unsubscribe: %s %s", address_tag(address), outcome)
         message = f"{address} will receive no more e-mail from {self.config.site.title}."
         return self.page("message.html.j2", title="You are unsubscribed", message=message)
 
@@ -248,21 +322,26 @@ class WebApp:
         if not stored:
             return self._admin_disabled()
         form = await request.form()
+        client = client_address(request)
         if not self._login_form_is_ours(request, form):
+            logger.warning("admin: login refused from %s (stale or foreign form)", client)
             return self._login_page(request, 403, "The form had expired. Please log in again.")
-        client = request.client.host if request.client else "unknown"
         mark = self.limiter.reserve(client)
         if mark is None:
+            logger.warning("admin: login refused from %s (too many attempts)", client)
             wait = "Too many attempts. Wait fifteen minutes and try again."
             return self._login_page(request, 429, wait)
         right = await self.password_checks.check(str(form.get("password", "")), stored)
         if right is None:
             self.limiter.release(client, mark)
+            logger.warning("admin: login not checked for %s (busy with other logins)", client)
             busy = "The server is busy checking other logins. Try again in a minute."
             return self._login_page(request, 503, busy)
         if not right:
+            logger.warning("admin: login failed from %s (wrong password)", client)
             return self._login_page(request, 401, "That password is not right.")
         self.limiter.succeeded(client)
+        logger.info("admin: login from %s", client)
         return await self._start_session(request, stored)
 
     async def _start_session(self, request: Request, stored: str) -> Response:
@@ -289,19 +368,22 @@ class WebApp:
         """The session ends on the server: a copy of the cookie opens nothing afterwards."""
         session_id = request.cookies[SESSION_COOKIE]
         await run_in_threadpool(self._with_store, websessions.end, session_id, _now())
+        logger.info("admin: logout from %s", client_address(request))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
     async def dashboard(self, request: Request) -> Response:
-        plan = await run_in_threadpool(newsletter.plan_send, self.config)
-        subscribers = await run_in_threadpool(_subscriber_count, self.config)
-        return self.page(
-            "dashboard.html.j2", plan=plan, subscribers=subscribers,
-            csrf=request.state.session.csrf,
-            statuses=newsletter.status(self.config, 5), sending=self._is_sending(),
-            notice=self._notice(request.query_params.get("notice", "")),
-        )  # fmt: skip
+        """When the next digest goes and what is in it, a test, the send, the recent digests."""
+        context: dict[str, Any] = {
+            "plan": await run_in_threadpool(newsletter.plan_send, self.config),
+            "subscribers": await run_in_threadpool(_subscriber_count, self.config),
+            **next_digest_time(self.config),
+            "statuses": await run_in_threadpool(newsletter.status, self.config, 5),
+            "sending": self._is_sending(),
+            "notice": self._notice(request.query_params.get("notice", "")),
+        }
+        return self.page("dashboard.html.j2", csrf=request.state.session.csrf, **context)
 
     def _redirect_with_notice(self, text: str) -> RedirectResponse:
         """Notices travel signed: nobody can make the editors' page say something with a crafted link."""
@@ -328,10 +410,13 @@ class WebApp:
     async def send_test(self, request: Request) -> Response:
         form = await request.form()
         address = str(form.get("address", "")).strip()
+        who = f"{address_tag(address)} (from {client_address(request)})"
         try:
             await run_in_threadpool(newsletter.send_test, self.config, address, open_transport(self.config))
         except FeedkitError as error:
+            logger.warning("digest: test to %s not sent: %s", who, error)
             return self._redirect_with_notice(f"Test not sent: {error}")
+        logger.info("digest: test sent to %s", who)
         return self._redirect_with_notice(f"Test sent to {address}")
 
     async def confirm_send(self, request: Request) -> Response:
@@ -343,6 +428,7 @@ class WebApp:
             return RedirectResponse("/admin/status", status_code=303)
         self.send_error = None
         self.sending = threading.Thread(target=self._send_in_background, daemon=True)
+        logger.info("digest: send started on the editors' page (from %s)", client_address(request))
         self.sending.start()
         return RedirectResponse("/admin/status", status_code=303)
 
@@ -350,8 +436,13 @@ class WebApp:
         try:
             reports = newsletter.send(self.config, lambda: open_transport(self.config))
         except FeedkitError as error:  # the lock held by the scheduler, a refused login...
+            logger.error("digest: the send from the editors' page did not run: %s", error)
             self.send_error = str(error)
             return
+        for report in reports:
+            logger.info("digest: %s", report.summary())
+        if not reports:
+            logger.info("digest: nothing new since the last digest; nothing sent")
         stopped = [report.stopped for report in reports if report.stopped]
         self.send_error = stopped[0] if stopped else None  # e.g. the mail server cannot be reached
 
@@ -359,15 +450,41 @@ class WebApp:
         return self.sending is not None and self.sending.is_alive()
 
     async def status(self, request: Request) -> Response:
-        return self.page(
-            "status.html.j2", statuses=newsletter.status(self.config, 10), sending=self._is_sending(),
-            error=self.send_error,
-        )  # fmt: skip
+        statuses = await run_in_threadpool(newsletter.status, self.config, 10)
+        sending = self._is_sending()
+        error = self.send_error
+        return self.page("status.html.j2", statuses=statuses, sending=sending, error=error)
 
 
 def same_token(given: str, expected: str) -> bool:
     """Compared in constant time as UTF-8: compare_digest refuses non-ASCII text outright."""
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check_admin_hash() -> None:
+    """A password hash, if set, must be one a login can match: refused at start, not at login."""
+    stored = os.environ.get(ADMIN_HASH_ENV)
+    if stored and not is_readable_hash(stored):
+        raise WebSettingError(
+            f"{ADMIN_HASH_ENV} is not a password hash feedkit can read, so no login could succeed",
+            "make one with 'feedkit serve --hash-password' and set what is between its quotes",
+        )
+
+
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn has it (X-Forwarded-For only from a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def address_tag(address: str) -> str:
+    """A short SHA-256 of an e-mail address, for the log: the same address, the same tag, and no
+    address in clear (`printf %s ADDRESS | sha256sum | cut -c1-12` finds one's tag)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:12]
+
+
+def admin_enabled() -> bool:
+    """Whether the editors' page is on: it is while a password hash is set."""
+    return bool(os.environ.get(ADMIN_HASH_ENV))
 
 
 def _now() -> datetime:
@@ -377,6 +494,16 @@ def _now() -> datetime:
 def password_key(password_hash: str) -> str:
     """A short key of the password hash: each session keeps it, so a new hash ends them all."""
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def next_digest_time(config: Config) -> dict[str, Any]:
+    """`next_send`: when the scheduled digest goes next (None when [schedule] digest is off);
+    `schedule_problem`: why that cannot be told, when a cron expression cannot be read."""
+    try:
+        moments = scheduler.upcoming(config, 1).get("digest")
+    except ConfigError as error:
+        return {"next_send": None, "schedule_problem": str(error)}
+    return {"next_send": moments[0] if moments else None, "schedule_problem": ""}
 
 
 def _subscriber_count(config: Config) -> int:

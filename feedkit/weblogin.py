@@ -15,9 +15,12 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from feedkit.words import plural
 
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # unsuccessful logins per client and window (seconds)
+MIN_PASSWORD_LENGTH = 12
 MAX_TRACKED_CLIENTS = 10_000
 PASSWORD_CHECKS = 2  # at once, over all clients: each takes tens of milliseconds and 64 MiB
 LEGACY_SCHEME = "pbkdf2_sha256"
@@ -27,6 +30,14 @@ _HASHER = PasswordHasher()  # argon2-cffi's defaults: RFC 9106's low-memory prof
 def hash_password(password: str) -> str:
     """An Argon2id hash for FEEDKIT_ADMIN_PASSWORD_HASH (`feedkit serve --hash-password`)."""
     return _HASHER.hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None: short ones fall to guessing despite the limit."""
+    if len(password) >= MIN_PASSWORD_LENGTH:
+        return None
+    has = plural(len(password), "character")
+    return f"the password has {has}; use at least {MIN_PASSWORD_LENGTH}"
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -39,14 +50,36 @@ def check_password(password: str, stored: str) -> bool:
         return False
 
 
+def is_readable_hash(stored: str) -> bool:
+    """Whether check_password can use this hash at all: with one it cannot, every login fails."""
+    if stored.startswith(LEGACY_SCHEME + "$"):
+        return _pbkdf2_parts(stored) is not None
+    try:
+        _HASHER.verify(stored, "")  # the one way to know libargon2 can decode it
+    except VerifyMismatchError:
+        return True
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
 def _check_pbkdf2(password: str, stored: str) -> bool:
+    parts = _pbkdf2_parts(stored)
+    if parts is None:
+        return False
+    iterations, salt, expected = parts
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return hmac.compare_digest(digest, expected)
+
+
+def _pbkdf2_parts(stored: str) -> tuple[int, bytes, bytes] | None:
     """pbkdf2_sha256$iterations$salt$hash, salt and hash in unpadded URL-safe base64."""
     try:
         _, iterations, salt, expected = stored.split("$")
-        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(salt), int(iterations))
-        return hmac.compare_digest(digest, _unb64(expected))
+        parts = int(iterations), _unb64(salt), _unb64(expected)
     except (ValueError, TypeError):
-        return False
+        return None
+    return parts if parts[0] > 0 and parts[1] and parts[2] else None
 
 
 def _unb64(text: str) -> bytes:

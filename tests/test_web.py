@@ -19,13 +19,15 @@ import httpx2 as httpx
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
 from feedkit import newsletter, pipeline, websessions
 from feedkit.cli.main import main
 from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
-from feedkit.mail import make_token
+from feedkit.mail import make_token, open_transport
+from feedkit.service import scheduler
 from feedkit.store.db import Store
 from feedkit.web import ADMIN_HASH_ENV, create_app, password_key
 from feedkit.weblogin import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
@@ -85,11 +87,15 @@ def log_in(client: TestClient) -> str:
 # -- feeds ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("path", "content_type"),
-    [("/feed.xml", "application/rss+xml"), ("/atom.xml", "application/atom+xml"),
-     ("/feed.json", "application/feed+json"), ("/feed.xsl", "application/xslt+xml")],
-)  # fmt: skip
+SERVED_TYPES = [
+    ("/feed.xml", "application/rss+xml"),
+    ("/atom.xml", "application/atom+xml"),
+    ("/feed.json", "application/feed+json"),
+    ("/feed.xsl", "application/xslt+xml"),
+]
+
+
+@pytest.mark.parametrize(("path", "content_type"), SERVED_TYPES)
 def test_feeds_are_served_with_their_types_and_validators(client: TestClient, path: str, content_type: str) -> None:
     """Each file comes with its content type, an ETag and a Last-Modified date."""
     response = client.get(path)
@@ -97,6 +103,17 @@ def test_feeds_are_served_with_their_types_and_validators(client: TestClient, pa
     assert response.headers["content-type"].startswith(content_type)
     assert re.fullmatch(r'"[0-9a-f]{32}"', response.headers["etag"])
     assert response.headers["last-modified"].endswith(" GMT")
+
+
+def test_every_text_file_and_page_names_its_charset(client: TestClient, config: Config) -> None:
+    """Feeds, the stylesheet and the pages are all sent as UTF-8, said in the header: with nosniff
+    a browser must not guess, and a guess of Latin-1 garbles 'Noël' into 'NoÃ«l'."""
+    files = [path for path in config.output_dir.rglob("*") if path.is_file()]
+    paths = ["/" + path.relative_to(config.output_dir).as_posix() for path in files]
+    assert {"/feed.xml", "/atom.xml", "/feed.json", "/feed.xsl"} <= set(paths)
+    for path in [*paths, "/", "/admin/login", "/nothing-here.xml"]:
+        response = client.get(path)
+        assert response.headers["content-type"].endswith("; charset=utf-8"), path
 
 
 def test_conditional_get_answers_304(client: TestClient) -> None:
@@ -112,19 +129,32 @@ def test_conditional_get_answers_304(client: TestClient) -> None:
 
 
 def test_home_page_lists_feeds_with_autodiscovery(client: TestClient) -> None:
-    """The home page links every feed, and its <head> lets browsers and readers discover them."""
-    page = client.get("/").text
-    assert '<link rel="alternate" type="application/rss+xml" title="Test Reviews (RSS)" href="/feed.xml">' in page
-    assert '<link rel="alternate" type="application/atom+xml" title="Test Reviews (ATOM)" href="/atom.xml">' in page
-    assert 'href="/feed.json"' in page
-    assert "Subscribe (RSS)" in page
+    """The home page's <head> lets browsers and readers discover every feed."""
+    page = lxml_html.fromstring(client.get("/").content)
+    links = page.xpath(ALTERNATE)
+    found = [(link.get("type"), link.get("title"), link.get("href")) for link in links]
+    assert found == [
+        ("application/rss+xml", "Test Reviews (RSS)", "/feed.xml"),
+        ("application/atom+xml", "Test Reviews (Atom)", "/atom.xml"),
+        ("application/feed+json", "Test Reviews (JSON Feed)", "/feed.json"),
+    ]
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["/../config.toml", "/%2e%2e/config.toml", "/categories/../../config.toml", "/..%2fconfig.toml",
-     "/%2e%2e%2f.feedkit/state.db", "/.hidden", "/nothing-here.xml"],
-)  # fmt: skip
+ALTERNATE = "//head/link[@rel='alternate']"
+
+
+OUTSIDE_PUBLIC = [
+    "/../config.toml",
+    "/%2e%2e/config.toml",
+    "/categories/../../config.toml",
+    "/..%2fconfig.toml",
+    "/%2e%2e%2f.feedkit/state.db",
+    "/.hidden",
+    "/nothing-here.xml",
+]
+
+
+@pytest.mark.parametrize("path", OUTSIDE_PUBLIC)
 def test_nothing_outside_the_public_folder_can_be_read(client: TestClient, path: str) -> None:
     """Paths that climb out of public/, hidden files and missing files are all 404."""
     response = client.get(path)
@@ -158,8 +188,9 @@ def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, c
     """RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once; again is still 200."""
     token = make_token("ann@example.org", SECRET.encode())
     for _ in range(2):
-        response = client.post(f"/unsubscribe?t={token}", content=b"List-Unsubscribe=One-Click",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        body = b"List-Unsubscribe=One-Click"
+        response = client.post(f"/unsubscribe?t={token}", content=body, headers=form)
         assert response.status_code == 200
         assert "ann@example.org will receive no more e-mail" in response.text
     assert subscribed(config) == ["bob@example.org"]
@@ -408,7 +439,7 @@ def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
     """The dashboard shows the subscriber count and next digest; the preview is the e-mail; send asks first."""
     log_in(client)
     dashboard = client.get("/admin").text
-    assert "2 subscribers." in dashboard
+    assert "<dd>2 subscribers</dd>" in dashboard
     assert "Test Reviews: 2 new reviews, including Vertigo Blu-ray" in dashboard
     preview = client.get("/admin/preview")
     assert preview.headers["content-security-policy"] == "script-src 'none'"
@@ -431,7 +462,7 @@ def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, c
     (status,) = newsletter.status(config)
     assert status.counts == {"sent": 2}
     assert len(list(config.outbox_dir.glob("*.eml"))) == 2
-    assert "<td>2</td>" in page
+    assert '<td class="count" data-label="sent">2</td>' in page
 
 
 def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
@@ -522,9 +553,39 @@ def test_home_page_lists_the_built_feeds_without_reading_content(categorised: Co
     with TestClient(create_app(categorised)) as client:
         page = client.get("/")
     assert page.status_code == 200
-    assert "<strong>Test Reviews</strong>" in page.text
-    assert "<strong>Test Reviews: DVD</strong>" in page.text
+    site = "https://reviews.example.org/"
+    assert shown_feeds(page.content) == (
+        [f"{site}feed.xml", f"{site}atom.xml", f"{site}feed.json"],
+        [("By category", "DVD", f"{site}categories/dvd/feed.xml")],
+    )
     assert 'href="/categories/dvd/atom.xml"' in page.text
+
+
+def shown_feeds(page: bytes) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The site feed's addresses as shown (the first section), and (heading, name, address) of
+    each feed in the lists below it."""
+    document = lxml_html.fromstring(page)
+    (main,) = document.find_class("feature")
+    main_urls = [code.text_content() for code in main.find_class("url")]
+    listed = [
+        (group.findtext("h2"), name.text_content(), item.findtext("code"))
+        for group in document.find_class("feed-group")
+        for item in group.iter("li")
+        for name in item.find_class("feed-name")
+    ]
+    return main_urls, listed
+
+
+def test_home_page_puts_the_site_feed_first_with_full_addresses(categorised: Config) -> None:
+    """The site's own feed comes first, on its own, with each format's full address as text;
+    category feeds follow in a list, each with its full address."""
+    with TestClient(create_app(categorised)) as client:
+        page = client.get("/").content
+    main_urls, listed = shown_feeds(page)
+    assert main_urls[0] == "https://reviews.example.org/feed.xml"
+    dvd = "https://reviews.example.org/categories/dvd/feed.xml"
+    assert listed == [("By category", "DVD", dvd)]
+    assert page.index(b"feature") < page.index(b"feed-group")
 
 
 def test_feeds_are_served_with_a_damaged_database(categorised: Config) -> None:
@@ -572,3 +633,99 @@ def test_trusted_proxies_default_to_none(tmp_path: Path) -> None:
     listed = '[web]\ntrusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]\n'
     config = load_config(write_site(tmp_path, {}, listed))
     assert config.web.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")
+
+
+def test_serve_help_names_the_environment_it_needs() -> None:
+    """`feedkit serve --help` names FEEDKIT_SECRET and FEEDKIT_ADMIN_PASSWORD_HASH."""
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "FEEDKIT_SECRET" in result.output
+    assert ADMIN_HASH_ENV in result.output
+
+
+# -- the editors' dashboard: when the next digest goes and what is in it -------------------------
+
+
+def schedule_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cron: str) -> Config:
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
+    extra = f'[digest]\nfrom_address = "d@reviews.example.org"\n[schedule]\ndigest = "{cron}"\n'
+    site = load_config(write_site(tmp_path, REVIEWS, extra))
+    pipeline.build(site)
+    newsletter.import_subscribers(site, [["ann@example.org"]])
+    return site
+
+
+def dashboard_facts(config: Config) -> dict[str, str]:
+    """The dashboard's 'Goes out' / 'In it' / 'To' list, as text."""
+    with TestClient(create_app(config)) as client:
+        log_in(client)
+        page = lxml_html.fromstring(client.get("/admin").content)
+    (facts,) = page.xpath("//dl")
+    terms = list(facts.iter("dt"))
+    return {term.text_content(): " ".join(term.getnext().text_content().split()) for term in terms}
+
+
+def test_dashboard_says_when_the_next_digest_goes_and_what_is_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a digest cron the dashboard names the next send time, in words, and the plan's subject
+    and review count."""
+    config = schedule_site(tmp_path, monkeypatch, "0 8 * * FRI")
+    (moment,) = scheduler.upcoming(config, 1)["digest"]
+    facts = dashboard_facts(config)
+    assert facts == {
+        "Goes out": f"{moment:%a %-d %b %Y, 08:00 %Z} on the schedule",
+        "In it": "Test Reviews: 2 new reviews, including Vertigo Blu-ray (2 reviews)",
+        "To": "1 subscriber",
+    }
+    assert moment.strftime("%a") == "Fri"
+
+
+def test_dashboard_says_when_the_digest_is_not_scheduled(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the digest cron empty, 'Goes out' says it is not scheduled."""
+    facts = dashboard_facts(schedule_site(tmp_path, monkeypatch, ""))
+    assert facts["Goes out"] == "Not scheduled ([schedule] digest is off): send it here"
+
+
+def test_recent_digests_show_times_in_words(client: TestClient, config: Config) -> None:
+    """A digest's time shows as 'Mon 30 Nov 2026, 10:57 GMT' in the site's zone, not in ISO."""
+    newsletter.send(config, lambda: open_transport(config))
+    (status,) = newsletter.status(config)
+    log_in(client)
+    page = lxml_html.fromstring(client.get("/admin").content)
+    (shown,) = page.xpath("//table//time")
+    local = datetime.fromisoformat(status.created_at).astimezone(config.zone)
+    in_words = f"{local:%a %-d %b %Y, %H:%M %Z}"
+    assert (shown.get("datetime"), shown.text) == (status.created_at, in_words)
+
+
+def test_while_sending_the_status_does_not_say_nothing_was_sent(client: TestClient) -> None:
+    """While a send runs and no digest is recorded yet, the page says it is being prepared, not
+    'No digest has been sent yet'."""
+    log_in(client)
+    web = client.app.state.web  # type: ignore[attr-defined]
+    release = threading.Event()
+    web.sending = threading.Thread(target=release.wait)  # to the pages, a send still running
+    web.sending.start()
+    try:
+        pages = [client.get("/admin/status").text, client.get("/admin").text]
+    finally:
+        release.set()
+        web.sending.join()
+    for page in pages:
+        assert "No digest has been sent yet" not in page
+        assert "The digest is being prepared" in page
+
+
+def test_dashboard_names_a_schedule_it_cannot_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A digest cron that loads but cannot be read in full leaves the page up, saying why."""
+    config = schedule_site(tmp_path, monkeypatch, "0 25 * * *")
+    goes_out = dashboard_facts(config)["Goes out"]
+    assert goes_out.startswith("Cannot tell: config.toml: [schedule] digest: '0 25 * * *' is not")

@@ -16,6 +16,15 @@ from tests.test_newsletter import REVIEWS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+QUIET_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 MEASURE = """
 <script>
@@ -33,12 +42,9 @@ MEASURE = """
 def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
     """Load the page in headless Chromium at a window width and return the DOM after scripts ran."""
     assert CHROMIUM is not None
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", f"--window-size={width},1200", "--virtual-time-budget=3000",
-        "--dump-dom", html_path.as_uri(),
-    ]  # fmt: skip
+    window = [f"--user-data-dir={profile}", f"--window-size={width},1200"]
+    window.append("--virtual-time-budget=3000")
+    command = [CHROMIUM, "--headless", *QUIET_FLAGS, *window, "--dump-dom", html_path.as_uri()]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
     return completed.stdout
 

@@ -26,10 +26,18 @@ from tests.test_newsletter import REVIEWS
 from tests.test_web import quick_hash
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+NO_CHROMIUM = "Chromium is not installed (make test installs it)"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -95,8 +103,8 @@ def test_editor_logs_in_previews_tests_and_sends(
     shot(page, tmp_path, "login")
     page.fill("input[name=password]", PASSWORD)
     page.click("text=Log in")
-    expect(page.locator("h1")).to_have_text("Test Reviews: the next digest")
-    expect(page.locator("body")).to_contain_text("2 subscribers.")
+    expect(page.locator("h1")).to_have_text("The next digest")
+    expect(page.locator("dl")).to_contain_text("2 subscribers")
     shot(page, tmp_path, "dashboard")
 
     preview = browser.new_page()
@@ -118,9 +126,8 @@ def test_editor_logs_in_previews_tests_and_sends(
     expect(page.locator("table")).to_contain_text("Test Reviews: 2 new reviews", timeout=15_000)
     page.wait_for_function("() => !document.body.innerText.includes('Sending…')", timeout=15_000)
     shot(page, tmp_path, "status")
-    assert sorted(r for item in smtp.handler.received for r in item.recipients) == [
-        "ann@example.org", "bob@example.org", "editor@example.org",
-    ]  # fmt: skip
+    received = sorted(r for item in smtp.handler.received for r in item.recipients)
+    assert received == ["ann@example.org", "bob@example.org", "editor@example.org"]
 
 
 def test_subscriber_unsubscribes_through_the_link_in_the_mail(
@@ -149,10 +156,27 @@ def test_subscriber_unsubscribes_through_the_link_in_the_mail(
 
 
 def test_home_page_offers_every_feed(browser: Browser, server_url: str, tmp_path: Path) -> None:
-    """The home page shows a subscribe button per feed and the browser sees the autodiscovery links."""
+    """The home page shows the site feed's address and the browser sees the autodiscovery links."""
     page = browser.new_page()
     page.goto(server_url)
-    expect(page.locator("a.button").first).to_have_text("Subscribe (RSS)")
+    site_feed = page.locator(".feature .url").first
+    expect(site_feed).to_have_text("https://reviews.example.org/feed.xml")
     hrefs = page.eval_on_selector_all("link[rel=alternate]", "links => links.map(link => link.getAttribute('href'))")
     assert hrefs == ["/feed.xml", "/atom.xml", "/feed.json"]
     shot(page, tmp_path, "home")
+
+
+def test_feeds_with_non_ascii_text_read_correctly_in_the_browser(
+    browser: Browser, server_url: str, site: Config
+) -> None:
+    """A feed opened in Chromium shows 'Noël', '©' and '★' as written, not 'NoÃ«l', 'Â©', 'â˜…'."""
+    date = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    text = f"---\ntitle: Noël © Studio ★ classics\ndate: {date}\n---\nCafé.\n"
+    (site.content_dir / "noel.md").write_text(text, encoding="utf-8")
+    pipeline.build(site)
+    page = browser.new_page()
+    for name in ("feed.xml", "atom.xml", "feed.json"):
+        page.goto(f"{server_url}/{name}")
+        shown = page.locator("body").inner_text()
+        assert "Noël © Studio ★ classics" in shown, name
+        assert "Ã" not in shown, name
