@@ -63,7 +63,7 @@ def test_the_web_side_no_longer_serves_a_removed_feed(tmp_path: Path, monkeypatc
     """After a category empties, its feed answers 404 from `feedkit serve`."""
     from starlette.testclient import TestClient  # noqa: PLC0415
 
-    from feedkit.web import create_app  # noqa: PLC0415
+    from feedkit.web.app import create_app  # noqa: PLC0415
 
     config = load_config(write_site(tmp_path, {"a.md": review("A", "Blu-ray"), "b.md": review("B", "DVD")}))
     pipeline.build(config)

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from feedkit import mailstate, newsletter
 from feedkit.config import Config, load_config
 from feedkit.errors import StateError
-from feedkit.mail import MessageBuilder
-from feedkit.mailstate import FrozenDigest
+from feedkit.mail.message import MessageBuilder
 from feedkit.model import DigestContent
+from feedkit.newsletter import campaigns as newsletter
+from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
+from feedkit.store.newsletter import FrozenDigest
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 

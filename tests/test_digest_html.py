@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from feedkit import newsletter
 from feedkit.config import Config, load_config
-from feedkit.mail import open_transport
+from feedkit.mail.message import open_transport
+from feedkit.newsletter import campaigns as newsletter
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS, review

@@ -11,9 +11,15 @@ import pytest
 
 from feedkit.config import Config, load_config
 from feedkit.errors import MailConfigError
-from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER, MessageBuilder, make_token, secret_from_environment, verify_token
-from feedkit.mailstate import FrozenDigest
+from feedkit.mail.message import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    MessageBuilder,
+    make_token,
+    secret_from_environment,
+    verify_token,
+)
 from feedkit.model import DigestContent
+from feedkit.store.newsletter import FrozenDigest
 from tests.conftest import write_site
 
 SECRET = b"0123456789abcdef0123456789abcdef"

@@ -15,10 +15,11 @@ import pytest
 import trustme
 
 import feedkit.output
-from feedkit import mailstate, newsletter
 from feedkit.config import Config, load_config
 from feedkit.errors import LockedError, MailConfigError, SubscriberError
-from feedkit.mail import FileTransport, MessageBuilder, open_transport, unsubscribe_link, verify_token
+from feedkit.mail.message import FileTransport, MessageBuilder, open_transport, unsubscribe_link, verify_token
+from feedkit.newsletter import campaigns as newsletter
+from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import PASSWORD, USER, Faults, SmtpServer, authenticate

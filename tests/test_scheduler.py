@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedkit import mailstate, newsletter
 from feedkit.config import load_config
 from feedkit.errors import ConfigError
 from feedkit.model import DigestContent
+from feedkit.newsletter import campaigns as newsletter
 from feedkit.service.cron import check_schedule, cron_weekdays, parse_cron
 from feedkit.service.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_job, digest_was_missed, upcoming
+from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import free_port

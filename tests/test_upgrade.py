@@ -23,7 +23,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from feedkit.config import load_config
-from feedkit.web import create_app
+from feedkit.web.app import create_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "release-0.1.0"
 SECRET = "upgrade-test-secret-long-enough"  # noqa: S105 - the secret the fixture was made with

@@ -22,15 +22,17 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
-from feedkit import newsletter, pipeline, websessions
+from feedkit import pipeline
 from feedkit.cli.main import main
 from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
-from feedkit.mail import make_token, open_transport
+from feedkit.mail.message import make_token, open_transport
+from feedkit.newsletter import campaigns as newsletter
 from feedkit.service import scheduler
+from feedkit.store import sessions as websessions
 from feedkit.store.db import Store
-from feedkit.web import ADMIN_HASH_ENV, create_app, password_key
-from feedkit.weblogin import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
+from feedkit.web.app import ADMIN_HASH_ENV, create_app, password_key
+from feedkit.web.auth import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS, review
 

@@ -58,9 +58,9 @@ class FeedkitGroup(OneLineGroup):
             "feedkit.cli.newsletter:subscribers",
             "Add, remove, list, import and export subscribers.",
         ),
-        "run": ("feedkit.cli_service:run", "Run the service: build and send on the schedule."),
-        "schedule": ("feedkit.cli_service:schedule", "Show when each job runs next."),
-        "serve": ("feedkit.cli_service:serve", "Serve feeds, unsubscribe and the editors' page."),
+        "run": ("feedkit.cli.service:run", "Run the service: build and send on the schedule."),
+        "schedule": ("feedkit.cli.service:schedule", "Show when each job runs next."),
+        "serve": ("feedkit.cli.service:serve", "Serve feeds, unsubscribe and the editors' page."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -16,7 +16,7 @@ from feedkit.words import plural
 
 if TYPE_CHECKING:
     from feedkit.config import Config
-    from feedkit.newsletter import SendPlan
+    from feedkit.newsletter.campaigns import SendPlan
 
 
 @click.group(cls=OneLineGroup)
@@ -30,7 +30,7 @@ def digest() -> None:
 @click.pass_context
 def preview(ctx: click.Context, open_browser: bool) -> None:
     """Write the next digest as HTML and text files, and print where they are."""
-    from feedkit import newsletter  # noqa: PLC0415 - commands import what they use
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415 - commands import what they use
 
     written = newsletter.preview(config_from(ctx))
     if not written.reviews:
@@ -57,7 +57,7 @@ def preview(ctx: click.Context, open_browser: bool) -> None:
 @click.pass_context
 def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool) -> None:
     """Send what is new to every subscriber (finishing any interrupted digest first)."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     config = config_from(ctx)
     if test_address:
@@ -73,8 +73,8 @@ def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool)
 
 
 def _send_test(config: Config, address: str) -> None:
-    from feedkit import newsletter  # noqa: PLC0415
-    from feedkit.mail import open_transport  # noqa: PLC0415
+    from feedkit.mail.message import open_transport  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     sent = newsletter.send_test(config, address, open_transport(config))
     what = f"the next digest ({_reviews(sent.reviews)})"
@@ -92,7 +92,7 @@ def _send_test(config: Config, address: str) -> None:
 @click.pass_context
 def resume(ctx: click.Context) -> None:
     """Finish interrupted digests: send only what is still pending."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     config = config_from(ctx)
     if not newsletter.pending_count(config):
@@ -107,7 +107,7 @@ def resume(ctx: click.Context) -> None:
 @click.pass_context
 def digest_status(ctx: click.Context, limit: int) -> None:
     """The recent digests: sent, pending and failed per digest, with the failures' reasons."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     statuses = newsletter.status(config_from(ctx), limit)
     if not statuses:
@@ -137,9 +137,9 @@ def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415  # noqa: PLC0415
 
-    from feedkit import newsletter  # noqa: PLC0415
-    from feedkit.delivery import check_reports  # noqa: PLC0415
-    from feedkit.mail import open_transport  # noqa: PLC0415
+    from feedkit.mail.message import open_transport  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter.sending import check_reports  # noqa: PLC0415
 
     total = newsletter.pending_count(config) + new_recipients
     # The bar goes to stderr and only to a terminal: piped output stays the summary lines alone.
@@ -176,7 +176,7 @@ def subscribers() -> None:
 @click.pass_context
 def subscribers_add(ctx: click.Context, address: str, name: str) -> None:
     """Subscribe ADDRESS."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     added = newsletter.add_subscriber(config_from(ctx), address, name)
     click.echo(f"Subscribed {address}." if added else f"{address} was already subscribed.")
@@ -188,7 +188,7 @@ def subscribers_add(ctx: click.Context, address: str, name: str) -> None:
 @click.pass_context
 def subscribers_remove(ctx: click.Context, address: str) -> None:
     """Unsubscribe ADDRESS (it is kept as unsubscribed, so no import brings it back)."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     removed = newsletter.remove_subscriber(config_from(ctx), address)
     click.echo(f"Unsubscribed {address}." if removed else f"{address} was not subscribed.")
@@ -204,7 +204,7 @@ def subscribers_remove(ctx: click.Context, address: str) -> None:
 @click.pass_context
 def subscribers_list(ctx: click.Context, status: str | None) -> None:
     """List subscribers with their status."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     found = newsletter.list_subscribers(config_from(ctx), status)
     for subscriber in found:
@@ -221,7 +221,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
 
     Unsubscribed addresses are never subscribed again.
     """
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     config = config_from(ctx)
     rows = newsletter.read_subscriber_file(csv_file)
@@ -242,7 +242,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
 @click.pass_context
 def subscribers_export(ctx: click.Context, csv_file: TextIO) -> None:
     """Write every subscriber, with status and dates, as CSV (to standard output by default)."""
-    from feedkit import newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
 
     count = newsletter.export_subscribers(config_from(ctx), csv_file)
     click.echo(f"Exported {plural(count, 'subscriber')}.", err=True)

@@ -20,13 +20,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feedkit import mailstate, newsletter, pipeline
+from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.content.files import scan_content
-from feedkit.delivery import check_reports
 from feedkit.errors import FeedkitError, LockedError, SendStoppedError
-from feedkit.mail import open_transport
+from feedkit.mail.message import open_transport
+from feedkit.newsletter import campaigns as newsletter
+from feedkit.newsletter.sending import check_reports
 from feedkit.service.cron import check_schedule
+from feedkit.store import newsletter as mailstate
 from feedkit.store.db import open_store
 
 log = logging.getLogger("feedkit")

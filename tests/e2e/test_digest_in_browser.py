@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from feedkit import newsletter
 from feedkit.config import Config, load_config
+from feedkit.newsletter import campaigns as newsletter
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS
 

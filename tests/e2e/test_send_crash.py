@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from feedkit import newsletter
 from feedkit.config import load_config
+from feedkit.newsletter import campaigns as newsletter
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from feedkit import newsletter, pipeline
+from feedkit import pipeline
 from feedkit.config import load_config
-from feedkit.mail import make_token
-from feedkit.web import ADMIN_HASH_ENV
+from feedkit.mail.message import make_token
+from feedkit.newsletter import campaigns as newsletter
+from feedkit.web.app import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.e2e.test_web_security import wait_for_port
 from tests.smtp_server import free_port

@@ -11,8 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from feedkit import newsletter
 from feedkit.config import Config, load_config
+from feedkit.newsletter import campaigns as newsletter
 from feedkit.service.scheduler import FIRST_START_KEY
 from feedkit.store.db import Store
 from tests.conftest import write_site

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from feedkit import newsletter, pipeline
+from feedkit import pipeline
 from feedkit.config import Config, load_config
-from feedkit.mail import open_transport
-from feedkit.web import ADMIN_HASH_ENV
+from feedkit.mail.message import open_transport
+from feedkit.newsletter import campaigns as newsletter
+from feedkit.web.app import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.smtp_server import SmtpServer, free_port
 from tests.test_newsletter import REVIEWS

@@ -15,10 +15,19 @@ from typing import TextIO
 
 import email_validator
 
-from feedkit import mailstate
 from feedkit.config import Config
-from feedkit.delivery import Sender, SendReport
-from feedkit.digest import (
+from feedkit.errors import FeedkitError, SubscriberError
+from feedkit.mail.message import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    FileTransport,
+    MessageBuilder,
+    Transport,
+    open_transport,
+    secret_from_environment,
+    unsubscribe_link,
+)
+from feedkit.newsletter.csvfiles import NoAddressColumnError, read_subscriber_rows
+from feedkit.newsletter.render import (
     Issue,
     Selection,
     archive_path,
@@ -30,21 +39,12 @@ from feedkit.digest import (
     render_html,
     select_reviews,
 )
-from feedkit.errors import FeedkitError, SubscriberError
-from feedkit.mail import (
-    UNSUBSCRIBE_PLACEHOLDER,
-    FileTransport,
-    MessageBuilder,
-    Transport,
-    open_transport,
-    secret_from_environment,
-    unsubscribe_link,
-)
-from feedkit.mailstate import FrozenDigest, Subscriber
+from feedkit.newsletter.sending import Sender, SendReport
 from feedkit.output import write_atomic
 from feedkit.pipeline import load
+from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store, open_store
-from feedkit.subscriber_csv import NoAddressColumnError, read_subscriber_rows
+from feedkit.store.newsletter import FrozenDigest, Subscriber
 
 PREVIEW_FOLDER = "preview"
 

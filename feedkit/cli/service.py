@@ -15,9 +15,9 @@ from feedkit.cli.main import config_from
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.service import scheduler
-from feedkit.web import ADMIN_HASH_ENV, admin_enabled, create_app
-from feedkit.weblogin import hash_password as make_hash
-from feedkit.weblogin import password_problem
+from feedkit.web.app import ADMIN_HASH_ENV, admin_enabled, create_app
+from feedkit.web.auth import hash_password as make_hash
+from feedkit.web.auth import password_problem
 
 log = logging.getLogger("feedkit")
 PORT = click.IntRange(1, 65535)

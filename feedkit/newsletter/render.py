@@ -15,13 +15,13 @@ from pathlib import Path
 import css_inline
 import jinja2
 
-from feedkit import mailstate
 from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.content.markup import absolute_url
 from feedkit.errors import TemplateError
-from feedkit.mail import UNSUBSCRIBE_PLACEHOLDER
+from feedkit.mail.message import UNSUBSCRIBE_PLACEHOLDER
 from feedkit.model import DigestContent, Review, Site, rating_stars
+from feedkit.store import newsletter as mailstate
 from feedkit.store.build import StoreBodyCache
 from feedkit.store.db import Store
 from feedkit.urls import page_url

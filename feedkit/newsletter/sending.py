@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from feedkit import mailstate
 from feedkit.config import Config
 from feedkit.errors import (
     ConnectionProblemError,
@@ -21,9 +20,10 @@ from feedkit.errors import (
     SendStoppedError,
     TransientDeliveryError,
 )
-from feedkit.mail import MessageBuilder, Transport
-from feedkit.mailstate import FAILED, SENT, SKIPPED, UNKNOWN, Delivery, FrozenDigest
+from feedkit.mail.message import MessageBuilder, Transport
+from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store, open_store
+from feedkit.store.newsletter import FAILED, SENT, SKIPPED, UNKNOWN, Delivery, FrozenDigest
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
 GIVE_UP_AFTER_RUNS = 3  # a recipient still refused with 4xx after this many runs is marked failed

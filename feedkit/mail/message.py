@@ -39,8 +39,8 @@ from feedkit.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from feedkit.mailstate import FrozenDigest
 from feedkit.output import write_atomic
+from feedkit.store.newsletter import FrozenDigest
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer

@@ -30,15 +30,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from feedkit import mailstate, newsletter, websessions
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError, StateError
 from feedkit.feeds.formats import CONTENT_TYPES, FEED_FILES
-from feedkit.mail import open_transport, secret_from_environment, verify_token
+from feedkit.mail.message import open_transport, secret_from_environment, verify_token
+from feedkit.newsletter import campaigns as newsletter
 from feedkit.service import scheduler
+from feedkit.store import newsletter as mailstate
+from feedkit.store import sessions as websessions
 from feedkit.store.build import FEED_INDEX_KEY
 from feedkit.store.db import Store, open_store
-from feedkit.weblogin import LoginLimiter, PasswordChecks, is_readable_hash
+from feedkit.web.auth import LoginLimiter, PasswordChecks, is_readable_hash
 from feedkit.words import plural
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ class WebApp:
         self.sending: threading.Thread | None = None
         self.send_error: str | None = None
         self.pages = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(resources.files("feedkit").joinpath("webpages"))),
+            loader=jinja2.FileSystemLoader(str(resources.files("feedkit.web").joinpath("pages"))),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
