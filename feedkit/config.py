@@ -367,7 +367,7 @@ _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
 
 
 def _check_schedule(schedule: ScheduleSettings, errors: list[str]) -> None:
-    """The shape of each cron expression; `feedkit.service.cron.check_schedule` reads them in full (check, run)."""
+    """The shape of each cron expression; `feedkit.schedule.check_schedule` reads them in full (check, run)."""
     if schedule.timezone:
         try:
             ZoneInfo(schedule.timezone)

@@ -133,18 +133,6 @@ class LoadResult:
     problems: tuple[Problem, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
-class DigestContent:
-    """A digest rendered once for everyone; each recipient's unsubscribe link is filled in at send time."""
-
-    subject: str
-    html: str
-    text: str
-    sources: tuple[str, ...]  # the reviews in it, newest first
-    since: datetime  # it holds reviews that became public after this moment
-    archive_url: str  # the copy anyone can read in a browser
-
-
 def rating_stars(rating: float) -> str:
     """A 0-5 rating as five stars, halves shown as '½'."""
     whole = int(rating)

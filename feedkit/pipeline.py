@@ -24,6 +24,7 @@ from feedkit.fingerprint import code_fingerprint
 from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, Site, printable
 from feedkit.output import remove_stale_temporaries
 from feedkit.store import build as build_state
+from feedkit.store import newsletter as newsletter_records
 from feedkit.store.build import SqliteReviewCache, StoreBodyCache
 from feedkit.store.db import Store, open_store
 from feedkit.urls import SiteUrls
@@ -79,6 +80,7 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
         result = load(config, store, now, scan.stamps)
         _refuse_if_strict(strict, result.problems)
         feeds = publish_feeds(config, store, result.site, now)
+        record_visibility(store, result.site)
         report = _report(result, feeds.written, feeds.unchanged, feeds.removed, notes)
         _remember(store, inputs, report, result)
     return report
@@ -98,6 +100,13 @@ def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> Fe
     return feeds
 
 
+def record_visibility(store: Store, site: Site) -> None:
+    """Note which reviews are public now, so one that was a draft goes into the next digest."""
+    public = {review.source for review in site.published_reviews}
+    hidden = {review.source for review in site.reviews} - public
+    newsletter_records.record_review_visibility(store, public, hidden, site.now)
+
+
 def stable_ids(config: Config, store: Store, plans: list[FeedPlan]) -> dict[str, str]:
     """Each review's feed id: its front-matter `id`, else the tag URI it was first published under.
 
@@ -113,6 +122,15 @@ def stable_ids(config: Config, store: Store, plans: list[FeedPlan]) -> dict[str,
     }
     build_state.remember_entry_ids(store, new)
     return {review.source: review.entry_id or known.get(review.source) or new[review.source] for review in reviews}
+
+
+def feed_index(config: Config) -> list[tuple[str, str]]:
+    """(folder, title) of every feed the last build planned, without reading any content; [] when
+    no build has run here."""
+    if not config.database_path.is_file():  # a page request makes no database
+        return []
+    with open_store(config, readonly=True) as store:
+        return build_state.feed_index(store)
 
 
 def check(config: Config, now: datetime | None = None) -> BuildReport:

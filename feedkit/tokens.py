@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from feedkit.errors import MailConfigError
 
@@ -34,6 +34,11 @@ class Purpose(enum.StrEnum):
     SESSION = "session"  # an editor's session id, also checked against the state database
     LOGIN_FORM = "login-form"  # the login form's CSRF token, before there is a session
     NOTICE = "notice"  # a one-line notice carried to the editors' page in its address
+
+
+# Tokens for these carry their age and are refused once too old; the others never expire, and are
+# the same string whenever they are made for the same subject (a resent message is the same).
+EXPIRING = frozenset({Purpose.CONFIRM, Purpose.SESSION, Purpose.LOGIN_FORM, Purpose.NOTICE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,25 +70,26 @@ class Tokens:
         return self.check(purpose, token, max_age).subject
 
     def check(self, purpose: Purpose, token: str, max_age: timedelta | None = None) -> Checked:
-        seconds = int(max_age.total_seconds()) if max_age is not None else None
         serializer = self._serializer(purpose)
         try:
-            subject = serializer.loads(token, max_age=seconds)
+            if isinstance(serializer, URLSafeTimedSerializer):
+                seconds = int(max_age.total_seconds()) if max_age is not None else None
+                return Checked(_text(serializer.loads(token, max_age=seconds)))
+            return Checked(_text(serializer.loads(token)))
         except SignatureExpired as expired:
             return Checked(None, _text(serializer.load_payload(expired.payload or b"")))
         except (BadData, UnicodeError, ValueError):
             return Checked(self._legacy(purpose, token))
-        return Checked(_text(subject))
 
     def _legacy(self, purpose: Purpose, token: str) -> str | None:
         if purpose is not Purpose.UNSUBSCRIBE:
             return None
         return read_legacy_unsubscribe(token, self.secret)
 
-    def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(
-            self.secret, salt=f"feedkit.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
-        )
+    def _serializer(self, purpose: Purpose) -> URLSafeSerializer | URLSafeTimedSerializer:
+        kind = URLSafeTimedSerializer if purpose in EXPIRING else URLSafeSerializer
+        signing = {"digest_method": hashlib.sha256}
+        return kind(self.secret, salt=f"feedkit.{purpose}", signer_kwargs=signing)
 
 
 def _text(value: object) -> str | None:

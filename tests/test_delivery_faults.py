@@ -20,12 +20,12 @@ import pytest
 
 from feedkit.config import Config, load_config
 from feedkit.errors import StateError
-from feedkit.mail.message import MessageBuilder
-from feedkit.model import DigestContent
-from feedkit.newsletter import campaigns as newsletter
+from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter.messages import DigestMessages
+from feedkit.newsletter.model import DigestContent, FrozenDigest
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
-from feedkit.store.newsletter import FrozenDigest
+from feedkit.tokens import Tokens
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 
@@ -79,7 +79,7 @@ def make_site(root: Path, server: SmtpServer, reviews: dict[str, str | bytes], e
 
 def subscribe(config: Config, count: int) -> list[str]:
     addresses = [f"reader{number:02d}@example.org" for number in range(count)]
-    newsletter.import_subscribers(config, [[address] for address in addresses])
+    subscriptions.import_subscribers(config, [[address] for address in addresses])
     return addresses
 
 
@@ -158,8 +158,8 @@ def test_a_reply_that_condemns_the_message_stops_the_run_and_keeps_everyone_pend
         f"error: the mail server at 127.0.0.1:{server.port} refused the message itself ({reply}"
     )
     assert "fix the cause, then run 'feedkit digest resume'" in error_lines[0]
-    assert newsletter.pending_count(config) == 5
-    (status,) = newsletter.status(config)
+    assert campaigns.pending_count(config) == 5
+    (status,) = campaigns.status(config)
     assert status.counts == {"pending": 5}
 
 
@@ -190,7 +190,7 @@ def test_a_late_reply_after_data_is_unknown_and_resent_once_with_the_same_id(
     assert first.returncode == 7
     assert "0 sent, 0 failed, 0 deferred, 1 unknown" in first.stdout
     assert copies_per_recipient(server) == {"reader00@example.org": 1}
-    (status,) = newsletter.status(config)
+    (status,) = campaigns.status(config)
     assert status.counts == {"unknown": 1}
     faults.reply_delay = 0
     resumed = run_cli(tmp_path, "digest", "resume")
@@ -210,7 +210,7 @@ def test_no_reply_twice_is_final(tmp_path: Path, server_with: Callable[..., Smtp
     run_cli(tmp_path, "digest", "resume")
     assert run_cli(tmp_path, "digest", "resume").stdout.startswith("Nothing to resume")
     assert copies_per_recipient(server) == {"reader00@example.org": 2}
-    (status,) = newsletter.status(config)
+    (status,) = campaigns.status(config)
     assert status.counts == {"failed": 1}
     ((_, reason),) = status.errors
     assert reason.startswith("no reply twice; not sent again to avoid copies: no reply from 127.0.0.1")
@@ -233,7 +233,7 @@ def test_a_server_that_never_answers_stops_the_run_after_three_timeouts(
     assert sent.returncode == 7
     assert len(sent.stderr.splitlines()) == 1
     assert "3 timeouts or lost connections in a row, so the mail server is taken to be down" in (sent.stderr)
-    (status,) = newsletter.status(config)
+    (status,) = campaigns.status(config)
     assert status.counts == {"unknown": 3, "pending": 7}
     working = server_with()
     settings = config.path.read_text(encoding="utf-8")
@@ -370,7 +370,8 @@ def test_visibility_recorded_by_another_process_meanwhile_is_no_clash(tmp_path: 
     def record() -> None:
         with Store(config.database_path) as store:
             try:
-                outcome.append(mailstate.record_review_visibility(store, {"a.md"}, set()))
+                mailstate.record_review_visibility(store, {"a.md"}, set(), datetime.now(UTC))
+                outcome.append("recorded")
             except StateError as error:
                 outcome.append(error)
 
@@ -381,7 +382,7 @@ def test_visibility_recorded_by_another_process_meanwhile_is_no_clash(tmp_path: 
     other.execute("COMMIT")
     worker.join(timeout=60)
     other.close()
-    assert outcome == [{"a.md": None}]
+    assert outcome == ["recorded"]
     with Store(config.database_path) as store:
         rows = store.query_all("SELECT source, first_seen FROM review_seen")
     assert rows == [("a.md", "2026-01-01T00:00:00+00:00")]
@@ -409,7 +410,7 @@ def test_a_from_name_with_line_breaks_is_cleaned_before_encoding(tmp_path: Path)
     config = load_config(write_site(tmp_path, {}, settings))
     content = DigestContent("Subject", "<p>x</p>", "x", ("a.md",), datetime.now(UTC), "")
     digest = FrozenDigest(1, datetime(2026, 11, 24, tzinfo=UTC), content, "0a1b2c3d")
-    built = MessageBuilder(config, digest, SECRET.encode()).build("ann@example.org")
+    built = DigestMessages(config, digest, Tokens(SECRET.encode())).build("ann@example.org")
     message = parse(built.data)
     assert message["Bcc"] is None
     assert message["From"].addresses[0].display_name == "Évil Bcc: x@example.org"

@@ -14,8 +14,8 @@ import pytest
 from lxml import html as lxml_html
 
 from feedkit.config import Config, load_config
-from feedkit.mail.message import open_transport
-from feedkit.newsletter import campaigns as newsletter
+from feedkit.mail.transports import open_transport
+from feedkit.newsletter import campaigns, subscriptions
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS, review
@@ -27,7 +27,7 @@ VNU_JAR = os.environ.get("VNU_JAR", "")  # the Nu checker's vnu.jar (npm: vnu-ja
 @pytest.fixture
 def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    written = newsletter.preview(load_config(write_site(tmp_path, REVIEWS)))
+    written = campaigns.preview(load_config(write_site(tmp_path, REVIEWS)))
     assert written.reviews == 2
     return written.html_path
 
@@ -73,10 +73,10 @@ def test_archived_issues_carry_their_date_and_lead_to_the_site_and_the_issue_bef
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     digest = '[digest]\nfrom_address = "d@reviews.example.org"\n'
     config = load_config(write_site(tmp_path, REVIEWS, digest))
-    newsletter.import_subscribers(config, [["ann@example.org"]])
-    newsletter.send(config, lambda: open_transport(config))
+    subscriptions.import_subscribers(config, [["ann@example.org"]])
+    campaigns.send(config, lambda: open_transport(config))
     (config.content_dir / "stalker.md").write_text(review("Stalker DVD", 0), encoding="utf-8")
-    newsletter.send(config, lambda: open_transport(config))
+    campaigns.send(config, lambda: open_transport(config))
     with Store(config.database_path) as store:
         rows = store.query_all("SELECT created_at, archive_url, html FROM digests ORDER BY id")
     (first_made, first_url, first_mail), (second_made, second_url, second_mail) = rows

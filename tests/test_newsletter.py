@@ -17,10 +17,13 @@ import trustme
 import feedkit.output
 from feedkit.config import Config, load_config
 from feedkit.errors import LockedError, MailConfigError, SubscriberError
-from feedkit.mail.message import FileTransport, MessageBuilder, open_transport, unsubscribe_link, verify_token
-from feedkit.newsletter import campaigns as newsletter
+from feedkit.mail.transports import FileTransport, open_transport
+from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter.messages import DigestMessages, unsubscribe_link
+from feedkit.newsletter.sending import SendReport
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
+from feedkit.tokens import Purpose, Tokens
 from tests.conftest import write_site
 from tests.smtp_server import PASSWORD, USER, Faults, SmtpServer, authenticate
 
@@ -58,7 +61,7 @@ def site_maker(tmp_path: Path) -> Callable[..., Config]:
 
 def subscribe(config: Config, count: int) -> list[str]:
     addresses = [f"reader{number:03d}@example.org" for number in range(count)]
-    newsletter.import_subscribers(config, [[address] for address in addresses])
+    subscriptions.import_subscribers(config, [[address] for address in addresses])
     return addresses
 
 
@@ -90,8 +93,8 @@ def server_context(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
-def send_all(config: Config, context: ssl.SSLContext | None = None) -> list[newsletter.SendReport]:
-    return newsletter.send(config, lambda: open_transport(config, context))
+def send_all(config: Config, context: ssl.SSLContext | None = None) -> list[SendReport]:
+    return campaigns.send(config, lambda: open_transport(config, context))
 
 
 # -- what arrives -------------------------------------------------------------------------------
@@ -121,7 +124,7 @@ def test_smtp_delivers_one_complete_message_per_subscriber(
     https_link, mailto = re.fullmatch(r"<(https://[^>]+)>, <(mailto:[^>]+)>", message["List-Unsubscribe"]).groups()  # type: ignore[union-attr]
     assert mailto == "mailto:digest@reviews.example.org?subject=unsubscribe"
     token = https_link.removeprefix("https://reviews.example.org/unsubscribe?t=")
-    assert verify_token(token, SECRET.encode()) == "reader001@example.org"
+    assert Tokens(SECRET.encode()).read(Purpose.UNSUBSCRIBE, token) == "reader001@example.org"
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     for body in (text, html):
@@ -147,7 +150,7 @@ def test_each_recipient_has_its_own_stable_message_id(site_maker: Callable[..., 
     assert len(set(ids.values())) == 2
     with Store(config.database_path) as store:
         digest = mailstate.load_digest(store, 1)
-    builder = MessageBuilder(config, digest, SECRET.encode())
+    builder = DigestMessages(config, digest, Tokens(SECRET.encode()))
     assert {address: builder.build(address).message_id for address in ids} == ids
 
 
@@ -192,7 +195,7 @@ def test_wrong_password_is_one_clear_error(
             f"127.0.0.1:{running.port}: the server refused the login for 'editor' (535); "
             "check [smtp] username and the password in $FEEDKIT_SMTP_PASSWORD"
         )
-        assert newsletter.pending_count(config) == 2
+        assert campaigns.pending_count(config) == 2
     finally:
         running.stop()
 
@@ -201,7 +204,7 @@ def test_file_transport_writes_one_eml_per_subscriber(site_maker: Callable[..., 
     """The default transport leaves one .eml per subscriber in the outbox, named by Message-ID."""
     config = site_maker()
     subscribe(config, 3)
-    newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+    campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     files = sorted(config.outbox_dir.glob("*.eml"))
     assert len(files) == 3
     assert all(re.fullmatch(r"digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}\.eml", path.name) for path in files)
@@ -246,7 +249,7 @@ def test_550_fails_only_that_recipient(site_maker: Callable[..., Config]) -> Non
         (report,) = send_all(config)
         assert (report.counts["sent"], report.counts["failed"]) == (3, 1)
         assert_exactly_once(running, [address for address in addresses if address != "reader002@example.org"])
-        (status,) = newsletter.status(config)
+        (status,) = campaigns.status(config)
         assert status.counts == {"sent": 3, "failed": 1}
         assert status.errors == (("reader002@example.org", "550 5.1.1 No such mailbox here"),)
     finally:
@@ -277,8 +280,8 @@ def test_connection_dropped_after_the_whole_message_is_unknown_then_resent_once(
         addresses = subscribe(config, 8)
         (report,) = send_all(config)
         assert (report.counts["sent"], report.counts["unknown"]) == (7, 1)
-        assert newsletter.pending_count(config) == 1
-        (resumed,) = newsletter.send(config, lambda: open_transport(config), create=False)
+        assert campaigns.pending_count(config) == 1
+        (resumed,) = campaigns.send(config, lambda: open_transport(config), create=False)
         assert resumed.counts["sent"] == 1
         assert_exactly_once(running, addresses)
     finally:
@@ -298,10 +301,10 @@ def test_unreachable_server_leaves_everything_pending_then_resume_sends(
         "3 timeouts or lost connections in a row, so the mail server is taken to be down "
         f"(last: cannot reach the mail server at 127.0.0.1:{running.port} ("
     )
-    assert newsletter.pending_count(config) == 3
+    assert campaigns.pending_count(config) == 3
     running.start()
     try:
-        reports = newsletter.send(config, lambda: open_transport(config), create=False)
+        reports = campaigns.send(config, lambda: open_transport(config), create=False)
         assert [r.counts["sent"] for r in reports] == [3]
         assert_exactly_once(running, addresses)
     finally:
@@ -333,10 +336,10 @@ def test_unsubscribed_address_is_never_mailed_nor_reimported(site_maker: Callabl
     """Unsubscribing sticks: an import does not bring the address back, and no digest goes to it."""
     config = site_maker()
     subscribe(config, 2)
-    assert newsletter.remove_subscriber(config, "READER000@example.org") is True
-    report = newsletter.import_subscribers(config, [["email"], ["reader000@example.org"], ["new@example.org"]])
+    assert subscriptions.remove_subscriber(config, "READER000@example.org") is True
+    report = subscriptions.import_subscribers(config, [["email"], ["reader000@example.org"], ["new@example.org"]])
     assert report.summary() == "1 added, 0 already subscribed, 1 kept out (unsubscribed earlier), 0 invalid"
-    newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+    campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     recipients = sorted(
         line.split(": ")[1]
         for path in config.outbox_dir.glob("*.eml")
@@ -349,14 +352,14 @@ def test_unsubscribed_address_is_never_mailed_nor_reimported(site_maker: Callabl
 def test_addresses_are_checked_and_deduplicated(site_maker: Callable[..., Config]) -> None:
     """Case-insensitive duplicates are one subscriber; malformed addresses are refused with a reason."""
     config = site_maker()
-    assert newsletter.add_subscriber(config, "Ann@Example.org", "Ann") is True
-    assert newsletter.add_subscriber(config, "ann@example.ORG") is False
+    assert subscriptions.add_subscriber(config, "Ann@Example.org", "Ann") is True
+    assert subscriptions.add_subscriber(config, "ann@example.ORG") is False
     with pytest.raises(SubscriberError) as caught:
-        newsletter.add_subscriber(config, "ann@@example.org")
+        subscriptions.add_subscriber(config, "ann@@example.org")
     assert str(caught.value).startswith("'ann@@example.org' is not a valid e-mail address (")
-    report = newsletter.import_subscribers(config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]])
+    report = subscriptions.import_subscribers(config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]])
     assert report.summary() == "1 added, 1 already subscribed, 0 kept out (unsubscribed earlier), 1 invalid"
-    assert [s.address for s in newsletter.list_subscribers(config)] == ["Ann@example.org", "x@example.org"]
+    assert [s.address for s in subscriptions.list_subscribers(config)] == ["Ann@example.org", "x@example.org"]
 
 
 def test_someone_unsubscribing_during_a_send_is_skipped(site_maker: Callable[..., Config]) -> None:
@@ -364,9 +367,9 @@ def test_someone_unsubscribing_during_a_send_is_skipped(site_maker: Callable[...
     config = site_maker()
     subscribe(config, 3)
     with Store(config.database_path) as store:
-        newsletter.create_digest(config, store)
-    newsletter.remove_subscriber(config, "reader001@example.org")
-    (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir), create=False)
+        campaigns.create_digest(config, store)
+    subscriptions.remove_subscriber(config, "reader001@example.org")
+    (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir), create=False)
     assert (report.counts["sent"], report.counts["skipped"]) == (2, 1)
 
 
@@ -381,7 +384,7 @@ def test_late_public_and_overflowing_reviews_go_in_the_next_digest(site_maker: C
 
     def send_titles() -> list[str]:
         before = set(config.outbox_dir.glob("*.eml")) if config.outbox_dir.exists() else set()
-        newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+        campaigns.send(config, lambda: FileTransport(config.outbox_dir))
         new = set(config.outbox_dir.glob("*.eml")) - before
         return [re.search(r"including (.+)", p.read_text(encoding="utf-8")).group(1) for p in new]  # type: ignore[union-attr]
 
@@ -396,12 +399,12 @@ def test_late_public_and_overflowing_reviews_go_in_the_next_digest(site_maker: C
 def test_preview_writes_html_and_text(site_maker: Callable[..., Config]) -> None:
     """The preview is the digest as it would go out now, with a sample unsubscribe link."""
     config = site_maker()
-    written = newsletter.preview(config)
+    written = campaigns.preview(config)
     assert written.reviews == 2
     assert "Vertigo Blu-ray" in written.html_path.read_text(encoding="utf-8")
-    link = unsubscribe_link(config, newsletter.PREVIEW_RECIPIENT, SECRET.encode())
+    link = unsubscribe_link(config, Tokens(SECRET.encode()), campaigns.PREVIEW_RECIPIENT)
     assert link in written.text_path.read_text(encoding="utf-8")
-    assert newsletter.status(config) == []  # a preview records no digest
+    assert campaigns.status(config) == []  # a preview records no digest
 
 
 def test_test_send_goes_to_one_address_and_is_not_recorded(
@@ -411,14 +414,14 @@ def test_test_send_goes_to_one_address_and_is_not_recorded(
     and records nothing."""
     config = site_maker(smtp_config(server))
     subscribe(config, 3)
-    sent = newsletter.send_test(config, "editor@example.org", open_transport(config))
+    sent = campaigns.send_test(config, "editor@example.org", open_transport(config))
     assert [item.recipients for item in server.handler.received] == [["editor@example.org"]]
     assert sent.message_id.startswith("<test-")
     assert sent.saved_to is None
-    again = newsletter.send_test(config, "editor@example.org", open_transport(config))
+    again = campaigns.send_test(config, "editor@example.org", open_transport(config))
     assert again.message_id != sent.message_id
-    assert newsletter.status(config) == []
-    assert newsletter.plan_send(config).reviews == 2
+    assert campaigns.status(config) == []
+    assert campaigns.plan_send(config).reviews == 2
 
 
 # -- one sender at a time ------------------------------------------------------------------------
@@ -434,7 +437,7 @@ def test_second_sender_is_refused_while_the_lock_is_held(site_maker: Callable[..
             (datetime.now(UTC).isoformat(),),
         )
     with pytest.raises(LockedError) as caught:
-        newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+        campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert str(caught.value) == (
         "another digest send is running (process 4242 on other-host, since 2026-11-24 08:00:00 UTC); "
         "wait for it to finish; `feedkit digest status` shows its progress"
@@ -448,7 +451,7 @@ def test_lock_left_by_a_dead_process_is_taken_over(site_maker: Callable[..., Con
     with Store(config.database_path) as store, store.transaction() as db:
         now = datetime.now(UTC).isoformat()
         db.execute("INSERT INTO locks VALUES ('digest', ?, 999999999, ?, ?, 'x')", (socket.gethostname(), now, now))
-    (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+    (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert report.counts["sent"] == 1
 
 
@@ -470,7 +473,7 @@ def test_lock_of_an_earlier_incarnation_or_silent_holder_is_taken_over(
             "INSERT INTO locks VALUES ('digest', ?, ?, ?, ?, 'old-token')",
             (host, pid, beat.isoformat(), beat.isoformat()),
         )
-    (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+    (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert report.counts["sent"] == 1
 
 
@@ -478,7 +481,7 @@ def test_full_disk_stops_the_send_and_keeps_the_rest_pending(
     site_maker: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the outbox cannot be written, the send stops with the error and nothing is marked sent."""
-    config = site_maker()
+    config = site_maker("archive = false\n")  # the disk fills while the messages are written
     subscribe(config, 6)
 
     def no_space(*_args: object, **_kwargs: object) -> None:
@@ -486,11 +489,33 @@ def test_full_disk_stops_the_send_and_keeps_the_rest_pending(
 
     monkeypatch.setattr(feedkit.output.os, "fsync", no_space)  # the disk fills up (simulated: it cannot here)
     with pytest.raises(feedkit.output.OutputError) as caught:
-        newsletter.send(config, lambda: FileTransport(config.outbox_dir))
+        campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert "No space left on device" in str(caught.value)
     monkeypatch.undo()
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    assert newsletter.pending_count(config) == 6
-    (report,) = newsletter.send(config, lambda: FileTransport(config.outbox_dir), create=False)
+    assert campaigns.pending_count(config) == 6
+    (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir), create=False)
     assert report.counts["sent"] == 6
     assert len(list(config.outbox_dir.glob("*.eml"))) == 6
+
+
+def test_an_archive_page_that_cannot_be_written_freezes_no_digest(
+    site_maker: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The browser copy is written before the digest is frozen: when it cannot be, the send stops
+    with the error and no digest exists whose mail would link to a missing page."""
+    config = site_maker()
+    subscribe(config, 2)
+
+    def read_only(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(feedkit.output.os, "fsync", read_only)  # simulated: tests run as root
+    with pytest.raises(feedkit.output.OutputError):
+        campaigns.send(config, lambda: FileTransport(config.outbox_dir))
+    monkeypatch.undo()
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    assert campaigns.status(config) == []
+    assert not config.outbox_dir.exists()
+    (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir))
+    assert report.counts["sent"] == 2

@@ -11,10 +11,11 @@ import pytest
 
 from feedkit.config import load_config
 from feedkit.errors import ConfigError
-from feedkit.model import DigestContent
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.service.cron import check_schedule, cron_weekdays, parse_cron
-from feedkit.service.scheduler import DIGEST_RUN_KEY, FIRST_START_KEY, digest_job, digest_was_missed, upcoming
+from feedkit.newsletter import subscriptions
+from feedkit.newsletter.model import DigestContent
+from feedkit.operations import DIGEST_RUN_KEY, FIRST_START_KEY
+from feedkit.schedule import check_schedule, cron_weekdays, parse_cron, upcoming
+from feedkit.service.scheduler import digest_job, digest_was_missed
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from tests.conftest import write_site
@@ -102,9 +103,7 @@ def test_schedule_lists_upcoming_runs_in_the_site_zone(tmp_path: Path) -> None:
 
 def freeze_one_digest(store: Store, created: datetime) -> None:
     content = DigestContent("s", "h", "t", (), created, "")
-    digest = mailstate.freeze_digest(store, content)
-    with store.transaction() as db:
-        db.execute("UPDATE digests SET created_at = ? WHERE id = ?", (created.isoformat(), digest.id))
+    mailstate.freeze_digest(store, content, created)
 
 
 def test_catch_up_runs_once_after_downtime(tmp_path: Path) -> None:
@@ -180,7 +179,7 @@ def test_a_digest_run_that_failed_is_not_recorded(tmp_path: Path, monkeypatch: p
     reviews: dict[str, str | bytes] = {"a.md": f"---\ntitle: A\ndate: {date}\n---\nText.\n"}
     smtp = f'[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\n'
     config = load_config(write_site(tmp_path, reviews, smtp))
-    newsletter.import_subscribers(config, [["ann@example.org"]])
+    subscriptions.import_subscribers(config, [["ann@example.org"]])
     assert digest_job(config, threading.Event()) is False
     with Store(config.database_path) as store:
         assert store.get_meta(DIGEST_RUN_KEY) is None

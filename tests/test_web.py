@@ -22,17 +22,19 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
-from feedkit import pipeline
+from feedkit import pipeline, schedule
 from feedkit.cli.main import main
 from feedkit.config import Config, load_config
+from feedkit.editors import password_key
 from feedkit.errors import ConfigError
-from feedkit.mail.message import make_token, open_transport
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.service import scheduler
+from feedkit.mail.transports import open_transport
+from feedkit.newsletter import campaigns, subscriptions
 from feedkit.store import sessions as websessions
 from feedkit.store.db import Store
-from feedkit.web.app import ADMIN_HASH_ENV, create_app, password_key
+from feedkit.tokens import Purpose, Tokens
+from feedkit.web.app import create_app
 from feedkit.web.auth import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
+from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS, review
 
@@ -46,7 +48,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
     site = load_config(write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n'))
     pipeline.build(site)
-    newsletter.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
+    subscriptions.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
     return site
 
 
@@ -174,12 +176,12 @@ def test_a_symlink_out_of_public_is_not_followed(client: TestClient, config: Con
 
 
 def subscribed(config: Config) -> list[str]:
-    return [s.address for s in newsletter.list_subscribers(config, "active")]
+    return [s.address for s in subscriptions.list_subscribers(config, "active")]
 
 
 def test_unsubscribe_page_asks_with_one_button(client: TestClient) -> None:
     """GET shows whose address it is and a single button; nothing changes yet."""
-    token = make_token("ann@example.org", SECRET.encode())
+    token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
     page = client.get(f"/unsubscribe?t={token}")
     assert page.status_code == 200
     assert "ann@example.org" in page.text
@@ -188,7 +190,7 @@ def test_unsubscribe_page_asks_with_one_button(client: TestClient) -> None:
 
 def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, config: Config) -> None:
     """RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once; again is still 200."""
-    token = make_token("ann@example.org", SECRET.encode())
+    token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
     for _ in range(2):
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         body = b"List-Unsubscribe=One-Click"
@@ -200,7 +202,7 @@ def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, c
 
 def test_head_of_an_unsubscribe_link_changes_nothing(client: TestClient, config: Config) -> None:
     """A mail scanner's HEAD on the link is answered like GET and unsubscribes nobody."""
-    token = make_token("ann@example.org", SECRET.encode())
+    token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
     response = client.head(f"/unsubscribe?t={token}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -233,8 +235,8 @@ def test_head_is_answered_as_get(client: TestClient, path: str, status: int) -> 
     [
         "",
         "garbage",
-        make_token("ann@example.org", b"another-site-secret-0123456789"),  # another site's
-        make_token("ann@example.org", SECRET.encode())[:-2] + "xx",  # altered
+        Tokens(b"another-site-secret-0123456789").make(Purpose.UNSUBSCRIBE, "ann@example.org"),  # another site's
+        Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")[:-2] + "xx",  # altered
     ],
 )
 def test_bad_altered_or_foreign_token_is_400_and_changes_nothing(
@@ -262,7 +264,7 @@ def test_admin_pages_redirect_to_login_without_a_session(client: TestClient, pat
 def test_admin_actions_are_401_without_a_session(client: TestClient, config: Config, path: str) -> None:
     """A POST without a session is refused and sends nothing."""
     assert client.post(path, data={"csrf": "x", "address": "x@example.org"}).status_code == 401
-    assert newsletter.status(config) == []
+    assert campaigns.status(config) == []
 
 
 def test_forged_session_cookie_is_refused(client: TestClient) -> None:
@@ -426,7 +428,7 @@ def test_forged_csrf_token_is_refused(client: TestClient, config: Config) -> Non
     """A logged-in POST with the wrong CSRF token is 403 and does nothing."""
     log_in(client)
     assert client.post("/admin/send", data={"csrf": "forged"}).status_code == 403
-    assert newsletter.status(config) == []
+    assert campaigns.status(config) == []
 
 
 @pytest.mark.parametrize("forged", ["é", "\u2028", "ü" * 40], ids=["accent", "separator", "long"])
@@ -434,7 +436,7 @@ def test_non_ascii_csrf_token_is_refused(client: TestClient, config: Config, for
     """A CSRF value outside ASCII is a forged token like any other: 403, and nothing is sent."""
     log_in(client)
     assert client.post("/admin/send", data={"csrf": forged}).status_code == 403
-    assert newsletter.status(config) == []
+    assert campaigns.status(config) == []
 
 
 def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
@@ -461,7 +463,7 @@ def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, c
     while "Sending…" in (page := client.get("/admin/status").text):
         assert time.monotonic() < deadline, "the send did not finish"
         time.sleep(0.05)
-    (status,) = newsletter.status(config)
+    (status,) = campaigns.status(config)
     assert status.counts == {"sent": 2}
     assert len(list(config.outbox_dir.glob("*.eml"))) == 2
     assert '<td class="count" data-label="sent">2</td>' in page
@@ -475,7 +477,7 @@ def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
     assert response.headers["location"].startswith("/admin?notice=")
     assert "Test sent to editor@example.org" in client.get(response.headers["location"]).text
     assert [path.name.startswith("test-") for path in config.outbox_dir.glob("*.eml")] == [True]
-    assert newsletter.status(config) == []
+    assert campaigns.status(config) == []
 
 
 def test_notice_cannot_be_forged_by_a_link(client: TestClient) -> None:
@@ -606,7 +608,7 @@ def test_feeds_are_served_with_a_damaged_database(categorised: Config) -> None:
 def test_unsubscribe_with_a_damaged_database_asks_to_try_later(categorised: Config) -> None:
     """An unsubscribe that cannot be recorded gets a 503 page saying to try again later."""
     damage_database(categorised)
-    token = make_token("ann@example.org", SECRET.encode())
+    token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
     with TestClient(create_app(categorised)) as client:
         assert client.get(f"/unsubscribe?t={token}").status_code == 200
         response = client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
@@ -654,7 +656,7 @@ def schedule_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cron: str) ->
     extra = f'[digest]\nfrom_address = "d@reviews.example.org"\n[schedule]\ndigest = "{cron}"\n'
     site = load_config(write_site(tmp_path, REVIEWS, extra))
     pipeline.build(site)
-    newsletter.import_subscribers(site, [["ann@example.org"]])
+    subscriptions.import_subscribers(site, [["ann@example.org"]])
     return site
 
 
@@ -674,7 +676,7 @@ def test_dashboard_says_when_the_next_digest_goes_and_what_is_in_it(
     """With a digest cron the dashboard names the next send time, in words, and the plan's subject
     and review count."""
     config = schedule_site(tmp_path, monkeypatch, "0 8 * * FRI")
-    (moment,) = scheduler.upcoming(config, 1)["digest"]
+    (moment,) = schedule.upcoming(config, 1)["digest"]
     facts = dashboard_facts(config)
     assert facts == {
         "Goes out": f"{moment:%a %-d %b %Y, 08:00 %Z} on the schedule",
@@ -695,8 +697,8 @@ def test_dashboard_says_when_the_digest_is_not_scheduled(
 
 def test_recent_digests_show_times_in_words(client: TestClient, config: Config) -> None:
     """A digest's time shows as 'Mon 30 Nov 2026, 10:57 GMT' in the site's zone, not in ISO."""
-    newsletter.send(config, lambda: open_transport(config))
-    (status,) = newsletter.status(config)
+    campaigns.send(config, lambda: open_transport(config))
+    (status,) = campaigns.status(config)
     log_in(client)
     page = lxml_html.fromstring(client.get("/admin").content)
     (shown,) = page.xpath("//table//time")
@@ -709,7 +711,7 @@ def test_while_sending_the_status_does_not_say_nothing_was_sent(client: TestClie
     """While a send runs and no digest is recorded yet, the page says it is being prepared, not
     'No digest has been sent yet'."""
     log_in(client)
-    web = client.app.state.web  # type: ignore[attr-defined]
+    web = client.app.state.web.editors  # type: ignore[attr-defined]
     release = threading.Event()
     web.sending = threading.Thread(target=release.wait)  # to the pages, a send still running
     web.sending.start()

@@ -175,9 +175,9 @@ def config_from(ctx: click.Context) -> Config:
 
     config = load_config(ctx.meta.get(CONFIG_KEY) or find_config(Path.cwd()))
     if ctx.meta.get(NEW_STATE_KEY):
-        from feedkit.store.db import create_new_state  # noqa: PLC0415
+        from feedkit.operations import accept_new_state  # noqa: PLC0415
 
-        create_new_state(config)
+        accept_new_state(config)
     return config
 
 

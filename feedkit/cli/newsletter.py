@@ -30,9 +30,9 @@ def digest() -> None:
 @click.pass_context
 def preview(ctx: click.Context, open_browser: bool) -> None:
     """Write the next digest as HTML and text files, and print where they are."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415 - commands import what they use
+    from feedkit.newsletter import campaigns  # noqa: PLC0415 - commands import what they use
 
-    written = newsletter.preview(config_from(ctx))
+    written = campaigns.preview(config_from(ctx))
     if not written.reviews:
         click.echo("No review is published yet: no preview written.")
         return
@@ -57,13 +57,13 @@ def preview(ctx: click.Context, open_browser: bool) -> None:
 @click.pass_context
 def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool) -> None:
     """Send what is new to every subscriber (finishing any interrupted digest first)."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns  # noqa: PLC0415
 
     config = config_from(ctx)
     if test_address:
         _send_test(config, test_address)
         return
-    plan = newsletter.plan_send(config)
+    plan = campaigns.plan_send(config)
     _print_plan(plan)
     if dry_run or (not plan.reviews and not plan.unfinished):
         return
@@ -73,10 +73,10 @@ def send(ctx: click.Context, test_address: str | None, yes: bool, dry_run: bool)
 
 
 def _send_test(config: Config, address: str) -> None:
-    from feedkit.mail.message import open_transport  # noqa: PLC0415
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.mail.transports import open_transport  # noqa: PLC0415
+    from feedkit.newsletter import campaigns  # noqa: PLC0415
 
-    sent = newsletter.send_test(config, address, open_transport(config))
+    sent = campaigns.send_test(config, address, open_transport(config))
     what = f"the next digest ({_reviews(sent.reviews)})"
     if sent.nothing_new:
         what = f"the latest {_reviews(sent.reviews)} ({sent.nothing_new})"
@@ -92,10 +92,10 @@ def _send_test(config: Config, address: str) -> None:
 @click.pass_context
 def resume(ctx: click.Context) -> None:
     """Finish interrupted digests: send only what is still pending."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns  # noqa: PLC0415
 
     config = config_from(ctx)
-    if not newsletter.pending_count(config):
+    if not campaigns.pending_count(config):
         click.echo("Nothing to resume: every digest is finished.")
         return
     _run_send(config, create=False, new_recipients=0)
@@ -107,9 +107,9 @@ def resume(ctx: click.Context) -> None:
 @click.pass_context
 def digest_status(ctx: click.Context, limit: int) -> None:
     """The recent digests: sent, pending and failed per digest, with the failures' reasons."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import campaigns  # noqa: PLC0415
 
-    statuses = newsletter.status(config_from(ctx), limit)
+    statuses = campaigns.status(config_from(ctx), limit)
     if not statuses:
         click.echo("No digest has been sent yet.")
     kinds = ("sent", "pending", "unknown", "failed", "skipped")
@@ -134,30 +134,36 @@ def _print_plan(plan: SendPlan) -> None:
 
 def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
     """Send with a progress bar; one summary line per digest at the end."""
+    from rich import progress  # noqa: PLC0415 - a progress bar only for sends
     from rich.console import Console  # noqa: PLC0415
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415  # noqa: PLC0415
 
-    from feedkit.mail.message import open_transport  # noqa: PLC0415
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
-    from feedkit.newsletter.sending import check_reports  # noqa: PLC0415
+    from feedkit.mail.transports import open_transport  # noqa: PLC0415
+    from feedkit.newsletter import campaigns  # noqa: PLC0415
 
-    total = newsletter.pending_count(config) + new_recipients
+    total = campaigns.pending_count(config) + new_recipients
     # The bar goes to stderr and only to a terminal: piped output stays the summary lines alone.
     console = Console(stderr=True)
-    columns = (TextColumn("Sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+    columns = (
+        progress.TextColumn("Sending"),
+        progress.BarColumn(),
+        progress.MofNCompleteColumn(),
+        progress.TimeRemainingColumn(),
+    )
+    hidden = not console.is_terminal
+    with progress.Progress(*columns, console=console, transient=True, disable=hidden) as bar:
         task = bar.add_task("send", total=total)
-        reports = newsletter.send(
+        run = campaigns.deliver(
             config,
             lambda: open_transport(config),
             on_result=lambda _status: bar.advance(task),
             create=create,
         )
-    if not reports:
+    if not run.reports:
         click.echo("Nothing new since the last digest: nothing sent.")
-    for report in reports:
+    for report in run.reports:
         click.echo(f"Sent {report.summary()}")
-    check_reports(reports)
+    if run.failure is not None:
+        raise run.failure
 
 
 def _reviews(count: int) -> str:
@@ -176,9 +182,9 @@ def subscribers() -> None:
 @click.pass_context
 def subscribers_add(ctx: click.Context, address: str, name: str) -> None:
     """Subscribe ADDRESS."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
-    added = newsletter.add_subscriber(config_from(ctx), address, name)
+    added = subscriptions.add_subscriber(config_from(ctx), address, name)
     click.echo(f"Subscribed {address}." if added else f"{address} was already subscribed.")
 
 
@@ -188,9 +194,9 @@ def subscribers_add(ctx: click.Context, address: str, name: str) -> None:
 @click.pass_context
 def subscribers_remove(ctx: click.Context, address: str) -> None:
     """Unsubscribe ADDRESS (it is kept as unsubscribed, so no import brings it back)."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
-    removed = newsletter.remove_subscriber(config_from(ctx), address)
+    removed = subscriptions.remove_subscriber(config_from(ctx), address)
     click.echo(f"Unsubscribed {address}." if removed else f"{address} was not subscribed.")
 
 
@@ -204,9 +210,9 @@ def subscribers_remove(ctx: click.Context, address: str) -> None:
 @click.pass_context
 def subscribers_list(ctx: click.Context, status: str | None) -> None:
     """List subscribers with their status."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
-    found = newsletter.list_subscribers(config_from(ctx), status)
+    found = subscriptions.list_subscribers(config_from(ctx), status)
     for subscriber in found:
         click.echo(f"{subscriber.address}\t{subscriber.status}\t{subscriber.name}")
     click.echo(plural(len(found), "subscriber"), err=True)
@@ -221,11 +227,11 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
 
     Unsubscribed addresses are never subscribed again.
     """
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
     config = config_from(ctx)
-    rows = newsletter.read_subscriber_file(csv_file)
-    report = newsletter.import_subscribers(config, [list(row) for row in rows])
+    rows = subscriptions.read_subscriber_file(csv_file)
+    report = subscriptions.import_subscribers(config, [list(row) for row in rows])
     for address in report.invalid:
         click.echo(f"invalid: {address!r}", err=True)
     if report.invalid and not report.found_any:
@@ -242,7 +248,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
 @click.pass_context
 def subscribers_export(ctx: click.Context, csv_file: TextIO) -> None:
     """Write every subscriber, with status and dates, as CSV (to standard output by default)."""
-    from feedkit.newsletter import campaigns as newsletter  # noqa: PLC0415
+    from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
-    count = newsletter.export_subscribers(config_from(ctx), csv_file)
+    count = subscriptions.export_subscribers(config_from(ctx), csv_file)
     click.echo(f"Exported {plural(count, 'subscriber')}.", err=True)

@@ -14,10 +14,12 @@ import uvicorn
 from feedkit.cli.main import config_from
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
+from feedkit.schedule import upcoming
 from feedkit.service import scheduler
-from feedkit.web.app import ADMIN_HASH_ENV, admin_enabled, create_app
+from feedkit.web.app import create_app
 from feedkit.web.auth import hash_password as make_hash
 from feedkit.web.auth import password_problem
+from feedkit.web.login import ADMIN_HASH_ENV, admin_enabled
 
 log = logging.getLogger("feedkit")
 PORT = click.IntRange(1, 65535)
@@ -213,7 +215,7 @@ def schedule(ctx: click.Context, count: int) -> None:
     """
     config = config_from(ctx)
     zone = config.schedule.timezone or config.site.timezone
-    for name, moments in scheduler.upcoming(config, count).items():
+    for name, moments in upcoming(config, count).items():
         expression = getattr(config.schedule, name)
         click.echo(f"{name}: {expression} ({zone})")
         for moment in moments:

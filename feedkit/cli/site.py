@@ -44,7 +44,7 @@ def check(ctx: click.Context) -> None:
     Nothing is written; any problem makes the exit code 3.
     """
     from feedkit import pipeline  # noqa: PLC0415
-    from feedkit.service.cron import check_schedule  # noqa: PLC0415
+    from feedkit.schedule import check_schedule  # noqa: PLC0415
 
     config = config_from(ctx)
     check_schedule(config)

@@ -1,4 +1,4 @@
-"""The e-mail digest: choosing what is new, and rendering it once (HTML with inlined CSS, and text).
+"""The e-mail digest rendered once: HTML with inlined CSS, and text, from Jinja2 templates.
 
 Templates come from the site's templates/ folder, else feedkit's own; autoescaping is on for HTML.
 """
@@ -6,9 +6,9 @@ Templates come from the site's templates/ folder, else feedkit's own; autoescapi
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -19,11 +19,10 @@ from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.content.markup import absolute_url
 from feedkit.errors import TemplateError
-from feedkit.mail.message import UNSUBSCRIBE_PLACEHOLDER
-from feedkit.model import DigestContent, Review, Site, rating_stars
-from feedkit.store import newsletter as mailstate
-from feedkit.store.build import StoreBodyCache
-from feedkit.store.db import Store
+from feedkit.mail.message import LINK_PLACEHOLDER
+from feedkit.model import Review, rating_stars
+from feedkit.newsletter.model import DigestContent
+from feedkit.newsletter.selection import Selection
 from feedkit.urls import page_url
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -52,36 +51,10 @@ class Issue:
     previous_url: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """The reviews the next digest would hold, and the moment it looks back to."""
-
-    since: datetime
-    reviews: tuple[Review, ...]
-
-
-def select_reviews(config: Config, store: Store, site: Site) -> Selection:
-    """Public reviews not in any digest yet, newest first, that became public after the digest floor.
-
-    The floor is fixed by the first digest (now minus `lookback_days`), so a review that becomes
-    public late, or one held back by `max_items`, goes into the next digest, once.
-    """
-    public = site.published_reviews
-    hidden = {review.source for review in site.reviews} - {review.source for review in public}
-    late = mailstate.record_review_visibility(store, {review.source for review in public}, hidden)
-    since = mailstate.digest_floor(store) or site.now - timedelta(days=config.digest.lookback_days)
-    already = mailstate.digested_sources(store)
-    fresh = [
-        review
-        for review in public
-        if review.source not in already and (late.get(review.source) or review.published) > since
-    ]
-    return Selection(since, tuple(fresh[: config.digest.max_items]))
-
-
-def render_digest(config: Config, store: Store, selection: Selection, view_url: str | None) -> DigestContent:
-    """Render the digest once; each recipient's unsubscribe link is a placeholder filled in at send time."""
-    return render_content(config, selection, digest_entries(config, store, selection.reviews), view_url)
+def render_digest(config: Config, selection: Selection, bodies: BodyRenderer, view_url: str | None) -> DigestContent:
+    """Render the digest once; each recipient's link is a placeholder filled in at send time."""
+    entries = digest_entries(config, bodies, selection.reviews)
+    return render_content(config, selection, entries, view_url)
 
 
 def render_content(
@@ -89,8 +62,10 @@ def render_content(
 ) -> DigestContent:
     """The digest's subject and both bodies from entries already prepared."""
     subject = digest_subject(config, selection.reviews, selection.since)
-    html = render_html(config, subject, entries, view_url, UNSUBSCRIBE_PLACEHOLDER)
-    text = _render(config, TEXT_TEMPLATE, _context(config, subject, entries, view_url, UNSUBSCRIBE_PLACEHOLDER))
+    first = selection.first
+    html = render_html(config, subject, entries, view_url, LINK_PLACEHOLDER, first_issue=first)
+    context = _context(config, subject, entries, view_url, LINK_PLACEHOLDER, first_issue=first)
+    text = _render(config, TEXT_TEMPLATE, context)
     sources = tuple(review.source for review in selection.reviews)
     return DigestContent(subject, html, text, sources, selection.since, view_url or "")
 
@@ -103,19 +78,19 @@ def render_html(
     unsubscribe_url: str | None,
     *,
     issue: Issue | None = None,
+    first_issue: bool = False,
 ) -> str:
     """The HTML body; `unsubscribe_url` is None for the public archive copy, which has no link,
     and `issue` is given for that copy only: its date and the issue before it."""
-    context = _context(config, subject, entries, view_url, unsubscribe_url, issue=issue)
+    context = _context(config, subject, entries, view_url, unsubscribe_url, issue=issue, first_issue=first_issue)
     html = _render(config, HTML_TEMPLATE, context)
     # Many mail clients drop <style>; inline it, keeping @media rules (dark mode, narrow screens).
     return str(css_inline.inline(html, keep_at_rules=True, load_remote_stylesheets=False))
 
 
-def digest_entries(config: Config, store: Store, reviews: Sequence[Review]) -> list[DigestEntry]:
-    bodies = BodyRenderer(config, StoreBodyCache(store))
+def digest_entries(config: Config, bodies: BodyRenderer, reviews: Sequence[Review]) -> list[DigestEntry]:
+    """What the templates see of each review; its standfirst comes from the rendered body."""
     bodies.prepare(reviews)
-    bodies.save()
     return [_entry(config, review, bodies(review).summary) for review in reviews]
 
 
@@ -155,6 +130,7 @@ def _context(
     unsubscribe_url: str | None,
     *,
     issue: Issue | None = None,
+    first_issue: bool = False,
 ) -> dict[str, object]:
     site = {"title": config.site.title, "url": config.base_url, "language": config.site.language}
     preheader = entries[0].summary if entries else ""
@@ -167,6 +143,7 @@ def _context(
         "unsubscribe_url": unsubscribe_url,
         "issue_date": f"{issue.created.astimezone(config.zone):%-d %B %Y}" if issue else None,
         "previous_issue_url": issue.previous_url if issue else None,
+        "first_issue": first_issue,
     }
 
 
@@ -212,13 +189,11 @@ def _environment(site_templates: Path) -> jinja2.Environment:
     )
 
 
-def archive_path(config: Config, created: datetime) -> tuple[Path, str]:
-    """Where a digest's browser copy goes (public/digests/YYYY-MM-DD.html, -2 for a second that day)."""
+def archive_location(config: Config, created: datetime, taken: Set[str]) -> tuple[Path, str]:
+    """Where a digest's browser copy goes: public/digests/YYYY-MM-DD.html, or -2, -3… for a later
+    digest the same day; `taken` holds the addresses earlier digests were given."""
     day = created.astimezone(config.zone).date().isoformat()
-    folder = config.output_dir / "digests"
-    name = f"{day}.html"
-    number = 2
-    while (folder / name).exists():
-        name = f"{day}-{number}.html"
-        number += 1
-    return folder / name, f"{config.base_url}digests/{name}"
+    name, number = f"{day}.html", 2
+    while f"{config.base_url}digests/{name}" in taken:
+        name, number = f"{day}-{number}.html", number + 1
+    return config.output_dir / "digests" / name, f"{config.base_url}digests/{name}"

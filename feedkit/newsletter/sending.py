@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from feedkit.config import Config
 from feedkit.errors import (
@@ -20,10 +21,30 @@ from feedkit.errors import (
     SendStoppedError,
     TransientDeliveryError,
 )
-from feedkit.mail.message import MessageBuilder, Transport
-from feedkit.store import newsletter as mailstate
-from feedkit.store.db import Store, open_store
-from feedkit.store.newsletter import FAILED, SENT, SKIPPED, UNKNOWN, Delivery, FrozenDigest
+from feedkit.mail.message import OutgoingMessage
+from feedkit.mail.transports import Transport
+from feedkit.newsletter.model import Delivery, DeliveryStatus, FrozenDigest
+
+
+class Messages(Protocol):
+    """Builds each recipient's message of one digest."""
+
+    sender: str
+
+    def build(self, address: str) -> OutgoingMessage: ...
+
+
+class DeliveryLog(Protocol):
+    """Where each outcome is recorded the moment it is known; a context manager per thread."""
+
+    def __enter__(self) -> DeliveryLog: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def is_active(self, email_key: str) -> bool: ...
+
+    def mark(self, delivery: Delivery, status: str, error: str | None, *, count_run: bool) -> None: ...
+
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
 GIVE_UP_AFTER_RUNS = 3  # a recipient still refused with 4xx after this many runs is marked failed
@@ -39,36 +60,45 @@ class SendReport:
     """What one run did with one digest."""
 
     digest_id: int
-    counts: dict[str, int] = field(default_factory=lambda: {SENT: 0, FAILED: 0, DEFERRED: 0, UNKNOWN: 0, SKIPPED: 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {
+            DeliveryStatus.SENT: 0,
+            DeliveryStatus.FAILED: 0,
+            DEFERRED: 0,
+            DeliveryStatus.UNKNOWN: 0,
+            DeliveryStatus.SKIPPED: 0,
+        }
+    )
     errors: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early, if it did
 
     def summary(self) -> str:
         counts = self.counts
         line = (
-            f"digest {self.digest_id}: {counts[SENT]} sent, {counts[FAILED]} failed, "
-            f"{counts[DEFERRED]} deferred, {counts[UNKNOWN]} unknown, "
-            f"{counts[SKIPPED]} skipped (unsubscribed)"
+            f"digest {self.digest_id}: {counts[DeliveryStatus.SENT]} sent, {counts[DeliveryStatus.FAILED]} failed, "
+            f"{counts[DEFERRED]} deferred, {counts[DeliveryStatus.UNKNOWN]} unknown, "
+            f"{counts[DeliveryStatus.SKIPPED]} skipped (unsubscribed)"
         )
         return f"{line}; stopped early: {self.stopped}" if self.stopped else line
 
     @property
     def delivered_nothing(self) -> bool:
         """Messages were tried and none was accepted."""
-        tried = self.counts[FAILED] + self.counts[DEFERRED] + self.counts[UNKNOWN]
-        return tried > 0 and self.counts[SENT] == 0
+        tried = self.counts[DeliveryStatus.FAILED] + self.counts[DEFERRED] + self.counts[DeliveryStatus.UNKNOWN]
+        return tried > 0 and self.counts[DeliveryStatus.SENT] == 0
 
 
-def check_reports(reports: list[SendReport]) -> None:
-    """Raise SendStoppedError when a run stopped early or delivered nothing at all."""
+def stopped_error(reports: list[SendReport]) -> SendStoppedError | None:
+    """The error a run amounts to when it stopped early or delivered nothing at all; else None."""
     for report in reports:
         if report.stopped:
-            raise SendStoppedError(report.stopped, "what was not sent stays pending; 'feedkit digest status' shows it")
+            hint = "what was not sent stays pending; 'feedkit digest status' shows it"
+            return SendStoppedError(report.stopped, hint)
     if reports and all(report.delivered_nothing for report in reports):
-        raise SendStoppedError(
-            "no message was delivered: " + "; ".join(report.summary() for report in reports),
-            "'feedkit digest status' shows why",
-        )
+        summaries = "; ".join(report.summary() for report in reports)
+        hint = "'feedkit digest status' shows why"
+        return SendStoppedError(f"no message was delivered: {summaries}", hint)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +167,9 @@ class Sender:
 
     config: Config
     digest: FrozenDigest
-    builder: MessageBuilder
+    builder: Messages
     open_transport: Callable[[], Transport]
+    open_log: Callable[[], DeliveryLog]
     on_result: Callable[[str], None] = lambda _status: None
     stop: threading.Event = field(default_factory=threading.Event)
     halt: threading.Event = field(default_factory=threading.Event)
@@ -178,11 +209,11 @@ class Sender:
 
     def _work(self, share: list[Delivery]) -> None:
         try:
-            with open_store(self.config) as store, self.open_transport() as transport:
+            with self.open_log() as log, self.open_transport() as transport:
                 for delivery in share:
                     if self.stopped():
                         return
-                    self._one(store, transport, delivery)
+                    self._one(log, transport, delivery)
                     if self.breaker.open:
                         self._halt(self.breaker.reason())
         except MessageRejectedError as exc:
@@ -192,36 +223,29 @@ class Sender:
                 self.failure = self.failure or exc
             self._halt(str(exc))
 
-    def _one(self, store: Store, transport: Transport, delivery: Delivery) -> None:
-        if not mailstate.is_subscribed(store, delivery.email_key):
-            mailstate.mark_delivery(store, self.digest.id, delivery.email_key, SKIPPED)
-            self._count(SKIPPED)
+    def _one(self, log: DeliveryLog, transport: Transport, delivery: Delivery) -> None:
+        if not log.is_active(delivery.email_key):
+            log.mark(delivery, DeliveryStatus.SKIPPED, None, count_run=True)
+            self._count(DeliveryStatus.SKIPPED)
             return
         outcome = self._settle(delivery, self._deliver(transport, delivery))
         stored = {DEFERRED: delivery.status}.get(outcome.status, outcome.status)
-        mailstate.mark_delivery(
-            store,
-            self.digest.id,
-            delivery.email_key,
-            stored,
-            outcome.error,
-            count_run=outcome.counts_as_run,
-        )
+        log.mark(delivery, stored, outcome.error, count_run=outcome.counts_as_run)
         self._count(outcome.status, delivery.address, outcome.error)
 
     def _settle(self, delivery: Delivery, outcome: Outcome) -> Outcome:
         """Apply the limits that span runs: 4xx for too many runs, and the one retry of an unknown."""
-        if outcome.status == UNKNOWN and delivery.status == UNKNOWN:
-            return Outcome(FAILED, f"no reply twice; not sent again to avoid copies: {outcome.error}")
+        if outcome.status == DeliveryStatus.UNKNOWN and delivery.status == DeliveryStatus.UNKNOWN:
+            return Outcome(DeliveryStatus.FAILED, f"no reply twice; not sent again to avoid copies: {outcome.error}")
         out_of_runs = delivery.attempts + 1 >= GIVE_UP_AFTER_RUNS
         if outcome.status == DEFERRED and outcome.counts_as_run and out_of_runs:
-            return Outcome(FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {outcome.error}")
+            return Outcome(DeliveryStatus.FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {outcome.error}")
         return outcome
 
     def _deliver(self, transport: Transport, delivery: Delivery) -> Outcome:
         """Send with retries; an unknown outcome is never retried in the same run."""
         message = self.builder.build(delivery.address)
-        attempts = 1 if delivery.status == UNKNOWN else self.config.smtp.max_attempts
+        attempts = 1 if delivery.status == DeliveryStatus.UNKNOWN else self.config.smtp.max_attempts
         last = Outcome(DEFERRED, "stopped before sending", counts_as_run=False)
         for attempt in range(attempts):
             if attempt and self._pause(RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]):
@@ -231,10 +255,10 @@ class Sender:
                 transport.send(self.builder.sender, message)
             except PermanentDeliveryError as exc:
                 self.breaker.answered()
-                return Outcome(FAILED, str(exc))
+                return Outcome(DeliveryStatus.FAILED, str(exc))
             except OutcomeUnknownError as exc:
                 self.breaker.failed(exc)
-                return Outcome(UNKNOWN, str(exc))
+                return Outcome(DeliveryStatus.UNKNOWN, str(exc))
             except ConnectionProblemError as exc:
                 self.breaker.failed(exc)
                 last = Outcome(DEFERRED, str(exc), counts_as_run=False)
@@ -244,7 +268,7 @@ class Sender:
                 last = Outcome(DEFERRED, str(exc))
                 continue
             self.breaker.answered()
-            return Outcome(SENT)
+            return Outcome(DeliveryStatus.SENT)
         return last
 
     def _pause(self, seconds: float) -> bool:
@@ -257,7 +281,7 @@ class Sender:
     def _count(self, status: str, address: str = "", error: str | None = None) -> None:
         with self.lock:
             self.report.counts[status] += 1
-            if error and status != SENT:
+            if error and status != DeliveryStatus.SENT:
                 self.report.errors.append((address, error))
         self.on_result(status)
 

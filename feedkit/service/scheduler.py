@@ -1,18 +1,17 @@
 """`feedkit run`: the long-running service that builds feeds and sends digests on their cron.
 
-Jobs only call `pipeline.build` and `newsletter.send`, the same code as the CLI. A digest missed
+Jobs only call `pipeline.build` and `campaigns.deliver`, the same code as the CLI. A digest missed
 while the service was down runs once at start; SIGTERM/SIGINT stop cleanly, SIGHUP reloads config.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -20,22 +19,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feedkit import pipeline
+from feedkit import operations, pipeline
 from feedkit.config import Config, load_config
-from feedkit.content.files import scan_content
-from feedkit.errors import FeedkitError, LockedError, SendStoppedError
-from feedkit.mail.message import open_transport
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.newsletter.sending import check_reports
-from feedkit.service.cron import check_schedule
-from feedkit.store import newsletter as mailstate
-from feedkit.store.db import open_store
+from feedkit.errors import FeedkitError, LockedError
+from feedkit.newsletter import campaigns
+from feedkit.schedule import check_schedule
 
 log = logging.getLogger("feedkit")
 
-FIRST_START_KEY = "service_first_start"
-HEARTBEAT_KEY = "service_heartbeat"
-DIGEST_RUN_KEY = "digest_last_run"
 HEARTBEAT_SECONDS = 60
 # A job whose time came while the previous run of it was still going is run late rather than
 # dropped if it is at most this late; longer downtime is handled by the catch-up at start.
@@ -64,50 +55,33 @@ def digest_job(config: Config, stop: threading.Event, *, create: bool = True) ->
     catch-up at the next start still sees the digest as due. True if the run went through.
     """
     try:
-        transports = functools.partial(open_transport, config)
-        reports = newsletter.send(config, transports, stop=stop, create=create)
+        run = campaigns.deliver(config, stop=stop, create=create)
     except LockedError as error:
         log.warning("digest: skipped: %s", error)
         return False
     except FeedkitError as error:
         log.error("digest: %s", error)
         return False
-    if not reports:
+    if not run.reports:
         log.info("digest: nothing new since the last digest; nothing sent")
-    pending = newsletter.pending_count(config) if reports else 0
-    for report in reports:
+    pending = campaigns.pending_count(config) if run.reports else 0
+    for report in run.reports:
         log.info("digest: %s; %d still pending", report.summary(), pending)
-    try:
-        check_reports(reports)
-    except SendStoppedError as error:
-        log.error("digest: %s", error)
+    if run.failure is not None:
+        log.error("digest: %s", run.failure)
         return False
     if create:
-        with open_store(config) as store:
-            store.set_meta(DIGEST_RUN_KEY, datetime.now(UTC).isoformat())
+        operations.record_digest_run(config)
     return True
 
 
 def heartbeat_job(config: Config) -> None:
-    with open_store(config) as store:
-        store.set_meta(HEARTBEAT_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+    operations.record_heartbeat(config)
 
 
 def digest_was_missed(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
     """True if the digest's cron came due after the last digest run (or the service's first start)."""
-    with open_store(config) as store:
-        first_start = store.get_meta(FIRST_START_KEY)
-        if first_start is None:
-            store.set_meta(FIRST_START_KEY, now.isoformat())
-            return False  # a brand-new service has missed nothing
-        moments = [first_start, store.get_meta(DIGEST_RUN_KEY)]
-        last_digest = mailstate.last_digest_time(store)
-    reference = max(datetime.fromisoformat(moment) for moment in moments if moment)
-    if last_digest is not None:
-        reference = max(reference, last_digest)
-    # Strictly after the reference: a run at 08:00:00 exactly is that 08:00's run, not a missed one.
-    due = trigger.get_next_fire_time(None, reference + timedelta(seconds=1))
-    return due is not None and due <= now
+    return operations.digest_due(config, lambda moment: trigger.get_next_fire_time(None, moment), now)
 
 
 @dataclass
@@ -131,7 +105,7 @@ class Service:
         if self._catch_up_needed():
             log.info("digest: one was due while the service was down; sending it now")
             self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up")
-        elif self.config.schedule.digest and newsletter.pending_count(self.config):
+        elif self.config.schedule.digest and campaigns.pending_count(self.config):
             # An earlier run was stopped mid-send: finish it now, not at the next digest time.
             log.info("digest: an interrupted digest has messages pending; finishing it now")
             arguments = (self.config, self.stop)
@@ -200,13 +174,9 @@ def run_service(config_path: Path) -> None:
 
 
 def check_ready(config: Config) -> None:
-    """Everything the enabled jobs will need, checked before anything starts: a missing secret
-    or template fails now, in one line, not when the digest comes due days later."""
+    """The schedule, and everything its enabled jobs need, before anything starts."""
     triggers = check_schedule(config)
-    if "build" in triggers:
-        scan_content(config)
-    if "digest" in triggers:
-        newsletter.check_ready(config)
+    operations.check_ready(config, build="build" in triggers, digest="digest" in triggers)
 
 
 def run_once(config: Config, now: datetime | None = None) -> list[str]:
@@ -228,7 +198,7 @@ def run_once(config: Config, now: datetime | None = None) -> list[str]:
 
 def _digest_once(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
     due = digest_was_missed(config, trigger, now)
-    if due or newsletter.pending_count(config):
+    if due or campaigns.pending_count(config):
         return digest_job(config, threading.Event(), create=due)
     upcoming_time = trigger.get_next_fire_time(None, now)
     log.info("digest: not due; next at %s", f"{upcoming_time:%a %d %b %Y %H:%M %Z}")
@@ -246,16 +216,3 @@ def install_signal_handlers(service: Service) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
-
-
-def upcoming(config: Config, count: int = 5) -> dict[str, list[datetime]]:
-    """The next fire times of each job, in the schedule's zone."""
-    times: dict[str, list[datetime]] = {}
-    for name, trigger in check_schedule(config).items():
-        moments: list[datetime] = []
-        moment = trigger.get_next_fire_time(None, datetime.now(config.schedule_zone))
-        while moment is not None and len(moments) < count:
-            moments.append(moment)
-            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-        times[name] = moments
-    return times

@@ -155,3 +155,19 @@ class SqliteReviewCache:
             db.executemany("DELETE FROM rendered_bodies WHERE source = ?", gone)
             db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,))
+
+
+def feed_index(store: Store) -> list[tuple[str, str]]:
+    """The (folder, title) of every feed the last build planned; [] if none is recorded."""
+    recorded = store.get_meta(FEED_INDEX_KEY)
+    try:
+        index = json.loads(recorded) if recorded else []
+    except ValueError:
+        return []
+    if not isinstance(index, list) or not all(_is_text_pair(item) for item in index):
+        return []
+    return [(str(folder), str(title)) for folder, title in index]
+
+
+def _is_text_pair(item: object) -> bool:
+    return isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)

@@ -23,10 +23,15 @@ class Store:
 
     `history` names files and folders whose contents show that feedkit ran here before: a blank
     database beside them means the real one was lost, and it is refused rather than started afresh.
+    A read-only store cannot write at all, so a page or a preview never waits on a running send.
     """
 
-    def __init__(self, path: Path, *, history: tuple[Path, ...] = ()) -> None:
+    def __init__(self, path: Path, *, history: tuple[Path, ...] = (), readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
+        if readonly:
+            self.db = _connect_readonly(path)
+            return
         existed = path.exists()
         self.db = _connect(path)
         try:
@@ -77,19 +82,24 @@ class Store:
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        applied = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
-        unknown = applied - {name for name, _ in MIGRATIONS}
-        if unknown:
-            raise StateError(
-                f"{self.path}: was written by a newer feedkit (it has {', '.join(sorted(unknown))})",
-                "upgrade feedkit, or restore a backup made by this version",
-            )
+        applied = self.applied_migrations()
         for name, migrate in MIGRATIONS:
             if name in applied:
                 continue
             with self.transaction() as db:
                 migrate(db)
                 db.execute("INSERT INTO migrations VALUES (?, ?)", (name, utc_text()))
+
+    def applied_migrations(self) -> set[str]:
+        """The migrations this database has had; refused if it has one this feedkit does not know."""
+        applied = {str(row[0]) for row in self.db.execute("SELECT name FROM migrations")}
+        unknown = applied - {name for name, _ in MIGRATIONS}
+        if unknown:
+            raise StateError(
+                f"{self.path}: was written by a newer feedkit (it has {', '.join(sorted(unknown))})",
+                "upgrade feedkit, or restore a backup made by this version",
+            )
+        return applied
 
     # -- meta ---------------------------------------------------------------------------------
 
@@ -128,9 +138,45 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise StateError(message, _FOLDER_HINT) from exc
 
 
-def open_store(config: Config) -> Store:
-    """The site's state database, refused if it was lost while the site's outputs remain."""
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        message = f"{path}: cannot open the state database ({exc})"
+        raise StateError(message, _STATE_HINT) from exc
+
+
+def open_store(config: Config, *, readonly: bool = False) -> Store:
+    """The site's state database, refused if it was lost while the site's outputs remain.
+
+    `readonly` opens it for reading only, when it is already there and up to date; otherwise (a
+    first run, or the first after an upgrade) it is opened as usual, to be made or migrated.
+    """
+    if readonly:
+        current = _readonly_if_current(config.database_path)
+        if current is not None:
+            return current
     return Store(config.database_path, history=history_places(config))
+
+
+def _readonly_if_current(path: Path) -> Store | None:
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except OSError:
+        return None
+    store = Store(path, readonly=True)
+    try:
+        complete = store.applied_migrations() >= {name for name, _ in MIGRATIONS}
+    except sqlite3.Error:  # no migrations table yet
+        complete = False
+    except BaseException:
+        store.db.close()
+        raise
+    if complete:
+        return store
+    store.db.close()
+    return None
 
 
 def history_places(config: Config) -> tuple[Path, ...]:

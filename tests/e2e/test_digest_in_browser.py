@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import Config, load_config
-from feedkit.newsletter import campaigns as newsletter
+from feedkit.newsletter import campaigns
 from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS
 
@@ -53,7 +53,7 @@ def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
 def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FEEDKIT_SECRET", "browser-test-secret-long-enough")
     config: Config = load_config(write_site(tmp_path, REVIEWS))
-    written = newsletter.preview(config)
+    written = campaigns.preview(config)
     assert written.reviews == 2
     return written.html_path
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import load_config
-from feedkit.newsletter import campaigns as newsletter
+from feedkit.newsletter import campaigns, subscriptions
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer
 
@@ -37,7 +37,7 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
         smtp = f'[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
         config = load_config(write_site(tmp_path, reviews, smtp))
         addresses = [f"reader{number:02d}@example.org" for number in range(SUBSCRIBERS)]
-        newsletter.import_subscribers(config, [[address] for address in addresses])
+        subscriptions.import_subscribers(config, [[address] for address in addresses])
         env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
         sender = subprocess.Popen(
             [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
@@ -61,7 +61,7 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
         for items in twice.values():
             assert len(items) == 2
             assert items[0].message["Message-ID"] == items[1].message["Message-ID"]
-        assert newsletter.pending_count(config) == 0
+        assert campaigns.pending_count(config) == 0
         assert run_cli(tmp_path, "digest", "resume").stdout == "Nothing to resume: every digest is finished.\n"
     finally:
         server.stop()

@@ -15,9 +15,9 @@ import httpx2 as httpx
 
 from feedkit import pipeline
 from feedkit.config import load_config
-from feedkit.mail.message import make_token
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.web.app import ADMIN_HASH_ENV
+from feedkit.newsletter import subscriptions
+from feedkit.tokens import Purpose, Tokens
+from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.e2e.test_web_security import wait_for_port
 from tests.smtp_server import free_port
@@ -63,7 +63,7 @@ def test_serve_logs_each_login_test_send_and_unsubscribe(tmp_path: Path) -> None
     digest = '[digest]\nfrom_address = "d@reviews.example.org"\n'
     config = load_config(write_site(tmp_path, REVIEWS, digest))
     pipeline.build(config)
-    newsletter.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
     port = free_port()
     env = {**os.environ, "FEEDKIT_SECRET": SECRET, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
     command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
@@ -76,7 +76,7 @@ def test_serve_logs_each_login_test_send_and_unsubscribe(tmp_path: Path) -> None
                 csrf = editor_session(client)
                 client.post("/admin/test", data={"csrf": csrf, "address": "Editor@Example.org"})
                 send_and_wait(client, csrf)
-                token = make_token("ann@example.org", SECRET.encode())
+                token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
                 for _ in range(2):
                     client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
                 client.post("/admin/logout", data={"csrf": csrf})

@@ -17,8 +17,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from feedkit.web.app import ADMIN_HASH_ENV
 from feedkit.web.auth import check_password
+from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.smtp_server import free_port
 from tests.test_web import quick_hash

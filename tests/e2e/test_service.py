@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import Config, load_config
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.service.scheduler import FIRST_START_KEY
+from feedkit.newsletter import campaigns, subscriptions
+from feedkit.operations import FIRST_START_KEY
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
@@ -71,7 +71,7 @@ def make_site(root: Path, server: SmtpServer, schedule: str, reviews: dict[str, 
         f"[schedule]\n{schedule}"
     )
     config = load_config(write_site(root, reviews, extra))
-    newsletter.import_subscribers(config, [[f"reader{n}@example.org"] for n in range(3)])
+    subscriptions.import_subscribers(config, [[f"reader{n}@example.org"] for n in range(3)])
     return config
 
 
@@ -111,7 +111,7 @@ def test_digest_missed_during_downtime_is_sent_once_at_start(tmp_path: Path, ser
     finally:
         assert service.stop() == 0
     assert "digest: one was due while the service was down; sending it now" in service.text()
-    assert [status.id for status in newsletter.status(config)] == [1]
+    assert [status.id for status in campaigns.status(config)] == [1]
     assert len(server.handler.received) == 3
 
 
@@ -120,7 +120,7 @@ def test_manual_send_is_refused_while_the_service_sends(tmp_path: Path) -> None:
     slow = SmtpServer(Faults(delay=0.2)).start()
     try:
         config = make_site(tmp_path, slow, 'build = ""\ndigest = "* * * * * *"\n', {"a.md": review("Alphaville")})
-        newsletter.import_subscribers(config, [[f"more{n}@example.org"] for n in range(20)])
+        subscriptions.import_subscribers(config, [[f"more{n}@example.org"] for n in range(20)])
         service = Running(tmp_path)
         try:
             wait_for(lambda: len(slow.handler.received) >= 2)
@@ -143,16 +143,16 @@ def test_sigterm_mid_send_then_restart_gives_one_copy_each(tmp_path: Path) -> No
     try:
         config = make_site(tmp_path, slow, 'build = ""\ndigest = "* * * * * *"\n', {"a.md": review("Alphaville")})
         addresses = [f"reader{n}@example.org" for n in range(3)] + [f"more{n}@example.org" for n in range(25)]
-        newsletter.import_subscribers(config, [[address] for address in addresses])
+        subscriptions.import_subscribers(config, [[address] for address in addresses])
         first = Running(tmp_path)
         wait_for(lambda: len(slow.handler.received) >= 5)
         started = time.monotonic()
         assert first.stop() == 0
         assert time.monotonic() - started < 5
-        assert 0 < newsletter.pending_count(config) < len(addresses)
+        assert 0 < campaigns.pending_count(config) < len(addresses)
         second = Running(tmp_path)
         try:
-            wait_for(lambda: newsletter.pending_count(config) == 0, 60)
+            wait_for(lambda: campaigns.pending_count(config) == 0, 60)
         finally:
             assert second.stop() == 0
         copies = slow.handler.by_recipient()
@@ -169,15 +169,15 @@ def test_an_interrupted_digest_is_finished_at_start_not_at_the_next_digest_time(
     each subscriber getting one copy, and no new digest is made."""
     config = make_site(tmp_path, server, 'build = ""\ndigest = "0 8 1 1 *"\n', {"a.md": review("Alphaville")})
     with Store(config.database_path) as store:
-        newsletter.create_digest(config, store)  # frozen, nothing sent yet: as after a kill
+        campaigns.create_digest(config, store)  # frozen, nothing sent yet: as after a kill
     service = Running(tmp_path)
     try:
-        wait_for(lambda: newsletter.pending_count(config) == 0)
+        wait_for(lambda: campaigns.pending_count(config) == 0)
     finally:
         assert service.stop() == 0
     copies = server.handler.by_recipient()
     assert {address: len(items) for address, items in copies.items()} == {f"reader{n}@example.org": 1 for n in range(3)}
-    assert [status.id for status in newsletter.status(config)] == [1]
+    assert [status.id for status in campaigns.status(config)] == [1]
     assert "an interrupted digest has messages pending; finishing it now" in service.text()
 
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedkit.config import Config, load_config
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.service.scheduler import FIRST_START_KEY
+from feedkit.newsletter import subscriptions
+from feedkit.operations import FIRST_START_KEY
 from feedkit.store.db import Store
 from tests.conftest import write_site
 
@@ -28,7 +28,7 @@ def review(title: str) -> str:
 def site(root: Path, schedule: str) -> Config:
     extra = f'[digest]\nfrom_address = "digest@reviews.example.org"\n[schedule]\n{schedule}'
     config = load_config(write_site(root, {"a.md": review("Alphaville")}, extra))
-    newsletter.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
     return config
 
 

@@ -18,9 +18,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from feedkit import pipeline
 from feedkit.config import Config, load_config
-from feedkit.mail.message import open_transport
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.web.app import ADMIN_HASH_ENV
+from feedkit.mail.transports import open_transport
+from feedkit.newsletter import campaigns, subscriptions
+from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.smtp_server import SmtpServer, free_port
 from tests.test_newsletter import REVIEWS
@@ -57,7 +57,7 @@ def site(tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> C
     )
     config = load_config(write_site(tmp_path, REVIEWS, extra))
     pipeline.build(config)
-    newsletter.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
     return config
 
 
@@ -135,7 +135,7 @@ def test_subscriber_unsubscribes_through_the_link_in_the_mail(
     browser: Browser, server_url: str, site: Config, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     """The link in a received message leads to one button; after it, the next digest skips that address."""
-    newsletter.send(site, lambda: open_transport(site))
+    campaigns.send(site, lambda: open_transport(site))
     message = smtp.handler.by_recipient()["ann@example.org"][0].message
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     link = re.search(r'href="(https://reviews\.example\.org/unsubscribe\?t=[^"]+)"', html)
@@ -147,12 +147,12 @@ def test_subscriber_unsubscribes_through_the_link_in_the_mail(
     page.click("button:has-text('Unsubscribe')")
     expect(page.locator("h1")).to_have_text("You are unsubscribed")
     shot(page, tmp_path, "unsubscribed")
-    assert [s.address for s in newsletter.list_subscribers(site, "active")] == ["bob@example.org"]
+    assert [s.address for s in subscriptions.list_subscribers(site, "active")] == ["bob@example.org"]
 
     date = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
     (site.content_dir / "new.md").write_text(f"---\ntitle: Stalker Blu-ray\ndate: {date}\n---\nZone.\n", "utf-8")
     before = len(smtp.handler.received)
-    newsletter.send(site, lambda: open_transport(site))
+    campaigns.send(site, lambda: open_transport(site))
     assert [item.recipients for item in smtp.handler.received[before:]] == [["bob@example.org"]]
 
 

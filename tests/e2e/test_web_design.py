@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from feedkit import pipeline
 from feedkit.config import Config, load_config
-from feedkit.mail.message import open_transport
-from feedkit.newsletter import campaigns as newsletter
-from feedkit.web.app import ADMIN_HASH_ENV
+from feedkit.mail.transports import open_transport
+from feedkit.newsletter import campaigns, subscriptions
+from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.e2e.test_web_security import wait_for_port
 from tests.smtp_server import free_port
@@ -179,11 +179,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
         patch.setenv("FEEDKIT_SECRET", SECRET)
         config = load_config(write_site(root, REVIEWS, SCHEDULE))
         pipeline.build(config)
-        newsletter.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
-        newsletter.send(config, lambda: open_transport(config))
+        subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+        campaigns.send(config, lambda: open_transport(config))
         stalker = dated_review("Stalker DVD", 0.5, rating="4", image="/images/stalker.jpg")
         (config.content_dir / "stalker.md").write_text(stalker, "utf-8")
-        newsletter.send(config, lambda: open_transport(config))
+        campaigns.send(config, lambda: open_transport(config))
         time.sleep(1.1)  # the next review is dated after the second digest: it makes a third
         late = dated_review(LONG_TITLE, 0, rating="3", image="/images/noel.jpg")
         (config.content_dir / "noel.md").write_text(late, "utf-8")

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from feedkit.web.app import ADMIN_HASH_ENV
 from feedkit.web.auth import LOGIN_ATTEMPTS
+from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.smtp_server import free_port
 from tests.test_web import pbkdf2_hash, quick_hash

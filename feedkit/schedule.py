@@ -1,4 +1,5 @@
-"""Standard cron expressions as APScheduler triggers, with the day-of-week numbering cron users know.
+"""The `[schedule]`: standard cron expressions as APScheduler triggers, with the day-of-week
+numbering cron users know, and the times each job runs next.
 
 Cron counts Sunday as 0 (and 7); APScheduler counts Monday as 0. Numbers are turned into day
 names before APScheduler sees them, so `0 8 * * 5` is Friday, as everywhere else.
@@ -132,3 +133,16 @@ def _day_number(token: str) -> int:
     if not 0 <= number <= 7:
         raise CronError(f"weekday {token!r} is not 0-7 or a day name")
     return number
+
+
+def upcoming(config: Config, count: int = 5) -> dict[str, list[datetime]]:
+    """The next fire times of each job, in the schedule's zone."""
+    times: dict[str, list[datetime]] = {}
+    for name, trigger in check_schedule(config).items():
+        moments: list[datetime] = []
+        moment = trigger.get_next_fire_time(None, datetime.now(config.schedule_zone))
+        while moment is not None and len(moments) < count:
+            moments.append(moment)
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        times[name] = moments
+    return times

@@ -1,0 +1,77 @@
+"""A frozen digest as mail: the letter every subscriber shares, and each one's copy with its own
+unsubscribe link and a Message-ID that is the same whenever that digest goes to that address."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from feedkit.config import Config
+from feedkit.mail.message import Letter, MessageBuilder, OutgoingMessage, Recipient, ascii_host
+from feedkit.newsletter.model import FrozenDigest
+from feedkit.tokens import Purpose, Tokens
+
+
+def mail_host(config: Config) -> str:
+    """The site's host name in ASCII, for Message-IDs and the List-Id."""
+    return ascii_host(urlsplit(config.base_url).hostname or "localhost")
+
+
+def sender_address(config: Config) -> str:
+    return config.digest.from_address or f"digest@{mail_host(config)}"
+
+
+def unsubscribe_link(config: Config, tokens: Tokens, address: str) -> str:
+    """The one-click link that unsubscribes `address`, signed for that purpose only."""
+    return f"{config.unsubscribe_url}?t={tokens.make(Purpose.UNSUBSCRIBE, address.lower())}"
+
+
+class DigestMessages:
+    """Every recipient's message of one digest."""
+
+    def __init__(self, config: Config, digest: FrozenDigest, tokens: Tokens) -> None:
+        self.config = config
+        self.digest = digest
+        self.tokens = tokens
+        self.host = mail_host(config)
+        self.sender = sender_address(config)
+        self.builder = MessageBuilder(self._letter())
+
+    def build(self, address: str, *, test: bool = False) -> OutgoingMessage:
+        message_id = self.test_message_id() if test else self.message_id(address)
+        mailto = f"{self.config.digest.unsubscribe_mailto or self.sender}?subject=unsubscribe"
+        link = unsubscribe_link(self.config, self.tokens, address)
+        return self.builder.build(Recipient(address, message_id, link, mailto))
+
+    def message_id(self, address: str) -> str:
+        """The same for every resend of this digest to this address.
+
+        The digest's random nonce keeps ids unique even if the state database is lost and digest
+        numbers start again; digests frozen before nonces existed keep their earlier form.
+        """
+        nonce = self.digest.nonce
+        seed = f"digest\0{self.digest.id}\0{nonce}\0{address.lower()}".encode()
+        signature = hmac.new(self.tokens.secret, seed, "sha256").hexdigest()[:20]
+        middle = f"{nonce}.{signature}" if nonce else signature
+        return f"<digest-{self.digest.id}.{middle}@{self.host}>"
+
+    def test_message_id(self) -> str:
+        """Every test send is a message of its own."""
+        return f"<test-{secrets.token_hex(10)}@{self.host}>"
+
+    def _letter(self) -> Letter:
+        digest = self.config.digest
+        title = self.config.site.title
+        return Letter(
+            sender=self.sender,
+            sender_name=digest.from_name or title,
+            reply_to=digest.reply_to or self.sender,
+            subject=self.digest.content.subject,
+            date=self.digest.created_at,
+            text=self.digest.content.text,
+            html=self.digest.content.html,
+            identity=f"{self.digest.id}{self.digest.nonce}",
+            list_id=(title, f"digest.{self.host}"),
+            one_click=True,
+        )

@@ -1,0 +1,89 @@
+"""The newsletter's model: subscribers and their statuses, digests as frozen, deliveries.
+
+Frozen dataclasses and enums; no I/O. Statuses are stored as their string values.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    """A digest rendered once for everyone; each recipient's unsubscribe link is filled in at send time."""
+
+    subject: str
+    html: str
+    text: str
+    sources: tuple[str, ...]  # the reviews in it, newest first
+    since: datetime  # it holds reviews that became public after this moment
+    archive_url: str  # the copy anyone can read in a browser
+
+
+class SubscriberStatus(enum.StrEnum):
+    """Where a subscriber stands; only an active one is ever mailed a digest."""
+
+    PENDING = "pending"  # asked to join, not confirmed yet
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # suppressed: the address does not take mail
+    COMPLAINED = "complained"  # suppressed: the reader marked a digest as spam
+
+    @property
+    def suppressed(self) -> bool:
+        """Never mailed again, and never brought back by an import."""
+        return self in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one recipient's copy of one digest stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the subscriber left after the digest was frozen
+    UNKNOWN = "unknown"  # the whole message went out and no reply came: retried once, later
+
+
+UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    address: str
+    name: str
+    status: str
+    subscribed_at: str
+    unsubscribed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenDigest:
+    """A digest as created: its reviews and rendered bodies never change afterwards."""
+
+    id: int
+    created_at: datetime
+    content: DigestContent
+    nonce: str = ""  # random per digest, part of every Message-ID; "" for digests made before it
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    email_key: str
+    address: str
+    attempts: int
+    status: str = DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    """How far a digest got: counts by delivery status, and why the failures failed."""
+
+    id: int
+    created_at: str
+    subject: str
+    reviews: int
+    counts: dict[str, int]
+    errors: tuple[tuple[str, str], ...]
