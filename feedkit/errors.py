@@ -2,6 +2,7 @@
 
     FeedkitError                  anything a user can act on; one `error:` line, exit 1
     ├── ConfigError               config.toml missing, unreadable or invalid (every problem)  2
+    ├── UsageError                an option or setting that cannot work (a port, a password)   2
     ├── MailConfigError           no secret, a refused login, TLS that fails                   2
     ├── TemplateError             a digest template cannot be read or rendered                 2
     ├── ContentError              the content folder cannot be read, or --strict found problems 3
@@ -41,6 +42,13 @@ class FeedkitError(Exception):
 
 class ConfigError(FeedkitError):
     """The configuration file is missing, unreadable or invalid."""
+
+    exit_code = 2
+
+
+class UsageError(FeedkitError):
+    """An option or a setting from the environment that cannot work: a port out of range, a host
+    that is not this machine's, a password too short, a password hash nobody can log in with."""
 
     exit_code = 2
 

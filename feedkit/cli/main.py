@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from feedkit.model import Problem
 
 CONFIG_NAME = "config.toml"
+PORT = click.IntRange(1, 65535)
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
 
@@ -60,7 +61,7 @@ class FeedkitGroup(OneLineGroup):
         ),
         "run": ("feedkit.cli.service:run", "Run the service: build and send on the schedule."),
         "schedule": ("feedkit.cli.service:schedule", "Show when each job runs next."),
-        "serve": ("feedkit.cli.service:serve", "Serve feeds, unsubscribe and the editors' page."),
+        "serve": ("feedkit.cli.web:serve", "Serve feeds, unsubscribe and the editors' page."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -197,6 +198,14 @@ def print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
         label = "skipped" if problem.skipped else "warning"
         click.echo(f"{label}: {problem}", err=True)
+
+
+def log_to_stderr() -> None:
+    """One line per event on stderr, as the service and the web side log; a supervisor keeps them."""
+    import logging  # noqa: PLC0415 - only the long-running commands log
+
+    log_format = "%(asctime)s %(levelname)s %(message)s"
+    logging.basicConfig(level=logging.INFO, format=log_format, stream=sys.stderr, force=True)
 
 
 def print_notes(notes: Sequence[str]) -> None:

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from feedkit import editors
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import UsageError
 from feedkit.store.sessions import AdminSession
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.auth import LoginLimiter, PasswordChecks, is_readable_hash
@@ -37,12 +37,6 @@ SAFE_METHODS = ("GET", "HEAD")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class WebSettingError(FeedkitError):
-    """The environment `feedkit serve` starts in cannot work: a password hash it cannot read."""
-
-    exit_code = 2
-
-
 def admin_enabled() -> bool:
     """Whether the editors' page is on: it is while a password hash is set."""
     return bool(os.environ.get(ADMIN_HASH_ENV))
@@ -52,7 +46,7 @@ def check_admin_hash() -> None:
     """A password hash, if set, must be one a login can match: refused at start, not at login."""
     stored = os.environ.get(ADMIN_HASH_ENV)
     if stored and not is_readable_hash(stored):
-        raise WebSettingError(
+        raise UsageError(
             f"{ADMIN_HASH_ENV} is not a password hash feedkit can read, so no login could succeed",
             "make one with 'feedkit serve --hash-password' and set what is between its quotes",
         )
