@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from feedkit.config import Config
 from feedkit.store import sessions
 from feedkit.store.db import open_store
-from feedkit.store.sessions import AdminSession
 
 SESSION_LIFETIME = timedelta(hours=12)
+AdminSession = sessions.AdminSession  # what the web side sees of a session
 
 
 def password_key(password_hash: str) -> str:

@@ -35,7 +35,7 @@ from feedkit.newsletter.render import (
 from feedkit.newsletter.selection import Selection, latest_reviews, select_reviews
 from feedkit.newsletter.sending import Sender, SendReport, stopped_error
 from feedkit.newsletter.subscriptions import normalize_address
-from feedkit.output import write_atomic
+from feedkit.output import remove_file, write_atomic
 from feedkit.pipeline import load, record_visibility
 from feedkit.store import locks
 from feedkit.store import newsletter as records
@@ -154,8 +154,8 @@ def preview(config: Config, now: datetime | None = None) -> Preview:
         candidates = _candidates(config, store, now)
         shown = candidates.shown
         if not shown.reviews:
-            html_path.unlink(missing_ok=True)
-            text_path.unlink(missing_ok=True)
+            remove_file(html_path, stop_at=folder)
+            remove_file(text_path, stop_at=folder)
             return Preview(html_path, text_path, 0, candidates.nothing_new)
         _, view_url = archive_location(config, datetime.now(UTC), set(records.archive_urls(store)))
         bodies = BodyRenderer(config, StoreBodyCache(store))

@@ -21,8 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from feedkit import editors
 from feedkit.config import Config
+from feedkit.editors import AdminSession
 from feedkit.errors import UsageError
-from feedkit.store.sessions import AdminSession
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.auth import LoginLimiter, PasswordChecks, is_readable_hash
 from feedkit.web.pages import Pages
