@@ -373,3 +373,47 @@ def test_no_temporary_files_are_left_behind(site: Config) -> None:
     """Atomic writes leave only the finished files."""
     leftovers = [path for path in site.output_dir.rglob("*") if path.name.startswith(".")]
     assert leftovers == []
+
+
+def test_the_format_writers_publish_entries_that_are_not_reviews() -> None:
+    """RSS, Atom and JSON Feed are written from neutral entries: a feed of past digests (no
+    rating, no cover, no review at all) reads back whole in feedparser and as JSON Feed 1.1."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from feedkit.feeds.formats import Channel, FeedEntry, render_feed  # noqa: PLC0415
+    from feedkit.model import Author  # noqa: PLC0415
+
+    channel = Channel(
+        title="Reel Notes: past digests",
+        description="Every digest, as sent.",
+        site_url="https://reviews.example.org/",
+        feed_urls={
+            fmt: f"https://reviews.example.org/digests/{name}"
+            for fmt, name in (("rss", "feed.xml"), ("atom", "atom.xml"), ("json", "feed.json"))
+        },
+        language="en",
+        zone=ZoneInfo("Europe/London"),
+        default_author=Author("Reel Notes"),
+    )
+    issue = FeedEntry(
+        id="https://reviews.example.org/digests/2026-11-27.html",
+        url="https://reviews.example.org/digests/2026-11-27.html",
+        title="Reel Notes: 3 new reviews, including Vertigo Blu-ray",
+        published=datetime(2026, 11, 27, 8, 0, tzinfo=UTC),
+        summary="Vertigo Blu-ray, Ran 4K UHD and Brief Encounter DVD.",
+        content_html="<p>Three reviews this week.</p>",
+    )
+    for fmt in ("rss", "atom"):
+        parsed = feedparser.parse(render_feed(fmt, channel, [issue]))
+        assert not parsed.bozo
+        (entry,) = parsed.entries
+        assert (entry.title, entry.link) == (issue.title, issue.url)
+        assert entry.summary == issue.summary
+    feed = json.loads(render_feed("json", channel, [issue]))
+    (item,) = feed["items"]
+    assert (item["id"], item["title"], item["content_html"]) == (
+        issue.id,
+        issue.title,
+        issue.content_html,
+    )
+    assert item["authors"] == [{"name": "Reel Notes"}]
