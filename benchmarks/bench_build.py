@@ -1,16 +1,24 @@
-"""Time `feedkit build` on a generated site: a cold build, an unchanged rebuild, a one-review rebuild.
+"""Time `feedkit build` on a generated site: a cold build, an unchanged rebuild, a one-review
+rebuild.
 
 `python benchmarks/bench_build.py [--reviews 10000] [--runs 3] [--large] [--seed 42]`
 
-The corpus is made by benchmarks/generate.py under benchmarks/out/<N>/ and reused while its manifest
-says the same N, seed and generator version (and it is under 30 days old, so its future-dated reviews
+The corpus is made by benchmarks/generate.py under benchmarks/out/<N>/ and reused while its
+manifest
+says the same N, seed and generator version (and it is under 30 days old, so its future-dated
+reviews
 are still in the future). Every build runs the real CLI in a fresh process,
-`python -m feedkit.cli --config out/<N>/config.toml build`; each figure is the median of --runs runs.
+`python -m feedkit.cli --config out/<N>/config.toml build`; each figure is the median of --runs
+runs.
 
-Wall time is measured here, around the whole child process (interpreter start-up and imports included).
-Peak memory is the child's maximum resident set size as the kernel counts it (ru_maxrss, i.e. VmHWM),
-read by `/usr/bin/time -f "%e %M"` (Debian package `time`) when it is installed. Without it, the same
-number comes from os.wait4(), which returns the rusage of that one child. Either way it is exact per
+Wall time is measured here, around the whole child process (interpreter start-up and imports
+included).
+Peak memory is the child's maximum resident set size as the kernel counts it (ru_maxrss, i.e.
+VmHWM),
+read by `/usr/bin/time -f "%e %M"` (Debian package `time`) when it is installed. Without it, the
+same
+number comes from os.wait4(), which returns the rusage of that one child. Either way it is exact
+per
 build, needs no polling, and cannot mix up children; "peak MB" is the highest of the runs, in MiB.
 
 If `hugo` is on PATH, it builds the same content writing only its home RSS feed, for scale only:
@@ -33,7 +41,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from generate import GENERATOR_VERSION, MANIFEST_NAME  # benchmarks/ is on sys.path when run as a script
+from generate import (
+    GENERATOR_VERSION,
+    MANIFEST_NAME,
+)  # benchmarks/ is on sys.path when run as a script
 
 from feedkit.config import Config, load_config
 
@@ -150,7 +161,9 @@ def _run_with_wait4(command: list[str]) -> Measured:
 def record(row: Row, measured: Measured) -> bool:
     """Add one run to its row; a failed build marks the row as crashed and stops the scenario."""
     if measured.returncode != 0:
-        row.crashed = f"exit {measured.returncode}: {measured.stderr.strip() or measured.stdout.strip()}"
+        row.crashed = (
+            f"exit {measured.returncode}: {measured.stderr.strip() or measured.stdout.strip()}"
+        )
         return False
     row.seconds.append(measured.seconds)
     row.peaks_kib.append(measured.peak_kib)
@@ -163,19 +176,29 @@ def record(row: Row, measured: Measured) -> bool:
 def reset_state(config: Config) -> None:
     """Forget everything between builds: the state database (with its WAL files) and the output."""
     database = config.database_path
-    for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+    for path in (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
         path.unlink(missing_ok=True)
     shutil.rmtree(config.output_dir, ignore_errors=True)
 
 
 def output_mtimes(config: Config) -> dict[str, int]:
     root = config.output_dir
-    return {str(path.relative_to(root)): path.stat().st_mtime_ns for path in root.rglob("*") if path.is_file()}
+    return {
+        str(path.relative_to(root)): path.stat().st_mtime_ns
+        for path in root.rglob("*")
+        if path.is_file()
+    }
 
 
 def rewritten(before: dict[str, int], after: dict[str, int]) -> list[str]:
     """Output files that are new, gone, or have a new mtime."""
-    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
 
 
 def bench_cold(config: Config, runs: int, name: str, target: str) -> Row:
@@ -201,7 +224,8 @@ def bench_unchanged(config: Config, runs: int) -> Row:
         touched.update(rewritten(before, output_mtimes(config)))
     row.rewritten = len(touched)
     row.notes.append(
-        f"{len(touched)} output files rewritten" + (f": {', '.join(sorted(touched)[:5])}" if touched else "")
+        f"{len(touched)} output files rewritten"
+        + (f": {', '.join(sorted(touched)[:5])}" if touched else "")
     )
     return row
 
@@ -213,14 +237,19 @@ def bench_one_changed(config: Config, runs: int, review: Path) -> Row:
     try:
         for number in range(1, runs + 1):
             text = original.decode("utf-8").rstrip("\n")
-            review.write_text(f"{text} On a second viewing (pass {number}) the transfer still holds up.\n", "utf-8")
+            review.write_text(
+                f"{text} On a second viewing (pass {number}) the transfer still holds up.\n",
+                "utf-8",
+            )
             before = output_mtimes(config)
             if not record(row, run_build(config)):
                 break
             counts.append(len(rewritten(before, output_mtimes(config))))
     finally:
         review.write_bytes(original)
-    row.notes.append(f"changed {review.relative_to(config.root)}; output files rewritten per run: {counts}")
+    row.notes.append(
+        f"changed {review.relative_to(config.root)}; output files rewritten per run: {counts}"
+    )
     return row
 
 
@@ -281,7 +310,9 @@ def verdicts(rows: dict[str, Row], cold_10k: Row | None) -> dict[str, str]:
         "cold": lambda row: row.median <= 1.8 and row.peak_mib <= 180,
         "unchanged": lambda row: row.median <= 0.25 and row.rewritten == 0,
         "one": lambda row: row.median <= 0.3,
-        "large": lambda row: cold_10k is not None and row.median <= 11 * cold_10k.median and row.peak_mib <= 400,
+        "large": lambda row: (
+            cold_10k is not None and row.median <= 11 * cold_10k.median and row.peak_mib <= 400
+        ),
     }
     result = {}
     for key, row in rows.items():
@@ -299,7 +330,10 @@ def print_table(rows: dict[str, Row], cold_10k: Row | None) -> None:
     print("\n| run | median wall s | peak MB | target | verdict |")
     print("| --- | ---: | ---: | --- | --- |")
     for key, row in rows.items():
-        print(f"| {row.name} | {row.median:.2f} | {row.peak_mib:.0f} | {row.target} | {judged[key]} |")
+        print(
+            f"| {row.name} | {row.median:.2f} | {row.peak_mib:.0f} | {row.target} | {judged[key]} "
+            "|"
+        )
     print()
     for row in rows.values():
         for note in ([f"CRASH: {row.crashed}"] if row.crashed else []) + row.notes:
@@ -345,12 +379,24 @@ def bench_large(args: argparse.Namespace, cold: Row) -> Row:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reviews", type=int, default=10_000, help="reviews in the corpus (default 10000)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported")
-    parser.add_argument("--large", action="store_true", help=f"also a cold build of {LARGE_REVIEWS:,} reviews")
-    parser.add_argument("--seed", type=int, default=42, help="the generator's random seed (default 42)")
+    parser.add_argument(
+        "--reviews", type=int, default=10_000, help="reviews in the corpus (default 10000)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per measurement; the median is reported"
+    )
+    parser.add_argument(
+        "--large", action="store_true", help=f"also a cold build of {LARGE_REVIEWS:,} reviews"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="the generator's random seed (default 42)"
+    )
     args = parser.parse_args()
-    how = "/usr/bin/time %M" if GNU_TIME.is_file() else "os.wait4 ru_maxrss (/usr/bin/time is not installed)"
+    how = (
+        "/usr/bin/time %M"
+        if GNU_TIME.is_file()
+        else "os.wait4 ru_maxrss (/usr/bin/time is not installed)"
+    )
     print(f"Peak memory from {how}; {args.runs} runs each.")
     rows, cold, messages = run_all(args)
     print_table(rows, cold)

@@ -5,7 +5,8 @@
 The sink is Postfix's `smtp-sink` (Debian package `postfix`) when installed, else aiosmtpd's Sink
 handler in a subprocess (slower: then the sink, not feedkit, may set the pace). Each run starts
 from the same prepared state database (subscribers imported, no digest yet), so every run freezes
-and sends one whole digest. The real CLI runs in a new process; wall time and peak memory (ru_maxrss,
+and sends one whole digest. The real CLI runs in a new process; wall time and peak memory
+(ru_maxrss,
 via `/usr/bin/time -f "%e %M"`) are taken around it. Memory is also measured at a fifth of the
 recipients, to show it does not grow with them beyond the subscriber rows.
 """
@@ -37,12 +38,23 @@ def free_port() -> int:
 
 
 def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
-    sink = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
+    sink = shutil.which("smtp-sink") or (
+        "/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None
+    )
     if sink:
         command = [sink, "-u", "nobody", f"127.0.0.1:{port}", "1024"]
         name = "Postfix smtp-sink"
     else:
-        command = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"]
+        command = [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ]
         name = "aiosmtpd Sink (Postfix's smtp-sink is not installed)"
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
@@ -56,19 +68,27 @@ def start_sink(port: int) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def prepare_site(root: Path, recipients: int, port: int, connections: int, transport: str) -> Path:
-    """A generated site with a ≈50 KB digest and `recipients` subscribers; returns its config path."""
-    subprocess.run([sys.executable, str(HERE / "generate.py"), str(REVIEWS), str(root)], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    """A generated site with a ≈50 KB digest and `recipients` subscribers; returns its config
+    path."""
+    subprocess.run(
+        [sys.executable, str(HERE / "generate.py"), str(REVIEWS), str(root)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     config = root / "config.toml"
     config.write_text(
         config.read_text(encoding="utf-8")
-        + f'\n[digest]\nfrom_address = "digest@bench.example.org"\nlookback_days = 4000\nmax_items = {ITEMS}\n'
-        + f'transport = "{transport}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        + '\n[digest]\nfrom_address = "digest@bench.example.org"\nlookback_days = 4000\n'
+        + f"max_items = {ITEMS}\n"
+        + f'transport = "{transport}"\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+        + 'security = "none"\n'
         + f"connections = {connections}\n",
         encoding="utf-8",
     )
     people = root / "people.csv"
-    people.write_text("".join(f"reader{number:06d}@bench.example.org\n" for number in range(recipients)), "utf-8")
+    people.write_text(
+        "".join(f"reader{number:06d}@bench.example.org\n" for number in range(recipients)), "utf-8"
+    )
     run_cli(config, "subscribers", "import", str(people))
     return config
 
@@ -83,13 +103,16 @@ def run_cli(config: Path, *args: str) -> tuple[float, int]:
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
-        raise SystemExit(f"feedkit {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+        raise SystemExit(
+            f"feedkit {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}"
+        )
     peak = int(completed.stderr.strip().splitlines()[-1].split()[1]) if GNU_TIME.exists() else 0
     return seconds, peak
 
 
 def measure(config: Path, runs: int) -> tuple[float, int, int]:
-    """Median seconds, peak KiB over the runs, digest size in bytes; each run from the prepared state."""
+    """Median seconds, peak KiB over the runs, digest size in bytes; each run from the prepared
+    state."""
     database = config.parent / ".feedkit" / "state.db"
     prepared = database.with_suffix(".prepared")
     shutil.copy(database, prepared)
@@ -147,7 +170,9 @@ def file_rows(root: Path, options: argparse.Namespace) -> list[str]:
 
 def _row(name: str, recipients: int, seconds: float, peak_kib: int, size: int) -> str:
     rate = recipients / seconds if seconds else float("nan")
-    return f"| {name} | {recipients:,} | {seconds:.2f} | {rate:,.0f} | {peak_kib / 1024:.0f} | {size / 1024:.0f} |"
+    cells = [name, f"{recipients:,}", f"{seconds:.2f}", f"{rate:,.0f}"]
+    cells += [f"{peak_kib / 1024:.0f}", f"{size / 1024:.0f}"]
+    return "| " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":

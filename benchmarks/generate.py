@@ -2,7 +2,8 @@
 
 `python benchmarks/generate.py N DIR [--seed 42] [--today YYYY-MM-DD]` writes DIR/config.toml and
 DIR/content/<year>/<slug>.md. The same N, seed and day give byte-identical files. Bodies are built
-from a pool of pre-made paragraphs, so 10,000 reviews take a second or two and 100,000 are practical.
+from a pool of pre-made paragraphs, so 10,000 reviews take a second or two and 100,000 are
+practical.
 """
 
 from __future__ import annotations
@@ -23,64 +24,253 @@ PARAGRAPH_POOL = 2048
 TOML_SHARE, DRAFT_SHARE, FUTURE_SHARE = 0.10, 0.02, 0.01
 YEARS_BACK = 8
 
-CATEGORIES = ("Cinema", "Blu-ray", "DVD", "4K UHD", "Unboxing", "Reissue", "Documentary", "Boxed set")
+CATEGORIES = (
+    "Cinema",
+    "Blu-ray",
+    "DVD",
+    "4K UHD",
+    "Unboxing",
+    "Reissue",
+    "Documentary",
+    "Boxed set",
+)
 TAGS = (
-    "Alfred Hitchcock", "Yasujirō Ozu", "Agnès Varda", "Akira Kurosawa", "Buster Keaton", "Powell and Pressburger",
-    "Billy Wilder", "Ingmar Bergman", "Chantal Akerman", "Satyajit Ray", "film noir", "neorealism", "silent cinema",
-    "western", "musical", "horror", "science fiction", "screwball comedy", "melodrama", "documentary", "animation",
-    "Technicolor", "black and white", "restoration", "70mm", "VistaVision", "Dolby Vision", "HDR10", "mono audio",
-    "commentary track", "booklet", "limited edition", "region B", "region free", "British cinema", "French cinema",
-    "Japanese cinema", "Italian cinema", "New Hollywood", "cult classic",
-)  # fmt: skip
+    "Alfred Hitchcock",
+    "Yasujirō Ozu",
+    "Agnès Varda",
+    "Akira Kurosawa",
+    "Buster Keaton",
+    "Powell and Pressburger",
+    "Billy Wilder",
+    "Ingmar Bergman",
+    "Chantal Akerman",
+    "Satyajit Ray",
+    "film noir",
+    "neorealism",
+    "silent cinema",
+    "western",
+    "musical",
+    "horror",
+    "science fiction",
+    "screwball comedy",
+    "melodrama",
+    "documentary",
+    "animation",
+    "Technicolor",
+    "black and white",
+    "restoration",
+    "70mm",
+    "VistaVision",
+    "Dolby Vision",
+    "HDR10",
+    "mono audio",
+    "commentary track",
+    "booklet",
+    "limited edition",
+    "region B",
+    "region free",
+    "British cinema",
+    "French cinema",
+    "Japanese cinema",
+    "Italian cinema",
+    "New Hollywood",
+    "cult classic",
+)
 AUTHORS = (
-    ("Priya Raman", "priya@bench.example.org"), ("Tomasz Wren", "tomasz@bench.example.org"),
-    ("Clara Featherstone", "clara@bench.example.org"), ("Ines Achterberg", "ines@bench.example.org"),
-    ("Femi Adeyemi", "femi@bench.example.org"), ("Marguerite Dubois", "marguerite@bench.example.org"),
-)  # fmt: skip
+    ("Priya Raman", "priya@bench.example.org"),
+    ("Tomasz Wren", "tomasz@bench.example.org"),
+    ("Clara Featherstone", "clara@bench.example.org"),
+    ("Ines Achterberg", "ines@bench.example.org"),
+    ("Femi Adeyemi", "femi@bench.example.org"),
+    ("Marguerite Dubois", "marguerite@bench.example.org"),
+)
 TITLE_ADJECTIVES = (
-    "Silent", "Crimson", "Last", "Hidden", "Long", "Burning", "Quiet", "Broken", "Golden", "Midnight", "Lost",
-    "Wild", "Distant", "Bitter", "Forgotten", "Restless", "Frozen", "Painted", "Electric", "Hollow", "Velvet",
-    "Savage", "Gentle", "Northern", "Empty", "Secret", "Shining", "Drowned", "Sleeping", "Scarlet",
-)  # fmt: skip
+    "Silent",
+    "Crimson",
+    "Last",
+    "Hidden",
+    "Long",
+    "Burning",
+    "Quiet",
+    "Broken",
+    "Golden",
+    "Midnight",
+    "Lost",
+    "Wild",
+    "Distant",
+    "Bitter",
+    "Forgotten",
+    "Restless",
+    "Frozen",
+    "Painted",
+    "Electric",
+    "Hollow",
+    "Velvet",
+    "Savage",
+    "Gentle",
+    "Northern",
+    "Empty",
+    "Secret",
+    "Shining",
+    "Drowned",
+    "Sleeping",
+    "Scarlet",
+)
 TITLE_NOUNS = (
-    "River", "Station", "Summer", "Harbour", "Mirror", "Garden", "Road", "Window", "Season", "Stranger", "Voyage",
-    "Circus", "Letter", "Orchard", "Lighthouse", "Tenant", "Frontier", "Carnival", "Witness", "Bridge", "Island",
-    "Parade", "Ballroom", "Signal", "Harvest", "Archive", "Tide", "Compass", "Furnace", "Verdict",
-)  # fmt: skip
-TITLE_FORMS = ("review", "on Blu-ray", "in cinemas", "4K UHD review", "DVD review", "reissue", "box set unboxed")
+    "River",
+    "Station",
+    "Summer",
+    "Harbour",
+    "Mirror",
+    "Garden",
+    "Road",
+    "Window",
+    "Season",
+    "Stranger",
+    "Voyage",
+    "Circus",
+    "Letter",
+    "Orchard",
+    "Lighthouse",
+    "Tenant",
+    "Frontier",
+    "Carnival",
+    "Witness",
+    "Bridge",
+    "Island",
+    "Parade",
+    "Ballroom",
+    "Signal",
+    "Harvest",
+    "Archive",
+    "Tide",
+    "Compass",
+    "Furnace",
+    "Verdict",
+)
+TITLE_FORMS = (
+    "review",
+    "on Blu-ray",
+    "in cinemas",
+    "4K UHD review",
+    "DVD review",
+    "reissue",
+    "box set unboxed",
+)
 HEADINGS = (
-    "The transfer", "Picture", "Sound", "Extras", "The restoration", "Performances", "Verdict", "The screening",
-    "Packaging", "Context", "Why it lasts", "Caveats", "The score", "Direction", "Should you buy it?",
-)  # fmt: skip
+    "The transfer",
+    "Picture",
+    "Sound",
+    "Extras",
+    "The restoration",
+    "Performances",
+    "Verdict",
+    "The screening",
+    "Packaging",
+    "Context",
+    "Why it lasts",
+    "Caveats",
+    "The score",
+    "Direction",
+    "Should you buy it?",
+)
 SUBJECTS = (
-    "the director", "the cinematographer", "the lead actress", "the supporting cast", "the screenplay", "the score",
-    "the new transfer", "the restoration", "the grain structure", "the colour grade", "the mono mix", "the editing",
-    "the final reel", "the opening sequence", "the commentary track", "the booklet", "the print", "the camera",
-)  # fmt: skip
+    "the director",
+    "the cinematographer",
+    "the lead actress",
+    "the supporting cast",
+    "the screenplay",
+    "the score",
+    "the new transfer",
+    "the restoration",
+    "the grain structure",
+    "the colour grade",
+    "the mono mix",
+    "the editing",
+    "the final reel",
+    "the opening sequence",
+    "the commentary track",
+    "the booklet",
+    "the print",
+    "the camera",
+)
 VERBS = (
-    "captures", "frames", "undercuts", "elevates", "reveals", "softens", "sharpens", "balances", "restores",
-    "rewards", "complicates", "lingers on", "honours", "betrays", "illuminates", "echoes", "sustains", "flattens",
-)  # fmt: skip
+    "captures",
+    "frames",
+    "undercuts",
+    "elevates",
+    "reveals",
+    "softens",
+    "sharpens",
+    "balances",
+    "restores",
+    "rewards",
+    "complicates",
+    "lingers on",
+    "honours",
+    "betrays",
+    "illuminates",
+    "echoes",
+    "sustains",
+    "flattens",
+)
 OBJECTS = (
-    "the city at night", "every close-up", "the long tracking shot", "the film's quiet menace", "the shadows",
-    "the melodrama", "the final confrontation", "the landscape", "the dialogue", "the tension", "the black levels",
-    "the skin tones", "the original aspect ratio", "the crowded market scene", "the silences", "the comedy",
-)  # fmt: skip
+    "the city at night",
+    "every close-up",
+    "the long tracking shot",
+    "the film's quiet menace",
+    "the shadows",
+    "the melodrama",
+    "the final confrontation",
+    "the landscape",
+    "the dialogue",
+    "the tension",
+    "the black levels",
+    "the skin tones",
+    "the original aspect ratio",
+    "the crowded market scene",
+    "the silences",
+    "the comedy",
+)
 ADVERBS = (
-    "beautifully", "patiently", "with real restraint", "almost too neatly", "without fuss", "with startling clarity",
-    "more than once", "in a single take", "against expectation", "with great care", "at a deliberate pace",
-)  # fmt: skip
+    "beautifully",
+    "patiently",
+    "with real restraint",
+    "almost too neatly",
+    "without fuss",
+    "with startling clarity",
+    "more than once",
+    "in a single take",
+    "against expectation",
+    "with great care",
+    "at a deliberate pace",
+)
 CLAUSES = (
-    "and the effect is hard to shake", "which older discs never managed", "though not everyone will agree",
-    "and it has rarely looked better", "even if the middle act sags", "which is the whole point",
-    "and the audience noticed", "as the best films of the period do", "without ever winking at us",
-)  # fmt: skip
-FILMS = ("The Third Man", "Vertigo", "Tokyo Story", "Brief Encounter", "The General", "Late Spring", "Le Samouraï")
+    "and the effect is hard to shake",
+    "which older discs never managed",
+    "though not everyone will agree",
+    "and it has rarely looked better",
+    "even if the middle act sags",
+    "which is the whole point",
+    "and the audience noticed",
+    "as the best films of the period do",
+    "without ever winking at us",
+)
+FILMS = (
+    "The Third Man",
+    "Vertigo",
+    "Tokyo Story",
+    "Brief Encounter",
+    "The General",
+    "Late Spring",
+    "Le Samouraï",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """One generated review: where it goes, what it says, and what a benchmark needs to know of it."""
+    """One generated review: where it goes, what it says, and what a benchmark needs to know of
+    it."""
 
     relative: str  # below content/, e.g. "2024/crimson-river-review.md"
     published: datetime
@@ -89,13 +279,16 @@ class Review:
 
 
 def build_paragraph_pool(rng: random.Random, size: int = PARAGRAPH_POOL) -> list[str]:
-    """Paragraphs of four to eight film-review-ish sentences; a few sentences carry emphasis or a link."""
+    """Paragraphs of four to eight film-review-ish sentences; a few sentences carry emphasis or a
+    link."""
     sentences = [_sentence(rng) for _ in range(size * 2)]
     return [" ".join(rng.choices(sentences, k=rng.randint(4, 8))) for _ in range(size)]
 
 
 def _sentence(rng: random.Random) -> str:
-    words = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(ADVERBS)}"
+    words = (
+        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(ADVERBS)}"
+    )
     if rng.random() < 0.5:
         words += f", {rng.choice(CLAUSES)}"
     roll = rng.random()
@@ -116,7 +309,8 @@ def make_body(rng: random.Random, pool: list[str], average_words: float) -> str:
 
 
 def pick_date(rng: random.Random, today: date) -> datetime:
-    """A moment in the last YEARS_BACK years or, for 1 % of reviews, 30 to 365 days in the future."""
+    """A moment in the last YEARS_BACK years or, for 1 % of reviews, 30 to 365 days in the
+    future."""
     future = rng.random() < FUTURE_SHARE
     days = rng.randint(30, 365) if future else -rng.randint(1, 365 * YEARS_BACK)
     moment = datetime(today.year, today.month, today.day) + timedelta(days=days)
@@ -163,7 +357,10 @@ def make_meta(rng: random.Random, title: str, film: str, published: datetime) ->
         draft=rng.random() < DRAFT_SHARE,
         author=name,
         email=email if rng.random() < 0.3 else None,
-        summary=f"{film}, {rng.choice(CLAUSES)}; {rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}.",
+        summary=(
+            f"{film}, {rng.choice(CLAUSES)}; "
+            f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}."
+        ),
         categories=rng.sample(CATEGORIES, rng.choice((1, 1, 2))),
         tags=rng.sample(TAGS, rng.randint(2, 4)),
         rating=rng.randint(0, 10) / 2,
@@ -171,7 +368,8 @@ def make_meta(rng: random.Random, title: str, film: str, published: datetime) ->
 
 
 def _quoted(text: str) -> str:
-    """A double-quoted string valid in both YAML and TOML (the generated text has no quotes or backslashes)."""
+    """A double-quoted string valid in both YAML and TOML (the generated text has no quotes or
+    backslashes)."""
     return f'"{text}"'
 
 
@@ -180,13 +378,19 @@ def _yaml_list(key: str, items: list[str]) -> str:
 
 
 def yaml_front_matter(meta: Meta) -> str:
-    author = f"author:\n  name: {meta.author}\n  email: {meta.email}" if meta.email else f"author: {meta.author}"
+    author = (
+        f"author:\n  name: {meta.author}\n  email: {meta.email}"
+        if meta.email
+        else f"author: {meta.author}"
+    )
     lines = [
         f"title: {_quoted(meta.title)}",
         f"date: {meta.published:%Y-%m-%d %H:%M}",
         author,
         f"summary: {_quoted(meta.summary)}",
-        _yaml_list("categories", meta.categories) + _yaml_list("tags", meta.tags) + f"rating: {meta.rating}",
+        _yaml_list("categories", meta.categories)
+        + _yaml_list("tags", meta.tags)
+        + f"rating: {meta.rating}",
     ]
     if meta.draft:
         lines.append("draft: true")
@@ -214,7 +418,9 @@ def toml_front_matter(meta: Meta) -> str:
     return "+++\n" + "\n".join(lines) + "\n+++\n\n"
 
 
-def make_review(rng: random.Random, pool: list[str], average_words: float, today: date, seen: dict[str, int]) -> Review:
+def make_review(
+    rng: random.Random, pool: list[str], average_words: float, today: date, seen: dict[str, int]
+) -> Review:
     title, film = make_title(rng)
     slug = unique_slug(title, seen)
     meta = make_meta(rng, title, film, pick_date(rng, today))
@@ -239,7 +445,9 @@ category_feeds = true
 """
 
 
-def generate(count: int, directory: Path, seed: int = 42, today: date | None = None) -> dict[str, object]:
+def generate(
+    count: int, directory: Path, seed: int = 42, today: date | None = None
+) -> dict[str, object]:
     """Write the site; return its manifest (also saved as DIR/.bench-manifest.json)."""
     rng = random.Random(seed)
     today = today or datetime.now(UTC).date()
@@ -260,7 +468,10 @@ def generate(count: int, directory: Path, seed: int = 42, today: date | None = N
 def _is_newer_published(review: Review, newest: Review | None, today: date) -> bool:
     if review.draft or review.published.date() >= today:
         return False
-    return newest is None or (review.published, review.relative) > (newest.published, newest.relative)
+    return newest is None or (review.published, review.relative) > (
+        newest.published,
+        newest.relative,
+    )
 
 
 def _write(path: Path, text: str, made_folders: set[Path]) -> None:
@@ -270,7 +481,9 @@ def _write(path: Path, text: str, made_folders: set[Path]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _save_manifest(directory: Path, count: int, seed: int, today: date, newest: Review | None) -> dict[str, object]:
+def _save_manifest(
+    directory: Path, count: int, seed: int, today: date, newest: Review | None
+) -> dict[str, object]:
     (directory / "config.toml").write_text(config_text(count), encoding="utf-8")
     manifest: dict[str, object] = {
         "generator_version": GENERATOR_VERSION,
@@ -286,13 +499,20 @@ def _save_manifest(directory: Path, count: int, seed: int, today: date, newest: 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", metavar="N", type=int, help="how many reviews to write")
-    parser.add_argument("directory", metavar="DIR", type=Path, help="the site folder to create or fill")
+    parser.add_argument(
+        "directory", metavar="DIR", type=Path, help="the site folder to create or fill"
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--today", type=date.fromisoformat, help="the day dates are relative to (default: today)")
+    parser.add_argument(
+        "--today", type=date.fromisoformat, help="the day dates are relative to (default: today)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     generate(args.count, args.directory, args.seed, args.today)
-    print(f"Generated {args.count} reviews in {args.directory} in {time.perf_counter() - started:.2f} s")
+    print(
+        f"Generated {args.count} reviews in {args.directory} in "
+        f"{time.perf_counter() - started:.2f} s"
+    )
 
 
 if __name__ == "__main__":

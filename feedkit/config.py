@@ -80,7 +80,8 @@ class DigestSettings:
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
-    """How to reach the mail server; the password comes from the environment variable named here."""
+    """How to reach the mail server; the password comes from the environment variable named
+    here."""
 
     host: str = "localhost"
     port: int = 587
@@ -95,7 +96,8 @@ class SmtpSettings:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleSettings:
-    """When `feedkit run` builds and sends: standard 5-field cron in `timezone` (default: the site's)."""
+    """When `feedkit run` builds and sends: standard 5-field cron in `timezone` (default: the
+    site's)."""
 
     timezone: str = ""
     build: str = "*/10 * * * *"
@@ -191,7 +193,10 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document; `path` names the file in messages."""
     errors: list[str] = []
     _check_unknown(raw, SECTIONS, "", errors)
-    sections = {name: _build_section(cls, raw.get(name, {}), name, errors) for name, cls in SECTIONS.items()}
+    sections = {
+        name: _build_section(cls, raw.get(name, {}), name, errors)
+        for name, cls in SECTIONS.items()
+    }
     if not errors:
         _check_values(sections, errors)
     if errors:
@@ -205,7 +210,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file", "run 'feedkit init DIR' to start a site, or pass --config PATH"
+            f"{path}: no such config file",
+            "run 'feedkit init DIR' to start a site, or pass --config PATH",
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
@@ -215,7 +221,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: is not valid TOML ({exc})", "fix the line it names") from exc
 
 
-def _check_unknown(raw: dict[str, Any], known: typing.Mapping[str, object], prefix: str, errors: list[str]) -> None:
+def _check_unknown(
+    raw: dict[str, Any], known: typing.Mapping[str, object], prefix: str, errors: list[str]
+) -> None:
     for key in raw:
         if key in known:
             continue
@@ -264,14 +272,20 @@ def _coerce(value: object, expected: object, key: str, errors: list[str]) -> obj
 
 
 def _type_name(value: object) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
-        type(value), "a table"
-    )
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+    }.get(type(value), "a table")
 
 
 def _type_name_of(expected: object) -> str:
     if isinstance(expected, type):
-        return {bool: "true or false", int: "a whole number", str: "a string"}.get(expected, expected.__name__)
+        return {bool: "true or false", int: "a whole number", str: "a string"}.get(
+            expected, expected.__name__
+        )
     return str(expected) if not isinstance(expected, types.GenericAlias) else "a list"
 
 
@@ -287,7 +301,10 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     try:
         ZoneInfo(site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors.append(f"[site] timezone: {site.timezone!r} is not a time zone; write e.g. 'Europe/London' or 'UTC'")
+        errors.append(
+            f"[site] timezone: {site.timezone!r} is not a time zone; write e.g. 'Europe/London' "
+            "or 'UTC'"
+        )
     _check_permalink(content.permalink, errors)
     _check_mail(sections, errors)
     _check_schedule(sections["schedule"], errors)
@@ -313,17 +330,28 @@ def _check_mail(sections: dict[str, Any], errors: list[str]) -> None:
     digest: DigestSettings = sections["digest"]
     smtp: SmtpSettings = sections["smtp"]
     if digest.transport not in TRANSPORTS:
-        errors.append(f"[digest] transport: {digest.transport!r} is not one of {', '.join(TRANSPORTS)}")
+        errors.append(
+            f"[digest] transport: {digest.transport!r} is not one of {', '.join(TRANSPORTS)}"
+        )
     if smtp.security not in SECURITY_MODES:
-        errors.append(f"[smtp] security: {smtp.security!r} is not one of {', '.join(SECURITY_MODES)}")
+        errors.append(
+            f"[smtp] security: {smtp.security!r} is not one of {', '.join(SECURITY_MODES)}"
+        )
     for key, value in (("from_address", digest.from_address), ("reply_to", digest.reply_to)):
         if value and not _looks_like_address(value):
             errors.append(f"[digest] {key}: {value!r} is not a plain ASCII e-mail address")
-    for key, number, low in (("lookback_days", digest.lookback_days, 1), ("max_items", digest.max_items, 1)):
+    for key, number, low in (
+        ("lookback_days", digest.lookback_days, 1),
+        ("max_items", digest.max_items, 1),
+    ):
         if number < low:
             errors.append(f"[digest] {key}: must be at least {low}, not {number}")
-    for key, number, low in (("connections", smtp.connections, 1), ("max_attempts", smtp.max_attempts, 1),
-                             ("rate_limit", smtp.rate_limit, 0), ("timeout", smtp.timeout, 1)):  # fmt: skip
+    for key, number, low in (
+        ("connections", smtp.connections, 1),
+        ("max_attempts", smtp.max_attempts, 1),
+        ("rate_limit", smtp.rate_limit, 0),
+        ("timeout", smtp.timeout, 1),
+    ):
         if number < low:
             errors.append(f"[smtp] {key}: must be at least {low}, not {number}")
     _check_subject(digest.subject, errors)
@@ -340,9 +368,13 @@ def _check_subject(template: str, errors: list[str]) -> None:
     """Only the named fields, used plainly: no attribute or index access, no unknown names."""
     names = ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        fields = [
+            field for _, field, _, _ in string.Formatter().parse(template) if field is not None
+        ]
     except ValueError as exc:
-        errors.append(f"[digest] subject: {template!r} is not a valid template ({exc}); it may use {names}")
+        errors.append(
+            f"[digest] subject: {template!r} is not a valid template ({exc}); it may use {names}"
+        )
         return
     if any(field not in SUBJECT_FIELDS for field in fields):
         errors.append(f"[digest] subject: {template!r} may only use {names}")
@@ -367,21 +399,32 @@ _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
 
 
 def _check_schedule(schedule: ScheduleSettings, errors: list[str]) -> None:
-    """The shape of each cron expression; `feedkit.schedule.check_schedule` reads them in full (check, run)."""
+    """The shape of each cron expression; `feedkit.schedule.check_schedule` reads them in full
+    (check, run)."""
     if schedule.timezone:
         try:
             ZoneInfo(schedule.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            errors.append(f"[schedule] timezone: {schedule.timezone!r} is not a time zone; write e.g. 'Europe/London'")
+            errors.append(
+                f"[schedule] timezone: {schedule.timezone!r} is not a time zone; write e.g. "
+                "'Europe/London'"
+            )
     for key in ("build", "digest"):
         expression = getattr(schedule, key)
         fields = expression.split()
-        if expression and (len(fields) not in (5, 6) or not all(_CRON_FIELD.match(field) for field in fields)):
-            errors.append(cron_error(key, expression, "cron has 5 fields: minute hour day month weekday"))
+        if expression and (
+            len(fields) not in (5, 6) or not all(_CRON_FIELD.match(field) for field in fields)
+        ):
+            errors.append(
+                cron_error(key, expression, "cron has 5 fields: minute hour day month weekday")
+            )
 
 
 def cron_error(key: str, expression: str, reason: str) -> str:
-    return f"[schedule] {key}: {expression!r} is not a cron expression ({reason}); write e.g. '0 8 * * FRI'"
+    return (
+        f"[schedule] {key}: {expression!r} is not a cron expression ({reason}); "
+        "write e.g. '0 8 * * FRI'"
+    )
 
 
 def _check_permalink(pattern: str, errors: list[str]) -> None:

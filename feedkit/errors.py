@@ -115,7 +115,8 @@ class TransientDeliveryError(DeliveryError):
 
 
 class ConnectionProblemError(TransientDeliveryError):
-    """No answer from the server (refused, timed out or dropped) before it had the whole message."""
+    """No answer from the server (refused, timed out or dropped) before it had the whole
+    message."""
 
 
 class PermanentDeliveryError(DeliveryError):

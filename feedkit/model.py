@@ -13,7 +13,8 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class FileStamp:
-    """What identifies one version of a file without reading it (or a folder that could not be read)."""
+    """What identifies one version of a file without reading it (or a folder that could not be
+    read)."""
 
     source: str
     size: int
@@ -117,9 +118,15 @@ class Site:
 
     def __post_init__(self) -> None:
         statuses = [review.status(self.now) for review in self.reviews]
-        public = tuple(review for review, status in zip(self.reviews, statuses, strict=True) if status.is_public)
+        public = tuple(
+            review
+            for review, status in zip(self.reviews, statuses, strict=True)
+            if status.is_public
+        )
         object.__setattr__(self, "published_reviews", public)
-        object.__setattr__(self, "counts", {status: statuses.count(status) for status in ReviewStatus})
+        object.__setattr__(
+            self, "counts", {status: statuses.count(status) for status in ReviewStatus}
+        )
 
     def count(self, status: ReviewStatus) -> int:
         return self.counts[status]

@@ -50,7 +50,8 @@ def digest_due(config: Config, next_time: NextTime, now: datetime) -> bool:
     reference = max(datetime.fromisoformat(moment) for moment in moments if moment)
     if last_digest is not None:
         reference = max(reference, last_digest)
-    # Strictly after the reference: a run at 08:00:00 exactly is that 08:00's run, not a missed one.
+    # Strictly after the reference: a run at 08:00:00 exactly is that 08:00's run, not a missed
+    # one.
     due = next_time(reference + timedelta(seconds=1))
     return due is not None and due <= now
 

@@ -20,9 +20,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step; raise OutputError naming the file on failure."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
     except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot write here ({exc.strerror})", _OUTPUT_HINT) from exc
+        raise OutputError(
+            f"{path.parent}: cannot write here ({exc.strerror})", _OUTPUT_HINT
+        ) from exc
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -81,7 +85,8 @@ _OUTPUT_HINT = "check that the folder exists, is writable and the disk is not fu
 
 
 def remove_file(path: Path, *, stop_at: Path) -> None:
-    """Delete a file, then each folder above it that it left empty, up to (not including) `stop_at`."""
+    """Delete a file, then each folder above it that it left empty, up to (not including)
+    `stop_at`."""
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:

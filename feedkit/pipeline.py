@@ -90,7 +90,9 @@ def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> Fe
     """Write the feeds and remember what was written: ids, fingerprints, bodies, the index."""
     plans = feed_plans(config, site.published_reviews)
     previous = build_state.outputs_of_folder(store, str(config.output_dir.resolve()))
-    work = FeedWork(plans, stable_ids(config, store, plans), previous, build_state.first_build(store, now))
+    work = FeedWork(
+        plans, stable_ids(config, store, plans), previous, build_state.first_build(store, now)
+    )
     bodies = BodyRenderer(config, StoreBodyCache(store))
     feeds = write_feeds(config, work, bodies)
     bodies.save()
@@ -121,7 +123,10 @@ def stable_ids(config: Config, store: Store, plans: list[FeedPlan]) -> dict[str,
         if not review.entry_id and review.source not in known
     }
     build_state.remember_entry_ids(store, new)
-    return {review.source: review.entry_id or known.get(review.source) or new[review.source] for review in reviews}
+    return {
+        review.source: review.entry_id or known.get(review.source) or new[review.source]
+        for review in reviews
+    }
 
 
 def feed_index(config: Config) -> list[tuple[str, str]]:
@@ -158,7 +163,11 @@ def scan_notes(config: Config, scan: ContentScan) -> tuple[str, ...]:
 
 
 def load(
-    config: Config, store: Store, now: datetime, stamps: list[FileStamp] | None = None, save_cache: bool = True
+    config: Config,
+    store: Store,
+    now: datetime,
+    stamps: list[FileStamp] | None = None,
+    save_cache: bool = True,
 ) -> LoadResult:
     """The site as it is now, through the parse cache; `stamps` reuses a scan already made."""
     cache = SqliteReviewCache(store, cache_fingerprint(config))
@@ -193,18 +202,27 @@ def _inputs_digest(config: Config, stamps: Sequence[FileStamp]) -> str:
     digest.update(repr((config.site, config.feeds)).encode())
     for stamp in stamps:
         digest.update(
-            f"{stamp.source}\0{stamp.size}\0{stamp.mtime_ns}\0{stamp.error}\n".encode("utf-8", "surrogateescape")
+            f"{stamp.source}\0{stamp.size}\0{stamp.mtime_ns}\0{stamp.error}\n".encode(
+                "utf-8", "surrogateescape"
+            )
         )
     return digest.hexdigest()
 
 
-def _remembered_report(config: Config, store: Store, inputs: str, now: datetime) -> BuildReport | None:
+def _remembered_report(
+    config: Config, store: Store, inputs: str, now: datetime
+) -> BuildReport | None:
     memo = json.loads(store.get_meta(MEMO_KEY) or "{}")
-    if memo.get("inputs") != inputs or (memo["next_change"] and now >= datetime.fromisoformat(memo["next_change"])):
+    if memo.get("inputs") != inputs or (
+        memo["next_change"] and now >= datetime.fromisoformat(memo["next_change"])
+    ):
         return None
     if not _outputs_intact(config, store):
         return None
-    problems = tuple(Problem(Path(path), message, line, skipped) for path, message, line, skipped in memo["problems"])
+    problems = tuple(
+        Problem(Path(path), message, line, skipped)
+        for path, message, line, skipped in memo["problems"]
+    )
     published, drafts, scheduled, feeds = memo["counts"]
     return BuildReport(published, drafts, scheduled, problems, (), feeds)
 
@@ -226,7 +244,11 @@ def _outputs_intact(config: Config, store: Store) -> bool:
 
 def _remember(store: Store, inputs: str, report: BuildReport, result: LoadResult) -> None:
     site = result.site
-    upcoming = [review.published for review in site.reviews if review.status(site.now) is ReviewStatus.SCHEDULED]
+    upcoming = [
+        review.published
+        for review in site.reviews
+        if review.status(site.now) is ReviewStatus.SCHEDULED
+    ]
     memo = {
         "inputs": inputs,
         "next_change": min(upcoming).isoformat() if upcoming else None,
@@ -258,4 +280,6 @@ def _report(
 
 def _strict_message(problems: Sequence[Problem]) -> str:
     lines = [str(problem) for problem in problems]
-    return f"{plural(len(problems), 'problem')} in the content, nothing written:\n" + "\n".join(lines)
+    return f"{plural(len(problems), 'problem')} in the content, nothing written:\n" + "\n".join(
+        lines
+    )

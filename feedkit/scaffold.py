@@ -23,7 +23,8 @@ def init_site(directory: Path) -> list[Path]:
     """Copy the starter site into `directory`; refuse if it already holds a config.toml."""
     if (directory / "config.toml").exists():
         raise FeedkitError(
-            f"{directory / 'config.toml'}: already exists", "choose an empty folder, or edit that site instead"
+            f"{directory / 'config.toml'}: already exists",
+            "choose an empty folder, or edit that site instead",
         )
     created: list[Path] = []
     for relative, data in _scaffold_files(resources.files("feedkit").joinpath(SCAFFOLD), Path()):
@@ -60,7 +61,9 @@ def new_review(config: Config, title: str, *, slug: str | None = None, draft: bo
     clean_title = " ".join(title.split())
     review_slug = slugify(slug or clean_title)
     if not review_slug:
-        raise FeedkitError(f"cannot make a file name from the title {title!r}", "pass --slug my-review")
+        raise FeedkitError(
+            f"cannot make a file name from the title {title!r}", "pass --slug my-review"
+        )
     path = config.content_dir / f"{review_slug}.md"
     if path.exists():
         raise FeedkitError(f"{path}: already exists", "choose another title or pass --slug")

@@ -35,7 +35,8 @@ class WallClockCron(CronTrigger):  # type: ignore[misc]  # APScheduler ships no 
     """
 
     def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime | None:
-        # Compared in UTC: datetimes sharing a tzinfo compare by wall time, blind to the repeated hour.
+        # Compared in UTC: datetimes sharing a tzinfo compare by wall time, blind to the repeated
+        # hour.
         floor = max(_utc(now), _utc(previous) + _TICK) if previous else _utc(now)
         for _ in range(_MAX_STEPS):
             candidate: datetime | None = super().get_next_fire_time(None, floor)
@@ -61,9 +62,9 @@ def _same_wall_time(candidate: datetime, previous: datetime | None) -> bool:
     if previous is None:
         return False
     zone = candidate.tzinfo
-    return candidate.astimezone(zone).replace(tzinfo=None, fold=0) == previous.astimezone(zone).replace(
-        tzinfo=None, fold=0
-    )
+    return candidate.astimezone(zone).replace(tzinfo=None, fold=0) == previous.astimezone(
+        zone
+    ).replace(tzinfo=None, fold=0)
 
 
 def parse_cron(expression: str, zone: tzinfo) -> BaseTrigger:
@@ -81,14 +82,17 @@ def parse_cron(expression: str, zone: tzinfo) -> BaseTrigger:
     common = {"second": second, "minute": minute, "hour": hour, "month": month, "timezone": zone}
     try:
         if day != "*" and weekday != "*":
-            return OrTrigger([WallClockCron(day=day, **common), WallClockCron(day_of_week=weekdays, **common)])
+            return OrTrigger(
+                [WallClockCron(day=day, **common), WallClockCron(day_of_week=weekdays, **common)]
+            )
         return WallClockCron(day=day, day_of_week=weekdays, **common)
     except ValueError as exc:
         raise CronError(str(exc)) from None
 
 
 def check_schedule(config: Config) -> dict[str, BaseTrigger]:
-    """The triggers of every scheduled job (an empty expression turns a job off); ConfigError names bad keys."""
+    """The triggers of every scheduled job (an empty expression turns a job off); ConfigError names
+    bad keys."""
     triggers: dict[str, BaseTrigger] = {}
     errors: list[str] = []
     for key in ("build", "digest"):
@@ -117,7 +121,10 @@ def cron_weekdays(field: str) -> str:
         end = 6 if match[1] == "*" else _day_number(match[2] or match[1])
         step = int(match[3] or 1)
         if end < start or step < 1:
-            raise CronError(f"weekday range {item!r} runs backwards; write it as two ranges, e.g. fri-sat,sun-mon")
+            raise CronError(
+                f"weekday range {item!r} runs backwards; write it as two ranges, e.g. "
+                "fri-sat,sun-mon"
+            )
         days.extend(DAY_NAMES[number % 7] for number in range(start, end + 1, step))
     return ",".join(dict.fromkeys(days))
 

@@ -1,4 +1,5 @@
-"""A real SMTP server for tests: aiosmtpd in a thread, with optional TLS, AUTH and scripted faults."""
+"""A real SMTP server for tests: aiosmtpd in a thread, with optional TLS, AUTH and scripted
+faults."""
 
 from __future__ import annotations
 
@@ -35,11 +36,16 @@ class Received:
 
 @dataclass
 class Faults:
-    """Scripted misbehaviour: temporary refusals, permanent ones, a dropped connection, slowness."""
+    """Scripted misbehaviour: temporary refusals, permanent ones, a dropped connection,
+    slowness."""
 
-    temporary: dict[str, int] = field(default_factory=dict)  # address -> how many 451s before accepting
+    temporary: dict[str, int] = field(
+        default_factory=dict
+    )  # address -> how many 451s before accepting
     permanent: set[str] = field(default_factory=set)  # addresses answered 550
-    drop_after: int | None = None  # close the connection abruptly once this many messages were accepted
+    drop_after: int | None = (
+        None  # close the connection abruptly once this many messages were accepted
+    )
     drop_at_rcpt_after: int | None = None  # likewise, but at RCPT: before the message is sent
     delay: float = 0.0  # seconds to wait before accepting each message (the server is blocked)
     reply_delay: float = 0.0  # seconds to wait, after storing a message, before answering 250
@@ -66,7 +72,9 @@ class Handler:
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's name for the hook
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         drop_after = self.faults.drop_at_rcpt_after
         if drop_after is not None and len(self.received) >= drop_after and not self.dropped:
             self.dropped = True
@@ -91,11 +99,17 @@ class Handler:
         if self.faults.data_reply:
             return self.faults.data_reply
         with self.lock:
-            if self.faults.drop_after is not None and len(self.received) >= self.faults.drop_after and not self.dropped:
+            if (
+                self.faults.drop_after is not None
+                and len(self.received) >= self.faults.drop_after
+                and not self.dropped
+            ):
                 self.dropped = True
                 server.transport.abort()
                 return "421 closing"
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
         if self.faults.reply_delay:
             await asyncio.sleep(self.faults.reply_delay)  # stored, but the answer comes late
         return "250 Message accepted for delivery"
@@ -108,9 +122,17 @@ class Handler:
         return found
 
 
-def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
-    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535 reply itself
+def authenticate(
+    server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword)
+        and data.login == USER.encode()
+        and data.password == PASSWORD.encode()
+    )
+    return AuthResult(
+        success=ok, handled=False
+    )  # handled=False: aiosmtpd sends the 535 reply itself
 
 
 def free_port() -> int:

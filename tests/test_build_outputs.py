@@ -1,5 +1,6 @@
 """What a build leaves in public/ and says about the content folder: feeds it no longer plans are
-removed (and nothing else), an empty site has plausible dates, and passed-over files are counted."""
+removed (and nothing else), an empty site has plausible dates, and passed-over files are
+counted."""
 
 from __future__ import annotations
 
@@ -20,10 +21,14 @@ def review(title: str, category: str) -> str:
     return f"---\ntitle: {title}\ndate: 2025-03-01\ncategories: [{category}]\n---\nText.\n"
 
 
-def test_a_category_that_empties_loses_its_feeds_and_nothing_else_is_touched(tmp_path: Path) -> None:
+def test_a_category_that_empties_loses_its_feeds_and_nothing_else_is_touched(
+    tmp_path: Path,
+) -> None:
     """Deleting a category's only review removes that category's three feed files (and their
     folder) on the next build; a file of the editor's own beside them stays."""
-    config = load_config(write_site(tmp_path, {"a.md": review("A", "Blu-ray"), "b.md": review("B", "DVD")}))
+    config = load_config(
+        write_site(tmp_path, {"a.md": review("A", "Blu-ray"), "b.md": review("B", "DVD")})
+    )
     pipeline.build(config)
     dvd = config.output_dir / "categories" / "dvd"
     assert sorted(path.name for path in dvd.iterdir()) == ["atom.xml", "feed.json", "feed.xml"]
@@ -35,7 +40,9 @@ def test_a_category_that_empties_loses_its_feeds_and_nothing_else_is_touched(tmp
     assert sorted(path.name for path in report.removed) == ["atom.xml", "feed.json", "feed.xml"]
     assert own.read_text(encoding="utf-8") == "mine"
     assert (config.output_dir / "categories" / "blu-ray" / "feed.xml").is_file()
-    assert "B" not in [entry.title for entry in feedparser.parse(config.output_dir / "feed.xml").entries]
+    assert "B" not in [
+        entry.title for entry in feedparser.parse(config.output_dir / "feed.xml").entries
+    ]
     assert report.summary("public").endswith("3 removed in public")
 
 
@@ -59,13 +66,17 @@ def test_a_format_turned_off_and_a_new_content_folder_leave_no_stale_feeds(tmp_p
     assert (config.output_dir / "categories" / "cinema" / "feed.xml").is_file()
 
 
-def test_the_web_side_no_longer_serves_a_removed_feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_web_side_no_longer_serves_a_removed_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """After a category empties, its feed answers 404 from `feedkit serve`."""
     from starlette.testclient import TestClient  # noqa: PLC0415
 
     from feedkit.web.app import create_app  # noqa: PLC0415
 
-    config = load_config(write_site(tmp_path, {"a.md": review("A", "Blu-ray"), "b.md": review("B", "DVD")}))
+    config = load_config(
+        write_site(tmp_path, {"a.md": review("A", "Blu-ray"), "b.md": review("B", "DVD")})
+    )
     pipeline.build(config)
     (config.content_dir / "b.md").unlink()
     pipeline.build(config)
@@ -86,7 +97,9 @@ def test_an_empty_site_says_so_and_its_feeds_carry_a_stable_plausible_date(tmp_p
     write_site(tmp_path, {})
     built = run_build(tmp_path)
     assert built.returncode == 0
-    assert "note: no reviews found under content/; add one with 'feedkit new \"A title\"'" in (built.stderr)
+    assert "note: no reviews found under content/; add one with 'feedkit new \"A title\"'" in (
+        built.stderr
+    )
     parsed = feedparser.parse(tmp_path / "public" / "atom.xml")
     updated = datetime(*parsed.feed.updated_parsed[:6], tzinfo=UTC)
     assert abs((datetime.now(UTC) - updated).total_seconds()) < 300
@@ -99,7 +112,9 @@ def test_an_empty_site_says_so_and_its_feeds_carry_a_stable_plausible_date(tmp_p
 def test_markdown_in_underscore_folders_is_counted_and_explained(tmp_path: Path) -> None:
     """Files under a folder whose name starts with '_' are not read; the build says how many and
     why, with an example; Jekyll's _posts is read."""
-    reviews: dict[str, str | bytes] = {f"_content/blog/post{n}.md": review(f"P{n}", "Cinema") for n in range(3)}
+    reviews: dict[str, str | bytes] = {
+        f"_content/blog/post{n}.md": review(f"P{n}", "Cinema") for n in range(3)
+    }
     reviews["_index.md"] = "---\ntitle: Home\n---\n"
     reviews["_posts/2025-03-01-kept.md"] = "---\ntitle: Kept\n---\nText.\n"
     write_site(tmp_path, reviews)

@@ -1,4 +1,5 @@
-"""The `feedkit` command: exact output lines, exit codes, and never a traceback for a user error."""
+"""The `feedkit` command: exact output lines, exit codes, and never a traceback for a user
+error."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ def test_build_reports_broken_file_and_goes_on(tmp_path: Path) -> None:
     result = run(tmp_path, "build")
     assert result.exit_code == 0
     assert result.stderr == NO_FRONT_MATTER + "\n"
-    assert result.stdout.startswith("Built: 2 reviews published, 0 drafts, 0 scheduled, 1 file skipped")
+    assert result.stdout.startswith(
+        "Built: 2 reviews published, 0 drafts, 0 scheduled, 1 file skipped"
+    )
     assert (tmp_path / "public" / "feed.xml").is_file()
 
 
@@ -63,7 +66,8 @@ def test_strict_build_fails_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert result.stderr == (
         "error: 1 problem in the content, nothing written:\n"
-        "content/broken.md:1: has no front matter; start the file with a '---' line, then 'title: ...', "
+        "content/broken.md:1: has no front matter; start the file with a '---' line, then 'title: "
+        "...', "
         "then a '---' line; fix them, or build without --strict\n"
     )
     assert not (tmp_path / "public").exists()
@@ -74,7 +78,10 @@ def test_check_passes_on_good_content(tmp_path: Path) -> None:
     write_site(tmp_path, GOOD)
     result = run(tmp_path, "check")
     assert result.exit_code == 0
-    assert result.stdout == "OK: config.toml is valid; 2 published, 0 drafts, 0 scheduled, no problems\n"
+    assert (
+        result.stdout
+        == "OK: config.toml is valid; 2 published, 0 drafts, 0 scheduled, no problems\n"
+    )
     assert not (tmp_path / "public").exists()
 
 
@@ -84,7 +91,8 @@ def test_check_fails_on_any_problem(tmp_path: Path) -> None:
     result = run(tmp_path, "check")
     assert result.exit_code == 3
     assert result.stderr == (
-        f"{NO_FRONT_MATTER}\nerror: 1 problem found (2 published, 0 drafts, 0 scheduled); fix the files named above\n"
+        f"{NO_FRONT_MATTER}\nerror: 1 problem found (2 published, 0 drafts, 0 scheduled); fix the "
+        "files named above\n"
     )
 
 
@@ -93,7 +101,9 @@ def test_config_error_is_one_line_with_exit_2(tmp_path: Path) -> None:
     write_site(tmp_path, GOOD, "[feeds]\nlimt = 3\n")
     result = run(tmp_path, "build")
     assert result.exit_code == 2
-    assert result.stderr == "error: config.toml: [feeds] limt: unknown key; did you mean 'limit'?\n"
+    assert (
+        result.stderr == "error: config.toml: [feeds] limt: unknown key; did you mean 'limit'?\n"
+    )
 
 
 def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
@@ -111,8 +121,12 @@ def test_unwritable_output_is_exit_4(tmp_path: Path) -> None:
     write_site(tmp_path, GOOD, '[feeds]\noutput_dir = "config.toml/public"\n')
     result = run(tmp_path, "build")
     assert result.exit_code == 4
-    assert result.stderr.startswith(f"error: {tmp_path.resolve() / 'config.toml' / 'public'}: cannot write here (")
-    assert result.stderr.endswith("; check that the folder exists, is writable and the disk is not full\n")
+    assert result.stderr.startswith(
+        f"error: {tmp_path.resolve() / 'config.toml' / 'public'}: cannot write here ("
+    )
+    assert result.stderr.endswith(
+        "; check that the folder exists, is writable and the disk is not full\n"
+    )
 
 
 def test_damaged_state_database_is_exit_5(tmp_path: Path) -> None:
@@ -122,7 +136,9 @@ def test_damaged_state_database_is_exit_5(tmp_path: Path) -> None:
     (tmp_path / ".feedkit" / "state.db").write_bytes(b"this is not a database" * 100)
     result = run(tmp_path, "build")
     assert result.exit_code == 5
-    assert result.stderr.startswith(f"error: {tmp_path.resolve() / '.feedkit' / 'state.db'}: cannot open")
+    assert result.stderr.startswith(
+        f"error: {tmp_path.resolve() / '.feedkit' / 'state.db'}: cannot open"
+    )
     assert "move it aside and run again" in result.stderr
 
 
@@ -132,12 +148,17 @@ def test_new_creates_a_draft_that_loads(tmp_path: Path) -> None:
     result = run(tmp_path, "new", 'Ran: "Kurosawa" & Lear')
     assert result.exit_code == 0
     path = tmp_path / "content" / "ran-kurosawa-lear.md"
-    assert result.stdout == ("Created content/ran-kurosawa-lear.md (a draft: remove 'draft: true' to publish it)\n")
+    assert result.stdout == (
+        "Created content/ran-kurosawa-lear.md (a draft: remove 'draft: true' to publish it)\n"
+    )
     front_matter = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
     assert front_matter["title"] == 'Ran: "Kurosawa" & Lear'
     assert front_matter["draft"] is True
     assert front_matter["date"].endswith(("+00:00", "+01:00"))  # Europe/London, with its offset
-    assert run(tmp_path, "check").stdout == "OK: config.toml is valid; 2 published, 1 draft, 0 scheduled, no problems\n"
+    assert (
+        run(tmp_path, "check").stdout
+        == "OK: config.toml is valid; 2 published, 1 draft, 0 scheduled, no problems\n"
+    )
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -147,7 +168,8 @@ def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
     result = run(tmp_path, "new", "Vertigo")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: {tmp_path.resolve() / 'content' / 'vertigo.md'}: already exists; choose another title or pass --slug\n"
+        f"error: {tmp_path.resolve() / 'content' / 'vertigo.md'}: already exists; choose another "
+        "title or pass --slug\n"
     )
 
 
@@ -175,7 +197,10 @@ def test_init_refuses_an_existing_site(tmp_path: Path) -> None:
     write_site(tmp_path, GOOD)
     result = run(tmp_path, "init", ".")
     assert result.exit_code == 1
-    assert result.stderr == "error: config.toml: already exists; choose an empty folder, or edit that site instead\n"
+    assert (
+        result.stderr == "error: config.toml: already exists; "
+        "choose an empty folder, or edit that site instead\n"
+    )
 
 
 @pytest.mark.parametrize("command", [[], ["build"], ["check"], ["new"], ["init"]])
@@ -190,7 +215,11 @@ def test_real_process_shows_no_traceback(tmp_path: Path) -> None:
     """As a real process, a user error prints one line and no Python traceback."""
     write_site(tmp_path, GOOD, "[site]\n")  # a duplicate [site] table: invalid TOML
     completed = subprocess.run(
-        [sys.executable, "-m", "feedkit.cli", "build"], cwd=tmp_path, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "feedkit.cli", "build"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr

@@ -19,11 +19,14 @@ ENV = {**os.environ, "FEEDKIT_SECRET": "first-hour-secret-long-enough"}
 
 def feedkit(cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "feedkit.cli", *args]
-    return subprocess.run(command, cwd=cwd, env=ENV, input=stdin, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        command, cwd=cwd, env=ENV, input=stdin, capture_output=True, text=True, check=False
+    )
 
 
 def test_config_is_found_in_a_parent_folder(tmp_path: Path) -> None:
-    """From inside content/ (or deeper), the site's config.toml is found as git finds its folder."""
+    """From inside content/ (or deeper), the site's config.toml is found as git finds its
+    folder."""
     write_site(tmp_path, {"reviews/2025/a.md": GOOD["a.md"]})
     built = feedkit(tmp_path / "content" / "reviews", "build")
     assert built.returncode == 0, built.stderr
@@ -53,7 +56,8 @@ def test_config_option_before_or_after_the_command(tmp_path: Path, where: str) -
     ],
 )
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], line: str) -> None:
-    """An unknown command or option is one `error:` line (with a guess where there is one), exit 2."""
+    """An unknown command or option is one `error:` line (with a guess where there is one), exit
+    2."""
     result = feedkit(tmp_path, *args)
     assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
 
@@ -76,7 +80,9 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
         "         'email_validator', 'markdown_it', 'nh3', 'css_inline', 'sqlite3'}\n"
         "print(sorted({name.split('.')[0] for name in sys.modules} & heavy))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert completed.stdout.splitlines()[-1] == "[]"
 
 
@@ -104,10 +110,14 @@ def test_init_says_how_to_go_on_and_its_advice_works(tmp_path: Path) -> None:
     result = feedkit(tmp_path, "init", "mysite")
     assert result.returncode == 0, result.stderr
     command = f"{sys.executable} -m feedkit.cli"
-    assert result.stdout.splitlines()[-1] == (f"Next: cd mysite, edit config.toml, then run: {command} build")
+    assert result.stdout.splitlines()[-1] == (
+        f"Next: cd mysite, edit config.toml, then run: {command} build"
+    )
     built = feedkit(tmp_path / "mysite", "build")
     assert built.stdout.startswith("Built: 1 review published"), built.stdout
-    sample = (tmp_path / "mysite" / "content" / "welcome-to-feedkit.md").read_text(encoding="utf-8")
+    sample = (tmp_path / "mysite" / "content" / "welcome-to-feedkit.md").read_text(
+        encoding="utf-8"
+    )
     date_line = next(line for line in sample.splitlines() if line.startswith("date: "))
     written = datetime.fromisoformat(date_line.removeprefix("date: "))
     assert abs(datetime.now(UTC) - written) < timedelta(minutes=5)

@@ -19,7 +19,9 @@ from tests.test_newsletter import REVIEWS
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FEEDKIT_SECRET", "cli-test-secret-long-enough")
     write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n')
-    (tmp_path / "people.csv").write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\nnope\n", "utf-8")
+    (tmp_path / "people.csv").write_text(
+        "email,name\nann@example.org,Ann\nbob@example.org,Bob\nnope\n", "utf-8"
+    )
     return tmp_path
 
 
@@ -35,9 +37,15 @@ def run(root: Path, *args: str, stdin: str | None = None) -> Result:
 def test_subscribers_import_list_remove_export(site: Path) -> None:
     """Import reports what it did, list and export show status, remove keeps the address out."""
     imported = run(site, "subscribers", "import", "people.csv")
-    assert imported.stdout == "Imported: 2 added, 0 already subscribed, 0 kept out (unsubscribed earlier), 1 invalid\n"
+    assert (
+        imported.stdout == "Imported: 2 added, 0 already subscribed, "
+        "0 kept out (unsubscribed earlier), 1 invalid\n"
+    )
     assert imported.stderr == "invalid: 'nope'\n"
-    assert run(site, "subscribers", "remove", "BOB@example.org").stdout == "Unsubscribed BOB@example.org.\n"
+    assert (
+        run(site, "subscribers", "remove", "BOB@example.org").stdout
+        == "Unsubscribed BOB@example.org.\n"
+    )
     listed = run(site, "subscribers", "list")
     assert listed.stdout == "ann@example.org\tactive\tAnn\nbob@example.org\tunsubscribed\tBob\n"
     added = run(site, "subscribers", "add", "bob@example.org")
@@ -54,7 +62,8 @@ def test_dry_run_says_what_would_be_sent(site: Path) -> None:
     run(site, "subscribers", "import", "people.csv")
     result = run(site, "digest", "send", "--dry-run")
     assert result.stdout == (
-        'Subject: "Test Reviews: 2 new reviews, including Vertigo Blu-ray"; 2 reviews; 2 subscribers.\n'
+        'Subject: "Test Reviews: 2 new reviews, including Vertigo Blu-ray"; 2 reviews; 2 '
+        "subscribers.\n"
     )
     assert not (site / "outbox").exists()
 
@@ -73,7 +82,9 @@ def test_send_then_status(site: Path) -> None:
     run(site, "subscribers", "import", "people.csv")
     sent = run(site, "digest", "send", stdin="y\n")
     assert sent.exit_code == 0, sent.output
-    assert sent.stdout.endswith("Sent digest 1: 2 sent, 0 failed, 0 deferred, 0 unknown, 0 skipped (unsubscribed)\n")
+    assert sent.stdout.endswith(
+        "Sent digest 1: 2 sent, 0 failed, 0 deferred, 0 unknown, 0 skipped (unsubscribed)\n"
+    )
     assert len(list((site / "outbox").glob("*.eml"))) == 2
     status = run(site, "digest", "status").stdout
     assert status.startswith("#1 ")
@@ -84,7 +95,8 @@ def test_send_then_status(site: Path) -> None:
     again = run(site, "digest", "send", "--yes")
     today = datetime.now(ZoneInfo("Europe/London")).strftime("%-d %B %Y")
     assert again.stdout == (
-        f"Nothing new: no review became public since the last digest (#1, {today}); no new digest to send.\n"
+        f"Nothing new: no review became public since the last digest (#1, {today}); no new digest "
+        "to send.\n"
     )
 
 
@@ -117,7 +129,10 @@ def test_import_of_a_file_that_is_not_utf8_is_one_line(site: Path) -> None:
     (site / "latin1.csv").write_bytes("email,name\nzoe@example.org,Zoë\n".encode("latin-1"))
     result = run(site, "subscribers", "import", "latin1.csv")
     assert result.exit_code == 1
-    assert result.stderr == 'error: latin1.csv: is not UTF-8 text; save it as UTF-8 ("CSV UTF-8") and import again\n'
+    assert (
+        result.stderr == "error: latin1.csv: is not UTF-8 text; "
+        'save it as UTF-8 ("CSV UTF-8") and import again\n'
+    )
     assert run(site, "subscribers", "list").stdout == ""
 
 
@@ -126,5 +141,8 @@ def test_address_that_needs_smtputf8_is_refused(site: Path) -> None:
     result = run(site, "subscribers", "add", "bé@example.org")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: 'bé@example.org' is not a valid e-mail address (")
-    assert run(site, "subscribers", "add", "ann@bücher.example").stdout == "Subscribed ann@bücher.example.\n"
+    assert (
+        run(site, "subscribers", "add", "ann@bücher.example").stdout
+        == "Subscribed ann@bücher.example.\n"
+    )
     assert run(site, "subscribers", "list").stdout == "ann@xn--bcher-kva.example\tactive\t\n"

@@ -25,7 +25,8 @@ def config_error(tmp_path: Path, text: str) -> str:
 
 
 def test_minimal_config_gets_documented_defaults(tmp_path: Path) -> None:
-    """Only title and base_url are required; the rest takes the defaults the sample config shows."""
+    """Only title and base_url are required; the rest takes the defaults the sample config
+    shows."""
     path = tmp_path / "config.toml"
     path.write_text(VALID, encoding="utf-8")
     config = load_config(path)
@@ -88,7 +89,8 @@ def test_bad_timezone_is_named(tmp_path: Path) -> None:
     """An unknown time zone names the key and gives an example."""
     message = config_error(tmp_path, VALID + 'timezone = "Europe/Londn"\n')
     assert message == (
-        "config.toml: [site] timezone: 'Europe/Londn' is not a time zone; write e.g. 'Europe/London' or 'UTC'"
+        "config.toml: [site] timezone: 'Europe/Londn' is not a time zone; write e.g. "
+        "'Europe/London' or 'UTC'"
     )
 
 
@@ -96,7 +98,8 @@ def test_permalink_with_unknown_field_is_rejected(tmp_path: Path) -> None:
     """A permalink may only use the fields feedkit fills in."""
     message = config_error(tmp_path, VALID + '[content]\npermalink = "/{slug}/{author}/"\n')
     assert (
-        message == "config.toml: [content] permalink: '/{slug}/{author}/' may only use {year}, {month}, {day}, {slug}"
+        message == "config.toml: [content] permalink: '/{slug}/{author}/' "
+        "may only use {year}, {month}, {day}, {slug}"
     )
 
 
@@ -113,12 +116,14 @@ def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "nope.toml")
     assert str(caught.value) == (
-        f"{tmp_path / 'nope.toml'}: no such config file; run 'feedkit init DIR' to start a site, or pass --config PATH"
+        f"{tmp_path / 'nope.toml'}: no such config file; run 'feedkit init DIR' to start a site, "
+        "or pass --config PATH"
     )
 
 
 def test_secret_looking_keys_are_not_accepted(tmp_path: Path) -> None:
-    """There is nowhere to put a password in config.toml: an invented key is an error, not stored."""
+    """There is nowhere to put a password in config.toml: an invented key is an error, not
+    stored."""
     message = config_error(tmp_path, VALID + 'password = "hunter2"\n')
     assert message.startswith("config.toml: [site] password: unknown key;")
     assert "hunter2" not in message
@@ -126,7 +131,8 @@ def test_secret_looking_keys_are_not_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("subject", ["{count.real}", "{count[0]}", "{title}", "{count"])
 def test_subject_template_may_only_use_its_fields(tmp_path: Path, subject: str) -> None:
-    """Attribute or index access, unknown names and broken braces are config errors, not crashes later."""
+    """Attribute or index access, unknown names and broken braces are config errors, not crashes
+    later."""
     message = config_error(tmp_path, VALID + f'[digest]\nsubject = "{subject}"\n')
     assert message.startswith(f"config.toml: [digest] subject: {subject!r} ")
     assert message.endswith("{count}, {first_title}, {site_title}, {date}, {reviews}")
@@ -135,4 +141,7 @@ def test_subject_template_may_only_use_its_fields(tmp_path: Path, subject: str) 
 def test_sender_address_must_be_plain_ascii(tmp_path: Path) -> None:
     """A From address no SMTP server would take is refused when the config is read."""
     message = config_error(tmp_path, VALID + '[digest]\nfrom_address = "rédaction@example.org"\n')
-    assert message == "config.toml: [digest] from_address: 'rédaction@example.org' is not a plain ASCII e-mail address"
+    assert (
+        message == "config.toml: [digest] from_address: 'rédaction@example.org' "
+        "is not a plain ASCII e-mail address"
+    )

@@ -58,7 +58,8 @@ def sha256(config: Config, source: str) -> str:
 
 
 def test_yaml_front_matter_becomes_a_complete_review(make_site: SiteMaker) -> None:
-    """Every known YAML key lands in its Review field and unknown keys are kept as text in `extra`."""
+    """Every known YAML key lands in its Review field and unknown keys are kept as text in
+    `extra`."""
     config = make_site(
         {
             "vertigo.md": """\
@@ -141,7 +142,8 @@ def test_toml_front_matter_becomes_a_complete_review(make_site: SiteMaker) -> No
 
 def test_utf8_bom_and_crlf_line_endings_are_read(make_site: SiteMaker) -> None:
     """A file saved with a UTF-8 BOM and Windows line ends loads as if it had neither."""
-    data = "\ufeff---\r\ntitle: Amélie\r\ndate: 2025-03-14\r\ntags: [paris]\r\n---\r\nBody\r\n".encode()
+    text = "\ufeff---\r\ntitle: Amélie\r\ndate: 2025-03-14\r\ntags: [paris]\r\n---\r\n"
+    data = (text + "Body\r\n").encode()
     review = only_review(load(make_site({"amelie.md": data})))
     assert (review.title, review.published, review.tags, review.slug) == (
         "Amélie",
@@ -166,9 +168,13 @@ def test_toml_front_matter_with_bom_and_crlf_is_read(make_site: SiteMaker) -> No
 
 
 def test_capitalised_keys_are_read_and_unknown_ones_kept_lower_case(make_site: SiteMaker) -> None:
-    """`Title:`, `Date:` and `Tags:` work like their lower-case forms; an unknown `Director:` is kept."""
+    """`Title:`, `Date:` and `Tags:` work like their lower-case forms; an unknown `Director:` is
+    kept."""
     config = make_site(
-        {"psycho.md": "---\nTitle: Psycho\nDate: 2025-03-14\nTags: [horror]\nDirector: Alfred Hitchcock\n---\n"}
+        {
+            "psycho.md": "---\nTitle: Psycho\nDate: 2025-03-14\nTags: [horror]\nDirector: Alfred "
+            "Hitchcock\n---\n"
+        }
     )
     review = only_review(load(config))
     assert (review.title, review.published, review.tags, review.extra) == (
@@ -180,7 +186,8 @@ def test_capitalised_keys_are_read_and_unknown_ones_kept_lower_case(make_site: S
 
 
 def test_unknown_values_are_kept_as_the_text_written(make_site: SiteMaker) -> None:
-    """Unknown keys keep their values as an editor wrote them, never as Python reprs like True, None or [...]."""
+    """Unknown keys keep their values as an editor wrote them, never as Python reprs like True,
+    None or [...]."""
     config = make_site(
         {
             "f.md": "---\ntitle: F\ndate: 2025-03-14\nyear: 1958\nreleased: 1958-05-09\n"
@@ -198,7 +205,9 @@ def test_unknown_values_are_kept_as_the_text_written(make_site: SiteMaker) -> No
 
 def test_title_whitespace_is_collapsed(make_site: SiteMaker) -> None:
     """A title's runs of spaces and a folded YAML title become single spaces."""
-    config = make_site({"m.md": "---\ntitle: >\n  Dr.   Strangelove\n  or How I Learned\ndate: 2025-03-14\n---\n"})
+    config = make_site(
+        {"m.md": "---\ntitle: >\n  Dr.   Strangelove\n  or How I Learned\ndate: 2025-03-14\n---\n"}
+    )
     assert only_review(load(config)).title == "Dr. Strangelove or How I Learned"
 
 
@@ -212,7 +221,9 @@ def test_title_whitespace_is_collapsed(make_site: SiteMaker) -> None:
         pytest.param("date: 2025-07-14", utc(2025, 7, 13, 23, 0), id="plain-date-bst"),
         pytest.param("date: 2025-03-14 19:30", utc(2025, 3, 14, 19, 30), id="date-time-gmt"),
         pytest.param("date: 2025-07-14 19:30", utc(2025, 7, 14, 18, 30), id="date-time-bst"),
-        pytest.param("date: 2025-07-14 19:30:00", utc(2025, 7, 14, 18, 30), id="yaml-timestamp-bst"),
+        pytest.param(
+            "date: 2025-07-14 19:30:00", utc(2025, 7, 14, 18, 30), id="yaml-timestamp-bst"
+        ),
         pytest.param("date: 2025-03-14T19:30:00+01:00", utc(2025, 3, 14, 18, 30), id="offset"),
         pytest.param("date: 2025-03-14T19:30:00Z", utc(2025, 3, 14, 19, 30), id="yaml-z"),
         pytest.param('date: "14 March 2025"', utc(2025, 3, 14, 0, 0), id="quoted-words"),
@@ -222,14 +233,16 @@ def test_title_whitespace_is_collapsed(make_site: SiteMaker) -> None:
 def test_dates_are_read_in_the_site_zone_and_stored_in_utc(
     make_site: SiteMaker, date_line: str, expected: datetime
 ) -> None:
-    """A date without a zone is in Europe/London, one with a zone keeps it, and both are stored as UTC."""
+    """A date without a zone is in Europe/London, one with a zone keeps it, and both are stored as
+    UTC."""
     review = only_review(load(make_site({"film.md": f"---\ntitle: Film\n{date_line}\n---\n"})))
     assert review.published == expected
     assert review.published.tzinfo is UTC
 
 
 def test_toml_dates_local_and_offset(make_site: SiteMaker) -> None:
-    """A TOML local date is midnight in the site zone and a TOML offset datetime keeps its offset."""
+    """A TOML local date is midnight in the site zone and a TOML offset datetime keeps its
+    offset."""
     config = make_site(
         {
             "a.md": '+++\ntitle = "A"\ndate = 2025-07-14\n+++\n',
@@ -249,7 +262,8 @@ def test_date_key_wins_over_published_key(make_site: SiteMaker) -> None:
 
 
 def test_jekyll_file_name_gives_date_and_slug(make_site: SiteMaker) -> None:
-    """`2025-02-07-the-wages-of-fear.md` with no date key is published that day, slug `the-wages-of-fear`."""
+    """`2025-02-07-the-wages-of-fear.md` with no date key is published that day, slug `the-wages-
+    of-fear`."""
     config = make_site({"2025-02-07-the-wages-of-fear.md": "---\ntitle: The Wages of Fear\n---\n"})
     review = only_review(load(config))
     assert (review.source, review.published, review.slug, review.path) == (
@@ -262,14 +276,18 @@ def test_jekyll_file_name_gives_date_and_slug(make_site: SiteMaker) -> None:
 
 def test_front_matter_date_wins_over_jekyll_file_name(make_site: SiteMaker) -> None:
     """A `date:` key overrides the file-name date, while the slug still drops the date prefix."""
-    config = make_site({"2025-02-07-diabolique.md": "---\ntitle: Les Diaboliques\ndate: 2025-02-09 21:00\n---\n"})
+    config = make_site(
+        {"2025-02-07-diabolique.md": "---\ntitle: Les Diaboliques\ndate: 2025-02-09 21:00\n---\n"}
+    )
     review = only_review(load(config))
     assert (review.published, review.slug) == (utc(2025, 2, 9, 21, 0), "diabolique")
 
 
 def test_hugo_page_bundle_takes_its_folder_name_as_slug(make_site: SiteMaker) -> None:
     """`reviews/vertigo/index.md` has the slug `vertigo` and the path built from it."""
-    config = make_site({"reviews/vertigo/index.md": "---\ntitle: Vertigo (1958)\ndate: 2025-03-14\n---\n"})
+    config = make_site(
+        {"reviews/vertigo/index.md": "---\ntitle: Vertigo (1958)\ndate: 2025-03-14\n---\n"}
+    )
     review = only_review(load(config))
     assert (review.source, review.slug, review.path) == (
         "reviews/vertigo/index.md",
@@ -301,7 +319,8 @@ def test_updated_date_is_read_from_updated_or_lastmod(
 
 
 def test_drafts_and_future_reviews_are_not_published(make_site: SiteMaker) -> None:
-    """`draft: true` and `published: false` are drafts, a future date is scheduled, and none is public."""
+    """`draft: true` and `published: false` are drafts, a future date is scheduled, and none is
+    public."""
     config = make_site(
         {
             "live.md": "---\ntitle: Live\ndate: 2025-03-14\n---\n",
@@ -322,11 +341,15 @@ def test_drafts_and_future_reviews_are_not_published(make_site: SiteMaker) -> No
         "future.md": ReviewStatus.SCHEDULED,
     }
     assert [review.source for review in result.site.published_reviews] == ["live.md"]
-    assert (result.site.count(ReviewStatus.DRAFT), result.site.count(ReviewStatus.SCHEDULED)) == (3, 1)
+    assert (result.site.count(ReviewStatus.DRAFT), result.site.count(ReviewStatus.SCHEDULED)) == (
+        3,
+        1,
+    )
 
 
 def test_scheduled_review_is_published_once_its_date_passes(make_site: SiteMaker) -> None:
-    """A review dated 2026-12-25 09:00 London is scheduled before that moment and published from it on."""
+    """A review dated 2026-12-25 09:00 London is scheduled before that moment and published from it
+    on."""
     config = make_site({"future.md": "---\ntitle: Future\ndate: 2026-12-25 09:00\n---\n"})
     before = load(config, utc(2026, 12, 25, 8, 59))
     at = load(config, utc(2026, 12, 25, 9, 0))
@@ -353,7 +376,11 @@ def test_published_true_is_not_a_date_and_not_a_draft(make_site: SiteMaker) -> N
         pytest.param(
             "author:\n  name: Ann Lee\n  email: ann@example.org\n  uri: https://ann.example.org/\n"
             "  bio: Writes about noir.",
-            (Author("Ann Lee", "ann@example.org", "https://ann.example.org/", "Writes about noir."),),
+            (
+                Author(
+                    "Ann Lee", "ann@example.org", "https://ann.example.org/", "Writes about noir."
+                ),
+            ),
             id="mapping",
         ),
         pytest.param(
@@ -370,8 +397,11 @@ def test_published_true_is_not_a_date_and_not_a_draft(make_site: SiteMaker) -> N
         pytest.param("author: ''", (), id="blank"),
     ],
 )
-def test_authors_are_read_in_every_form(make_site: SiteMaker, author_lines: str, expected: tuple[Author, ...]) -> None:
-    """An author may be a string, a mapping, or a list under `authors:`; none gives an empty tuple."""
+def test_authors_are_read_in_every_form(
+    make_site: SiteMaker, author_lines: str, expected: tuple[Author, ...]
+) -> None:
+    """An author may be a string, a mapping, or a list under `authors:`; none gives an empty
+    tuple."""
     config = make_site({"f.md": f"---\ntitle: F\ndate: 2025-03-14\n{author_lines}\n---\n"})
     assert only_review(load(config)).authors == expected
 
@@ -382,7 +412,10 @@ def test_authors_are_read_in_every_form(make_site: SiteMaker, author_lines: str,
 def test_categories_and_tags_as_lists_lose_duplicates_in_order(make_site: SiteMaker) -> None:
     """YAML lists of categories and tags keep their order and drop repeats and blanks."""
     config = make_site(
-        {"f.md": "---\ntitle: F\ndate: 2025-03-14\ncategories: [Noir, Drama, Noir]\ntags: [b, a, b, '', a]\n---\n"}
+        {
+            "f.md": "---\ntitle: F\ndate: 2025-03-14\ncategories: [Noir, Drama, Noir]\ntags: [b, "
+            "a, b, '', a]\n---\n"
+        }
     )
     review = only_review(load(config))
     assert (review.categories, review.tags) == (("Noir", "Drama"), ("b", "a"))
@@ -391,7 +424,10 @@ def test_categories_and_tags_as_lists_lose_duplicates_in_order(make_site: SiteMa
 def test_categories_and_tags_as_comma_separated_strings(make_site: SiteMaker) -> None:
     """A comma-separated string is split, trimmed and deduplicated in order."""
     config = make_site(
-        {"f.md": "---\ntitle: F\ndate: 2025-03-14\ncategories: Noir, Drama ,Noir\ntags: 'b,  a , b,'\n---\n"}
+        {
+            "f.md": "---\ntitle: F\ndate: 2025-03-14\ncategories: Noir, Drama ,Noir\ntags: 'b,  a "
+            ", b,'\n---\n"
+        }
     )
     review = only_review(load(config))
     assert (review.categories, review.tags) == (("Noir", "Drama"), ("b", "a"))
@@ -399,7 +435,9 @@ def test_categories_and_tags_as_comma_separated_strings(make_site: SiteMaker) ->
 
 def test_singular_category_and_tag_keys(make_site: SiteMaker) -> None:
     """`category:` and `tag:` are read when the plural keys are absent."""
-    config = make_site({"f.md": "---\ntitle: F\ndate: 2025-03-14\ncategory: Noir\ntag: [x]\n---\n"})
+    config = make_site(
+        {"f.md": "---\ntitle: F\ndate: 2025-03-14\ncategory: Noir\ntag: [x]\n---\n"}
+    )
     review = only_review(load(config))
     assert (review.categories, review.tags) == (("Noir",), ("x",))
 
@@ -427,7 +465,8 @@ def test_rating_forms(make_site: SiteMaker, rating_line: str, expected: float | 
 
 
 def test_rating_out_of_range_is_dropped_with_a_problem(make_site: SiteMaker) -> None:
-    """Rating 7 keeps the review, without a rating, and reports one not-skipped problem in exact words."""
+    """Rating 7 keeps the review, without a rating, and reports one not-skipped problem in exact
+    words."""
     result = load(make_site({"f.md": "---\ntitle: F\ndate: 2025-03-14\nrating: 7\n---\n"}))
     (review,) = result.site.reviews
     assert review.rating is None
@@ -439,7 +478,10 @@ def test_rating_out_of_range_is_dropped_with_a_problem(make_site: SiteMaker) -> 
             skipped=False,
         ),
     )
-    assert str(result.problems[0]) == "content/f.md: rating: 7 is not a number from 0 to 5; published without a rating"
+    assert (
+        str(result.problems[0])
+        == "content/f.md: rating: 7 is not a number from 0 to 5; published without a rating"
+    )
 
 
 def test_rating_that_is_words_is_dropped_with_a_problem(make_site: SiteMaker) -> None:
@@ -457,14 +499,19 @@ def test_rating_that_is_words_is_dropped_with_a_problem(make_site: SiteMaker) ->
 
 def test_slug_key_overrides_the_file_name(make_site: SiteMaker) -> None:
     """`slug: The Birds` becomes slug `the-birds` and the permalink uses it."""
-    config = make_site({"birds-review.md": "---\ntitle: Birds\ndate: 2025-03-14\nslug: The Birds\n---\n"})
+    config = make_site(
+        {"birds-review.md": "---\ntitle: Birds\ndate: 2025-03-14\nslug: The Birds\n---\n"}
+    )
     review = only_review(load(config))
     assert (review.slug, review.path) == ("the-birds", "/reviews/2025/the-birds/")
 
 
 def test_slug_comes_from_the_file_name(make_site: SiteMaker) -> None:
-    """Without `slug:`, the file name (not the title) gives the slug, lower-cased and accent-folded."""
-    config = make_site({"reviews/La_Dolce_Vità.md": "---\ntitle: Something Else\ndate: 2025-03-14\n---\n"})
+    """Without `slug:`, the file name (not the title) gives the slug, lower-cased and accent-
+    folded."""
+    config = make_site(
+        {"reviews/La_Dolce_Vità.md": "---\ntitle: Something Else\ndate: 2025-03-14\n---\n"}
+    )
     review = only_review(load(config))
     assert (review.slug, review.path) == ("la-dolce-vita", "/reviews/2025/la-dolce-vita/")
 
@@ -482,7 +529,9 @@ def test_permalink_pattern_uses_the_date_in_the_site_zone(make_site: SiteMaker) 
 def test_permalink_year_is_the_site_zone_year(make_site: SiteMaker) -> None:
     """A review at 03:00 UTC on 1 January 2026 is still 2025 in New York, so its path says 2025."""
     london = make_site({"f.md": "---\ntitle: F\ndate: 2026-01-01T03:00:00Z\n---\n"})
-    new_york = dataclasses.replace(london, site=dataclasses.replace(london.site, timezone="America/New_York"))
+    new_york = dataclasses.replace(
+        london, site=dataclasses.replace(london.site, timezone="America/New_York")
+    )
     assert only_review(load(london)).path == "/reviews/2026/f/"
     assert only_review(load(new_york)).path == "/reviews/2025/f/"
 
@@ -502,8 +551,19 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
         }
     )
     result = load(config)
-    assert [review.source for review in result.site.reviews] == ["f.md", "d/e.md", "b.md", "a.md", "c.md"]
-    assert [review.source for review in result.site.published_reviews] == ["d/e.md", "b.md", "a.md", "c.md"]
+    assert [review.source for review in result.site.reviews] == [
+        "f.md",
+        "d/e.md",
+        "b.md",
+        "a.md",
+        "c.md",
+    ]
+    assert [review.source for review in result.site.published_reviews] == [
+        "d/e.md",
+        "b.md",
+        "a.md",
+        "c.md",
+    ]
 
 
 # -- bad input -----------------------------------------------------------------------------------
@@ -518,7 +578,9 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
             id="not-utf8",
         ),
         pytest.param(
-            b"", "content/x.md: is empty; add front matter with at least a title, or delete the file", id="empty"
+            b"",
+            "content/x.md: is empty; add front matter with at least a title, or delete the file",
+            id="empty",
         ),
         pytest.param(
             b" \n\t\r\n\n",
@@ -527,7 +589,8 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
         ),
         pytest.param(
             b"title: x\ndate: 2025-03-14\n\nJust a body.\n",
-            "content/x.md:1: has no front matter; start the file with a '---' line, then 'title: ...', "
+            "content/x.md:1: has no front matter; start the file with a '---' line, then 'title: "
+            "...', "
             "then a '---' line",
             id="no-front-matter",
         ),
@@ -543,29 +606,34 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
         ),
         pytest.param(
             b"---\ntitle: x\ndate: 2025-03-14\nrating: 4: 5\nslug: x\n---\n",
-            "content/x.md:4: front matter is not valid YAML (mapping values are not allowed in this context); "
+            "content/x.md:4: front matter is not valid YAML (mapping values are not allowed in "
+            "this context); "
             "fix that line",
             id="broken-yaml",
         ),
         pytest.param(
             b"---\ntitle: Dr. Strangelove: or How I Learned\ndate: 2025-03-14\n---\n",
-            "content/x.md:2: front matter is not valid YAML (mapping values are not allowed in this context); "
+            "content/x.md:2: front matter is not valid YAML (mapping values are not allowed in "
+            "this context); "
             "fix that line",
             id="yaml-colon-in-title",
         ),
         pytest.param(
             b'+++\ntitle = "x"\ndate = 2025-03-14\nrating = \n+++\n',
-            "content/x.md:4: front matter is not valid TOML (Invalid value (at line 3, column 10)); fix that line",
+            "content/x.md:4: front matter is not valid TOML (Invalid value (at line 3, column "
+            "10)); fix that line",
             id="broken-toml",
         ),
         pytest.param(
             b"---\n- title: x\n- date: 2025-03-14\n---\n",
-            "content/x.md:2: front matter must be 'key: value' lines, not a single value or a list",
+            "content/x.md:2: front matter must be 'key: value' lines, not a single value or a "
+            "list",
             id="front-matter-list",
         ),
         pytest.param(
             b"---\njust some words\n---\n",
-            "content/x.md:2: front matter must be 'key: value' lines, not a single value or a list",
+            "content/x.md:2: front matter must be 'key: value' lines, not a single value or a "
+            "list",
             id="front-matter-scalar",
         ),
         pytest.param(
@@ -595,18 +663,21 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
         ),
         pytest.param(
             b"---\ntitle: x\n---\nBody\n",
-            "content/x.md:2: has no date; add 'date: 2024-02-28' to the front matter, or start the file name "
+            "content/x.md:2: has no date; add 'date: 2024-02-28' to the front matter, or start "
+            "the file name "
             "with the date",
             id="no-date",
         ),
         pytest.param(
             b"---\ntitle: x\ndate: 2025-03-14\nupdated: soon\n---\n",
-            "content/x.md:4: updated: 'soon' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30",
+            "content/x.md:4: updated: 'soon' is not a date; write e.g. 2024-02-28 or 2024-02-28 "
+            "19:30",
             id="bad-updated",
         ),
         pytest.param(
             b"---\ntitle: x\npublished: yesterday-ish\n---\n",
-            "content/x.md:3: published: 'yesterday-ish' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30",
+            "content/x.md:3: published: 'yesterday-ish' is not a date; write e.g. 2024-02-28 or "
+            "2024-02-28 19:30",
             id="bad-published",
         ),
     ],
@@ -614,7 +685,8 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
 def test_unusable_file_is_one_problem_and_the_others_still_load(
     make_site: SiteMaker, data: bytes, expected: str
 ) -> None:
-    """An unusable file becomes exactly one skipped problem in these words, and the good file beside it loads."""
+    """An unusable file becomes exactly one skipped problem in these words, and the good file
+    beside it loads."""
     result = load(make_site({**GOOD, "x.md": data}))
     assert [str(problem) for problem in result.problems] == [expected]
     assert [problem.skipped for problem in result.problems] == [True]
@@ -624,11 +696,19 @@ def test_unusable_file_is_one_problem_and_the_others_still_load(
 @pytest.mark.parametrize(
     ("data", "line"),
     [
-        pytest.param(b'---\ntitle: "Vertigo\ndate: 2025-03-14\n---\nBody\n', 2, id="unclosed-quote"),
-        pytest.param(b"---\ntitle: Vertigo\ntags: [a, b\ndate: 2025-03-14\n---\nBody\n", 3, id="unclosed-bracket"),
+        pytest.param(
+            b'---\ntitle: "Vertigo\ndate: 2025-03-14\n---\nBody\n', 2, id="unclosed-quote"
+        ),
+        pytest.param(
+            b"---\ntitle: Vertigo\ntags: [a, b\ndate: 2025-03-14\n---\nBody\n",
+            3,
+            id="unclosed-bracket",
+        ),
     ],
 )
-def test_unclosed_yaml_value_points_at_the_line_that_opens_it(make_site: SiteMaker, data: bytes, line: int) -> None:
+def test_unclosed_yaml_value_points_at_the_line_that_opens_it(
+    make_site: SiteMaker, data: bytes, line: int
+) -> None:
     """An unclosed quote or bracket is reported on the line where it opens, not on a later line."""
     result = load(make_site({**GOOD, "x.md": data}))
     assert [review.source for review in result.site.reviews] == ["good.md"]
@@ -648,7 +728,8 @@ def test_unclosed_yaml_value_points_at_the_line_that_opens_it(make_site: SiteMak
 def test_impossible_unquoted_yaml_date_is_a_problem_not_a_crash(
     make_site: SiteMaker, date_line: str, line: int
 ) -> None:
-    """An unquoted YAML date that is not in the calendar is one problem on its line; the other files load."""
+    """An unquoted YAML date that is not in the calendar is one problem on its line; the other
+    files load."""
     result = load(make_site({**GOOD, "x.md": f"---\ntitle: x\n{date_line}\n---\n"}))
     assert [review.source for review in result.site.reviews] == ["good.md"]
     assert [(problem.path, problem.line, problem.skipped) for problem in result.problems] == [
@@ -657,7 +738,8 @@ def test_impossible_unquoted_yaml_date_is_a_problem_not_a_crash(
 
 
 def test_date_with_unknown_zone_name_is_a_problem_not_a_silent_shift(make_site: SiteMaker) -> None:
-    """A zone name feedkit does not know is reported on its line, not read as London time with the zone dropped."""
+    """A zone name feedkit does not know is reported on its line, not read as London time with the
+    zone dropped."""
     result = load(make_site({**GOOD, "x.md": "---\ntitle: x\ndate: 2025-03-14 19:30 XYZT\n---\n"}))
     assert [review.source for review in result.site.reviews] == ["good.md"]
     (problem,) = result.problems
@@ -688,7 +770,8 @@ def test_ambiguous_numeric_date_is_refused(make_site: SiteMaker) -> None:
     """'10/11/2025' could be October or November: it is a problem, never a silent guess."""
     result = load(make_site({**GOOD, "x.md": "---\ntitle: x\ndate: 10/11/2025\n---\n"}))
     assert [str(problem) for problem in result.problems] == [
-        "content/x.md:3: date: '10/11/2025' could be read day-first or month-first; write it as e.g. 2025-11-10"
+        "content/x.md:3: date: '10/11/2025' could be read day-first or month-first; write it as "
+        "e.g. 2025-11-10"
     ]
 
 
@@ -700,7 +783,8 @@ def test_unambiguous_numeric_date_is_read(make_site: SiteMaker) -> None:
 
 
 def test_draft_never_takes_a_slug_from_a_published_review(make_site: SiteMaker) -> None:
-    """An older draft with the same slug is the one reported; the published review keeps its URL."""
+    """An older draft with the same slug is the one reported; the published review keeps its
+    URL."""
     result = load(
         make_site(
             {
@@ -726,11 +810,15 @@ def test_bom_only_file_is_reported_as_empty(make_site: SiteMaker) -> None:
 
 
 def test_misspelt_date_names_key_value_example_and_line(make_site: SiteMaker) -> None:
-    """`date: Febuary 2` on line 3 is reported on line 3 with the key, the value and an example date."""
-    result = load(make_site({**GOOD, "reviews/x.md": "---\ntitle: x\ndate: Febuary 2\n---\nBody\n"}))
+    """`date: Febuary 2` on line 3 is reported on line 3 with the key, the value and an example
+    date."""
+    result = load(
+        make_site({**GOOD, "reviews/x.md": "---\ntitle: x\ndate: Febuary 2\n---\nBody\n"})
+    )
     (problem,) = result.problems
     assert str(problem) == (
-        "content/reviews/x.md:3: date: 'Febuary 2' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30"
+        "content/reviews/x.md:3: date: 'Febuary 2' is not a date; write e.g. 2024-02-28 or "
+        "2024-02-28 19:30"
     )
     assert problem == Problem(
         Path("content/reviews/x.md"),
@@ -748,13 +836,15 @@ def test_bad_date_line_is_right_with_crlf_and_capitalised_key(make_site: SiteMak
     data = b"\xef\xbb\xbf---\r\ntitle: x\r\nauthor: Ann\r\nDate: Febuary 2\r\n---\r\n"
     result = load(make_site({**GOOD, "x.md": data}))
     assert [str(problem) for problem in result.problems] == [
-        "content/x.md:4: date: 'Febuary 2' is not a date; write e.g. 2024-02-28 or 2024-02-28 19:30"
+        "content/x.md:4: date: 'Febuary 2' is not a date; write e.g. 2024-02-28 or 2024-02-28 "
+        "19:30"
     ]
     assert [review.source for review in result.site.reviews] == ["good.md"]
 
 
 def test_duplicate_slug_is_kept_by_the_earlier_review(make_site: SiteMaker) -> None:
-    """Of two files with slug `vertigo`, the earlier published keeps it and the other is reported naming both."""
+    """Of two files with slug `vertigo`, the earlier published keeps it and the other is reported
+    naming both."""
     config = make_site(
         {
             **GOOD,
@@ -772,7 +862,8 @@ def test_duplicate_slug_is_kept_by_the_earlier_review(make_site: SiteMaker) -> N
 
 
 def test_duplicate_slug_from_slug_key_and_file_name(make_site: SiteMaker) -> None:
-    """A `slug:` override that collides with another file's name-derived slug is reported the same way."""
+    """A `slug:` override that collides with another file's name-derived slug is reported the same
+    way."""
     config = make_site(
         {
             "psycho.md": "---\ntitle: Psycho\ndate: 2025-03-14\n---\n",
@@ -793,7 +884,8 @@ def test_missing_content_folder_is_an_error(make_site: SiteMaker) -> None:
     with pytest.raises(ContentError) as caught:
         load(config)
     assert str(caught.value) == (
-        f"{config.root / 'nowhere'}: content folder not found; create it or set [content] dir in config.toml"
+        f"{config.root / 'nowhere'}: content folder not found; create it or set [content] dir in "
+        "config.toml"
     )
 
 
@@ -801,7 +893,8 @@ def test_missing_content_folder_is_an_error(make_site: SiteMaker) -> None:
 
 
 def test_hidden_underscored_and_non_markdown_files_are_skipped(make_site: SiteMaker) -> None:
-    """Dot files, `_index.md`, `_`-folders and non-Markdown files are ignored; `.markdown` is read."""
+    """Dot files, `_index.md`, `_`-folders and non-Markdown files are ignored; `.markdown` is
+    read."""
     review = "---\ntitle: T\ndate: 2025-03-14\n---\n"
     config = make_site(
         {
@@ -820,7 +913,11 @@ def test_hidden_underscored_and_non_markdown_files_are_skipped(make_site: SiteMa
     )
     result = load(config)
     assert result.problems == ()
-    assert [review.source for review in result.site.reviews] == ["UPPER.MD", "long.markdown", "good.md"]
+    assert [review.source for review in result.site.reviews] == [
+        "UPPER.MD",
+        "long.markdown",
+        "good.md",
+    ]
     assert [review.slug for review in result.site.reviews] == ["upper", "long", "good"]
 
 
@@ -892,7 +989,8 @@ def test_cache_returns_equal_reviews_without_parsing(
 def test_cache_survives_reopening_the_store(
     make_site: SiteMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Reviews cached by one Store are served, equal and unparsed, by a Store opened later on the same file."""
+    """Reviews cached by one Store are served, equal and unparsed, by a Store opened later on the
+    same file."""
     config = make_site(CACHED_SITE)
     with Store(tmp_path / "state.db") as store:
         first = load_with_cache(config, store)
@@ -905,14 +1003,17 @@ def test_cache_survives_reopening_the_store(
 def test_changed_file_is_parsed_again_and_unchanged_ones_are_not(
     make_site: SiteMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only the file whose bytes changed is parsed on the next load, and its new values are used."""
+    """Only the file whose bytes changed is parsed on the next load, and its new values are
+    used."""
     config = make_site(CACHED_SITE)
     b_path = config.content_dir / "b.md"
     with Store(tmp_path / "state.db") as store:
         first = load_with_cache(config, store)
         calls = recording_parse(monkeypatch)
         stamp = b_path.stat().st_mtime_ns
-        b_path.write_text("---\ntitle: B, revised\ndate: 2025-03-15\n---\nBody B.\n", encoding="utf-8")
+        b_path.write_text(
+            "---\ntitle: B, revised\ndate: 2025-03-15\n---\nBody B.\n", encoding="utf-8"
+        )
         os.utime(b_path, ns=(stamp + 2_000_000_000, stamp + 2_000_000_000))
         second = load_with_cache(config, store)
     assert calls == ["b.md"]
@@ -942,7 +1043,8 @@ def test_changed_file_with_same_size_and_new_mtime_is_parsed_again(
 def test_touched_file_with_same_bytes_is_not_parsed_again(
     make_site: SiteMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file whose mtime changed but whose bytes did not comes from the cache, on this load and the next."""
+    """A file whose mtime changed but whose bytes did not comes from the cache, on this load and
+    the next."""
     config = make_site(CACHED_SITE)
     c_path = config.content_dir / "c.md"
     with Store(tmp_path / "state.db") as store:
@@ -965,7 +1067,9 @@ def test_new_and_deleted_files_are_noticed_with_a_cache(
         load_with_cache(config, store)
         calls = recording_parse(monkeypatch)
         (config.content_dir / "a.md").unlink()
-        (config.content_dir / "d.md").write_text("---\ntitle: D\ndate: 2025-03-17\n---\n", encoding="utf-8")
+        (config.content_dir / "d.md").write_text(
+            "---\ntitle: D\ndate: 2025-03-17\n---\n", encoding="utf-8"
+        )
         second = load_with_cache(config, store)
     assert calls == ["d.md"]
     assert [review.source for review in second.site.reviews] == ["d.md", "c.md", "b.md"]
@@ -981,27 +1085,37 @@ def test_cache_of_an_old_fingerprint_is_not_used(
     with Store(tmp_path / "state.db") as store:
         assert only_review(load_with_cache(config, store)).published == utc(2025, 7, 14, 18, 30)
         calls = recording_parse(monkeypatch)
-        assert only_review(load_with_cache(utc_config, store)).published == utc(2025, 7, 14, 19, 30)
+        assert only_review(load_with_cache(utc_config, store)).published == utc(
+            2025, 7, 14, 19, 30
+        )
     assert calls == ["f.md"]
 
 
-def test_rejected_files_are_reported_again_on_a_cached_load(make_site: SiteMaker, tmp_path: Path) -> None:
+def test_rejected_files_are_reported_again_on_a_cached_load(
+    make_site: SiteMaker, tmp_path: Path
+) -> None:
     """A file that could not be used is reported on every load, not hidden by the cache."""
     config = make_site({**GOOD, "x.md": "---\ntitle: x\n---\n"})
     with Store(tmp_path / "state.db") as store:
         first = load_with_cache(config, store)
         second = load_with_cache(config, store)
     expected = [
-        "content/x.md:2: has no date; add 'date: 2024-02-28' to the front matter, or start the file name with the date"
+        "content/x.md:2: has no date; add 'date: 2024-02-28' to the front matter, or start the "
+        "file name with the date"
     ]
     assert [str(problem) for problem in first.problems] == expected
     assert [str(problem) for problem in second.problems] == expected
 
 
-def test_file_name_that_is_not_utf8_does_not_crash_a_cached_load(make_site: SiteMaker, tmp_path: Path) -> None:
-    """A review whose file name is Latin-1 bytes is loaded or reported, and the cached load does not crash."""
+def test_file_name_that_is_not_utf8_does_not_crash_a_cached_load(
+    make_site: SiteMaker, tmp_path: Path
+) -> None:
+    """A review whose file name is Latin-1 bytes is loaded or reported, and the cached load does
+    not crash."""
     config = make_site(GOOD)
-    (config.content_dir / os.fsdecode(b"caf\xe9.md")).write_bytes(b"---\ntitle: Cafe\ndate: 2025-01-02\n---\n")
+    (config.content_dir / os.fsdecode(b"caf\xe9.md")).write_bytes(
+        b"---\ntitle: Cafe\ndate: 2025-01-02\n---\n"
+    )
     with Store(tmp_path / "state.db") as store:
         result = load_with_cache(config, store)
     assert review_named(result, "good.md").title == "Good"
@@ -1034,11 +1148,14 @@ def test_unreadable_subfolder_is_a_problem_and_the_rest_loads(
     make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sub-folder that cannot be entered is reported by name; other reviews still load."""
-    config = make_site({"ok.md": "---\ntitle: OK\ndate: 2025-01-01\n---\n", "locked/x.md": "---\ntitle: X\n---\n"})
+    config = make_site(
+        {"ok.md": "---\ntitle: OK\ndate: 2025-01-01\n---\n", "locked/x.md": "---\ntitle: X\n---\n"}
+    )
     real_scandir = os.scandir
 
     def scandir(path: str) -> Iterator[os.DirEntry[str]]:
-        # Tests run as root here, which reads any folder whatever its mode: the refusal is simulated.
+        # Tests run as root here, which reads any folder whatever its mode: the refusal is
+        # simulated.
         if str(path).endswith("/locked/"):
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
@@ -1051,8 +1168,12 @@ def test_unreadable_subfolder_is_a_problem_and_the_rest_loads(
     ]
 
 
-@pytest.mark.parametrize("line", ['draft: "true"', "draft: yes", 'published: "false"', "published: no"])
-def test_draft_flags_written_as_text_still_hide_the_review(make_site: SiteMaker, line: str) -> None:
+@pytest.mark.parametrize(
+    "line", ['draft: "true"', "draft: yes", 'published: "false"', "published: no"]
+)
+def test_draft_flags_written_as_text_still_hide_the_review(
+    make_site: SiteMaker, line: str
+) -> None:
     """A quoted or yes/no draft flag counts like a boolean one, and is never read as a date."""
     result = load(make_site({"x.md": f"---\ntitle: X\ndate: 2025-01-01\n{line}\n---\n"}))
     assert result.problems == ()
@@ -1060,21 +1181,26 @@ def test_draft_flags_written_as_text_still_hide_the_review(make_site: SiteMaker,
 
 
 def test_yaml_alias_bomb_is_refused_quickly(make_site: SiteMaker) -> None:
-    """Nested anchors and aliases (a "billion laughs" file) are one problem, not a hang; others load."""
+    """Nested anchors and aliases (a "billion laughs" file) are one problem, not a hang; others
+    load."""
     levels = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
         f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]" for n in range(8)
     ]
     bomb = "---\ntitle: Bomb\ndate: 2025-01-01\n" + "\n".join(levels) + "\ntags: *i\n---\n"
     result = load(make_site({**GOOD, "bomb.md": bomb}))
     assert [str(problem) for problem in result.problems] == [
-        "content/bomb.md:5: front matter uses YAML anchors and aliases (&name, *name); write the values out"
+        "content/bomb.md:5: front matter uses YAML anchors and aliases (&name, *name); write the "
+        "values out"
     ]
     assert [review.source for review in result.site.reviews] == ["good.md"]
 
 
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31 23:59"])
-def test_dates_at_the_ends_of_the_calendar_are_problems_not_crashes(make_site: SiteMaker, value: str) -> None:
-    """Year 1 or 9999 (a typo, and past the edge of UTC conversion) is a problem naming the value."""
+def test_dates_at_the_ends_of_the_calendar_are_problems_not_crashes(
+    make_site: SiteMaker, value: str
+) -> None:
+    """Year 1 or 9999 (a typo, and past the edge of UTC conversion) is a problem naming the
+    value."""
     result = load(make_site({**GOOD, "x.md": f"---\ntitle: x\ndate: {value}\n---\n"}))
     (problem,) = result.problems
     assert problem.message.startswith("date: ")
@@ -1115,7 +1241,9 @@ def test_deeply_nested_toml_is_one_problem(make_site: SiteMaker) -> None:
     ]
 
 
-def test_toml_nested_past_the_limit_is_refused_whatever_the_recursion_limit(make_site: SiteMaker) -> None:
+def test_toml_nested_past_the_limit_is_refused_whatever_the_recursion_limit(
+    make_site: SiteMaker,
+) -> None:
     """Forty levels parse without recursion trouble, yet are refused like YAML past 32 levels."""
     tags = "[" * 40 + "]" * 40
     nested = f'+++\ntitle = "Deep"\ndate = 2025-01-01\ntags = {tags}\n+++\n'

@@ -1,5 +1,7 @@
-"""Faults that once lost a digest or mailed copies: long headers, condemned messages, silent servers,
-lost state and concurrent commands, each against a real SMTP server (aiosmtpd) or real processes."""
+"""Faults that once lost a digest or mailed copies: long headers, condemned messages, silent
+servers,
+lost state and concurrent commands, each against a real SMTP server (aiosmtpd) or real
+processes."""
 
 from __future__ import annotations
 
@@ -51,7 +53,9 @@ def smtp_settings_on(port: int, extra: str = "") -> str:
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "feedkit.cli", *args]
-    return subprocess.run(command, cwd=root, env=ENV, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        command, cwd=root, env=ENV, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +77,9 @@ def server_with() -> Iterator[Callable[..., SmtpServer]]:
         running.stop()
 
 
-def make_site(root: Path, server: SmtpServer, reviews: dict[str, str | bytes], extra: str = "") -> Config:
+def make_site(
+    root: Path, server: SmtpServer, reviews: dict[str, str | bytes], extra: str = ""
+) -> Config:
     return load_config(write_site(root, reviews, smtp_settings(server, extra)))
 
 
@@ -87,14 +93,16 @@ def copies_per_recipient(server: SmtpServer) -> dict[str, int]:
     return {address: len(items) for address, items in server.handler.by_recipient().items()}
 
 
-# -- 1. long headers, and replies that condemn the message -----------------------------------------
+# -- 1. long headers, and replies that condemn the message
+# -----------------------------------------
 
 
 @pytest.mark.parametrize("title", ["A" * 2000, "Amélie ★ " * 38, "é" * 300])
 def test_a_very_long_title_is_folded_and_delivered(
     tmp_path: Path, server_with: Callable[..., SmtpServer], title: str
 ) -> None:
-    """A 2,000-character title (or 300 non-ASCII characters) makes a Subject folded within RFC 5322's
+    """A 2,000-character title (or 300 non-ASCII characters) makes a Subject folded within RFC
+    5322's
     line limit, in encoded words of at most 75 characters; the server accepts every message and the
     subject decodes back whole."""
     server = server_with()
@@ -163,7 +171,9 @@ def test_a_reply_that_condemns_the_message_stops_the_run_and_keeps_everyone_pend
     assert status.counts == {"pending": 5}
 
 
-def test_a_run_that_delivered_nothing_does_not_exit_0(tmp_path: Path, server_with: Callable[..., SmtpServer]) -> None:
+def test_a_run_that_delivered_nothing_does_not_exit_0(
+    tmp_path: Path, server_with: Callable[..., SmtpServer]
+) -> None:
     """When every recipient is refused, the command says so and exits 7."""
     server = server_with(Faults(permanent={"reader00@example.org", "reader01@example.org"}))
     config = make_site(tmp_path, server, {"a.md": review("Vertigo Blu-ray")})
@@ -173,7 +183,8 @@ def test_a_run_that_delivered_nothing_does_not_exit_0(tmp_path: Path, server_wit
     assert sent.stderr.startswith("error: no message was delivered: digest 1: 0 sent, 2 failed")
 
 
-# -- 2. no reply after the whole message -----------------------------------------------------------
+# -- 2. no reply after the whole message
+# -----------------------------------------------------------
 
 
 def test_a_late_reply_after_data_is_unknown_and_resent_once_with_the_same_id(
@@ -202,7 +213,8 @@ def test_a_late_reply_after_data_is_unknown_and_resent_once_with_the_same_id(
 
 
 def test_no_reply_twice_is_final(tmp_path: Path, server_with: Callable[..., SmtpServer]) -> None:
-    """An unknown delivery whose one retry also gets no reply is marked failed, not tried a third time."""
+    """An unknown delivery whose one retry also gets no reply is marked failed, not tried a third
+    time."""
     server = server_with(Faults(reply_delay=2.5))
     config = make_site(tmp_path, server, {"a.md": review("Vertigo")}, "timeout = 1\n")
     subscribe(config, 1)
@@ -213,7 +225,9 @@ def test_no_reply_twice_is_final(tmp_path: Path, server_with: Callable[..., Smtp
     (status,) = campaigns.status(config)
     assert status.counts == {"failed": 1}
     ((_, reason),) = status.errors
-    assert reason.startswith("no reply twice; not sent again to avoid copies: no reply from 127.0.0.1")
+    assert reason.startswith(
+        "no reply twice; not sent again to avoid copies: no reply from 127.0.0.1"
+    )
 
 
 # -- 3. a circuit breaker ----------------------------------------------------------------------
@@ -229,15 +243,21 @@ def test_a_server_that_never_answers_stops_the_run_after_three_timeouts(
     addresses = subscribe(config, 10)
     started = datetime.now(UTC)
     sent = run_cli(tmp_path, "digest", "send", "--yes")
-    assert datetime.now(UTC) - started < timedelta(seconds=30)  # a guard against hanging, not a timing
+    assert datetime.now(UTC) - started < timedelta(
+        seconds=30
+    )  # a guard against hanging, not a timing
     assert sent.returncode == 7
     assert len(sent.stderr.splitlines()) == 1
-    assert "3 timeouts or lost connections in a row, so the mail server is taken to be down" in (sent.stderr)
+    assert "3 timeouts or lost connections in a row, so the mail server is taken to be down" in (
+        sent.stderr
+    )
     (status,) = campaigns.status(config)
     assert status.counts == {"unknown": 3, "pending": 7}
     working = server_with()
     settings = config.path.read_text(encoding="utf-8")
-    config.path.write_text(settings.replace(str(hanging.port), str(working.port)), encoding="utf-8")
+    config.path.write_text(
+        settings.replace(str(hanging.port), str(working.port)), encoding="utf-8"
+    )
     resumed = run_cli(tmp_path, "digest", "resume")
     assert resumed.returncode == 0, resumed.stderr
     assert copies_per_recipient(working) == dict.fromkeys(addresses, 1)
@@ -378,7 +398,9 @@ def test_visibility_recorded_by_another_process_meanwhile_is_no_clash(tmp_path: 
     worker = threading.Thread(target=record)
     worker.start()
     time.sleep(0.5)  # let it read and then wait on the lock (a head start, not a measurement)
-    other.execute("INSERT INTO review_seen VALUES ('a.md', '2026-01-01T00:00:00+00:00', 0, ?)", (None,))
+    other.execute(
+        "INSERT INTO review_seen VALUES ('a.md', '2026-01-01T00:00:00+00:00', 0, ?)", (None,)
+    )
     other.execute("COMMIT")
     worker.join(timeout=60)
     other.close()
@@ -397,7 +419,9 @@ def test_a_constraint_clash_is_not_called_a_damaged_file(tmp_path: Path) -> None
         with pytest.raises(StateError) as caught, store.transaction() as db:
             db.execute("INSERT INTO meta VALUES ('k', 'w')")
     assert "damaged" not in str(caught.value)
-    assert str(caught.value).endswith("another feedkit command was changing the same data at that moment; run it again")
+    assert str(caught.value).endswith(
+        "another feedkit command was changing the same data at that moment; run it again"
+    )
 
 
 # -- 18. the sender's name ----------------------------------------------------------------------
@@ -406,7 +430,10 @@ def test_a_constraint_clash_is_not_called_a_damaged_file(tmp_path: Path) -> None
 def test_a_from_name_with_line_breaks_is_cleaned_before_encoding(tmp_path: Path) -> None:
     """A non-ASCII from_name carrying CR LF and a header of its own becomes one clean From header
     whose decoded name holds no line break, and adds no header."""
-    settings = '[digest]\nfrom_address = "digest@reviews.example.org"\nfrom_name = "Évil\\r\\nBcc: x@example.org"\n'
+    settings = (
+        '[digest]\nfrom_address = "digest@reviews.example.org"\n'
+        'from_name = "Évil\\r\\nBcc: x@example.org"\n'
+    )
     config = load_config(write_site(tmp_path, {}, settings))
     content = DigestContent("Subject", "<p>x</p>", "x", ("a.md",), datetime.now(UTC), "")
     digest = FrozenDigest(1, datetime(2026, 11, 24, tzinfo=UTC), content, "0a1b2c3d")

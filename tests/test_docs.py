@@ -73,7 +73,9 @@ def test_start_a_site_of_your_own_runs_verbatim(tmp_path: Path) -> None:
     assert "\nsetup:" in (ROOT / "Makefile").read_text(encoding="utf-8")
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
     script = " && ".join(lines[1:])
-    completed = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        ["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert completed.returncode == 0, completed.stderr
     assert "Preview of the next digest (1 review):" in completed.stdout
     preview = tmp_path / "mysite" / ".feedkit" / "preview" / "digest.html"

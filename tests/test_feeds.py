@@ -85,7 +85,9 @@ def parse(config: Config, relative: str) -> feedparser.FeedParserDict:
 
 
 def json_feed(config: Config, relative: str = "feed.json") -> dict[str, object]:
-    data: dict[str, object] = json.loads((config.output_dir / relative).read_text(encoding="utf-8"))
+    data: dict[str, object] = json.loads(
+        (config.output_dir / relative).read_text(encoding="utf-8")
+    )
     return data
 
 
@@ -106,7 +108,11 @@ def test_titles_order_and_links_survive_a_real_reader(site: Config, relative: st
     """Published reviews only, newest first, with exact titles and absolute permalinks."""
     parsed = parse(site, relative)
     assert parsed.feed.title == "Test Reviews"
-    assert [entry.title for entry in parsed.entries] == ["Vertigo in 70mm", "The Red Shoes 4K", TRICKY_TITLE]
+    assert [entry.title for entry in parsed.entries] == [
+        "Vertigo in 70mm",
+        "The Red Shoes 4K",
+        TRICKY_TITLE,
+    ]
     assert [entry.link for entry in parsed.entries] == [
         "https://reviews.example.org/reviews/2025/vertigo/",
         "https://reviews.example.org/reviews/2025/the-red-shoes/",
@@ -118,7 +124,9 @@ def test_titles_order_and_links_survive_a_real_reader(site: Config, relative: st
 def test_dates_in_several_zones_mean_the_same_instant(site: Config, relative: str) -> None:
     """+01:00, +05:45 and a zoneless date in the site's zone (BST in July) all read back in UTC."""
     parsed = parse(site, relative)
-    published = [time.strftime("%Y-%m-%d %H:%M", entry.published_parsed) for entry in parsed.entries]
+    published = [
+        time.strftime("%Y-%m-%d %H:%M", entry.published_parsed) for entry in parsed.entries
+    ]
     assert published == ["2025-07-01 09:00", "2025-05-02 03:15", "2025-03-14 18:30"]
 
 
@@ -140,13 +148,18 @@ def test_feed_updated_is_the_newest_entry_not_the_clock(site: Config) -> None:
 def test_rss_authors_use_dc_creator_with_and_without_email(site: Config) -> None:
     """Name-only and e-mail authors both reach RSS readers, by name, unmangled."""
     parsed = parse(site, "feed.xml")
-    assert [entry.get("author") for entry in parsed.entries] == ["Sam Critic", "The Desk", "Jane Doe"]
+    assert [entry.get("author") for entry in parsed.entries] == [
+        "Sam Critic",
+        "The Desk",
+        "Jane Doe",
+    ]
     rss = (site.output_dir / "feed.xml").read_text(encoding="utf-8")
     assert "<author>" not in rss
 
 
 def test_atom_authors_keep_email_and_uri(site: Config) -> None:
-    """Atom carries the author's e-mail and URI; a review with no author is credited to the site's."""
+    """Atom carries the author's e-mail and URI; a review with no author is credited to the
+    site's."""
     entries = parse(site, "atom.xml").entries
     jane = entries[2].author_detail
     assert (jane.name, jane.email, jane.href) == (
@@ -166,7 +179,8 @@ def test_categories_and_tags_are_entry_categories(site: Config, relative: str) -
 
 @pytest.mark.parametrize("relative", ["feed.xml", "atom.xml"])
 def test_full_text_has_absolute_urls_cover_and_rating(site: Config, relative: str) -> None:
-    """Relative links and images resolve against the permalink; the cover and rating lead the text."""
+    """Relative links and images resolve against the permalink; the cover and rating lead the
+    text."""
     content = parse(site, relative).entries[2].content[0].value
     assert 'src="https://reviews.example.org/images/tom.jpg"' in content
     assert 'alt="Tom &amp; Jerry: &quot;The &lt;Golden&gt; Era&quot; 🎬 DVD"' in content
@@ -184,12 +198,17 @@ def test_summary_is_plain_text(site: Config, relative: str) -> None:
 
 
 def test_self_links_point_at_each_feed(site: Config) -> None:
-    """Each format links to its own absolute URL with rel=self; the RSS channel link is the site."""
+    """Each format links to its own absolute URL with rel=self; the RSS channel link is the
+    site."""
     rss = parse(site, "feed.xml").feed
     atom = parse(site, "atom.xml").feed
     assert rss.link == "https://reviews.example.org/"
-    assert {link.rel: link.href for link in rss.links}["self"] == "https://reviews.example.org/feed.xml"
-    assert {link.rel: link.href for link in atom.links}["self"] == "https://reviews.example.org/atom.xml"
+    assert {link.rel: link.href for link in rss.links}[
+        "self"
+    ] == "https://reviews.example.org/feed.xml"
+    assert {link.rel: link.href for link in atom.links}[
+        "self"
+    ] == "https://reviews.example.org/atom.xml"
 
 
 def test_entry_ids_are_tag_uris(site: Config) -> None:
@@ -201,12 +220,15 @@ def test_entry_ids_are_tag_uris(site: Config) -> None:
 
 
 def test_ids_survive_title_and_slug_edits(make_site: SiteMaker) -> None:
-    """Once published, an entry keeps its id when its title or slug changes; its link follows the slug."""
+    """Once published, an entry keeps its id when its title or slug changes; its link follows the
+    slug."""
     config = make_site(CORPUS)
     build(config)
     before = parse(config, "atom.xml").entries[0].id
     path = config.content_dir / "cinema/vertigo.md"
-    text = path.read_text(encoding="utf-8").replace("title: Vertigo in 70mm", "title: Vertigo\nslug: vertigo-70")
+    text = path.read_text(encoding="utf-8").replace(
+        "title: Vertigo in 70mm", "title: Vertigo\nslug: vertigo-70"
+    )
     path.write_text(text, encoding="utf-8")
     build(config)
     entry = parse(config, "atom.xml").entries[0]
@@ -218,11 +240,18 @@ def test_ids_survive_title_and_slug_edits(make_site: SiteMaker) -> None:
 def test_front_matter_id_overrides(make_site: SiteMaker) -> None:
     """An `id` in the front matter is used as is, in every format."""
     config = make_site(
-        {"a.md": "---\ntitle: A\ndate: 2025-01-01\nid: urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427\n---\nx\n"}
+        {
+            "a.md": "---\ntitle: A\ndate: 2025-01-01\nid: "
+            "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427\n---\nx\n"
+        }
     )
     build(config)
-    assert parse(config, "atom.xml").entries[0].id == "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
-    assert parse(config, "feed.xml").entries[0].id == "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    assert (
+        parse(config, "atom.xml").entries[0].id == "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    )
+    assert (
+        parse(config, "feed.xml").entries[0].id == "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    )
     item = json_feed(config)["items"][0]  # type: ignore[index]
     assert item["id"] == "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 
@@ -236,13 +265,19 @@ def test_json_feed_follows_version_1_1(site: Config) -> None:
     assert feed["home_page_url"] == "https://reviews.example.org/"
     items = feed["items"]
     assert isinstance(items, list)
-    assert [item["title"] for item in items] == ["Vertigo in 70mm", "The Red Shoes 4K", TRICKY_TITLE]
+    assert [item["title"] for item in items] == [
+        "Vertigo in 70mm",
+        "The Red Shoes 4K",
+        TRICKY_TITLE,
+    ]
     tom = items[2]
     assert tom["id"] == "tag:reviews.example.org,2025-03-14:/reviews/2025/tom-and-jerry/"
     assert tom["url"] == "https://reviews.example.org/reviews/2025/tom-and-jerry/"
     assert tom["image"] == "https://reviews.example.org/images/tom.jpg"
     assert tom["date_published"] == "2025-03-14T18:30:00+00:00"
-    assert tom["authors"] == [{"name": "Jane Doe", "url": "https://reviews.example.org/about/jane/"}]
+    assert tom["authors"] == [
+        {"name": "Jane Doe", "url": "https://reviews.example.org/about/jane/"}
+    ]
     assert tom["tags"] == ["DVD", "Animation", "cartoons"]
     assert tom["summary"] == "Cartoon violence, restored & remastered."
     assert "<em>cat</em>" in tom["content_html"]
@@ -251,7 +286,9 @@ def test_json_feed_follows_version_1_1(site: Config) -> None:
         assert datetime.fromisoformat(item["date_published"]).tzinfo is not None
 
 
-def test_unchanged_corpus_rebuilds_byte_identical_files(make_site: SiteMaker, tmp_path: Path) -> None:
+def test_unchanged_corpus_rebuilds_byte_identical_files(
+    make_site: SiteMaker, tmp_path: Path
+) -> None:
     """A rebuild from scratch, days later, writes the very same bytes."""
     config = make_site(CORPUS)
     build(config)
@@ -325,7 +362,9 @@ def test_tag_feeds_when_asked(make_site: SiteMaker) -> None:
     """tag_feeds = true adds tags/<slug>/ feeds; category_feeds = false drops categories/."""
     config = make_site(CORPUS, "[feeds]\ntag_feeds = true\ncategory_feeds = false\n")
     build(config)
-    assert [entry.title for entry in parse(config, "tags/cartoons/atom.xml").entries] == [TRICKY_TITLE]
+    assert [entry.title for entry in parse(config, "tags/cartoons/atom.xml").entries] == [
+        TRICKY_TITLE
+    ]
     assert not (config.output_dir / "categories").exists()
 
 
@@ -345,7 +384,9 @@ def test_limit_and_summary_only(make_site: SiteMaker) -> None:
 
 def test_formats_can_be_chosen(make_site: SiteMaker) -> None:
     """Only the formats named in config are written."""
-    config = make_site(CORPUS, '[feeds]\nformats = ["atom"]\ncategory_feeds = false\nstylesheet = false\n')
+    config = make_site(
+        CORPUS, '[feeds]\nformats = ["atom"]\ncategory_feeds = false\nstylesheet = false\n'
+    )
     build(config)
     assert sorted(path.name for path in config.output_dir.iterdir()) == ["atom.xml"]
 
@@ -355,11 +396,16 @@ def test_stylesheet_instruction_and_file(site: Config) -> None:
     for relative in ("feed.xml", "atom.xml", "categories/dvd/feed.xml"):
         second_line = (site.output_dir / relative).read_text(encoding="utf-8").splitlines()[1]
         assert second_line == '<?xml-stylesheet type="text/xsl" href="/feed.xsl"?>'
-    assert (site.output_dir / "feed.xsl").read_bytes().startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert (
+        (site.output_dir / "feed.xsl")
+        .read_bytes()
+        .startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    )
 
 
 def test_stylesheet_renders_a_readable_page(site: Config) -> None:
-    """The XSL turns both RSS and Atom into an HTML page with the subscribe hint and every title."""
+    """The XSL turns both RSS and Atom into an HTML page with the subscribe hint and every
+    title."""
     transform = etree.XSLT(etree.parse(str(site.output_dir / "feed.xsl")))
     for relative in ("feed.xml", "atom.xml"):
         page = str(transform(etree.parse(str(site.output_dir / relative))))

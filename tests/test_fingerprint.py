@@ -1,4 +1,5 @@
-"""Cached parses, rendered bodies and feed fingerprints follow feedkit's code: a change to any module
+"""Cached parses, rendered bodies and feed fingerprints follow feedkit's code: a change to any
+module
 of the package, wherever it lives, changes the fingerprint they are keyed by."""
 
 from __future__ import annotations

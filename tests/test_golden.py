@@ -19,7 +19,11 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_golden_corpus_builds_expected_files(tmp_path: Path) -> None:

@@ -91,7 +91,9 @@ def test_nothing_imports_a_layer_above_its_own(module: str) -> None:
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) == SHELLS))
 def test_shells_do_not_touch_the_store(module: str) -> None:
     """The CLI, the web side and the service call use cases; only those open the state database."""
-    assert [name for name in imported(MODULES[module]) if in_package(name, ("feedkit.store",))] == []
+    assert [
+        name for name in imported(MODULES[module]) if in_package(name, ("feedkit.store",))
+    ] == []
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -135,4 +137,6 @@ def test_the_check_catches_an_upward_import() -> None:
     tree = ast.parse("from feedkit.pipeline import build\nimport feedkit.model\n")
     upward = [name for name in imported(tree) if layer(name) > layer("feedkit.store.db")]
     assert upward == ["feedkit.pipeline"]
-    assert list(writing_calls(ast.parse("import os\nos.replace(a, b)\n'x'.replace('a', 'b')"))) == ["os.replace"]
+    assert list(
+        writing_calls(ast.parse("import os\nos.replace(a, b)\n'x'.replace('a', 'b')"))
+    ) == ["os.replace"]

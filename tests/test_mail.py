@@ -22,7 +22,9 @@ SECRET = b"0123456789abcdef0123456789abcdef"
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return load_config(write_site(tmp_path, {}, '[digest]\nfrom_address = "news@reviews.example.org"\n'))
+    return load_config(
+        write_site(tmp_path, {}, '[digest]\nfrom_address = "news@reviews.example.org"\n')
+    )
 
 
 def digest(subject: str = "Two new reviews") -> FrozenDigest:
@@ -56,21 +58,30 @@ def test_message_is_well_formed_multipart(config: Config) -> None:
     built = DigestMessages(config, digest(), Tokens(SECRET)).build("ann@example.org")
     assert b"\n" not in built.data.replace(b"\r\n", b"")
     body = built.data.split(b"\r\n\r\n", 1)[1]
-    assert max(len(line) for line in body.split(b"\r\n")) <= 76  # RFC 2045's limit for quoted-printable
+    assert (
+        max(len(line) for line in body.split(b"\r\n")) <= 76
+    )  # RFC 2045's limit for quoted-printable
     message = parse(built.data)
     assert message.get_content_type() == "multipart/alternative"
-    link = f"https://reviews.example.org/unsubscribe?t={Tokens(SECRET).make(Purpose.UNSUBSCRIBE, 'ann@example.org')}"
+    token = Tokens(SECRET).make(Purpose.UNSUBSCRIBE, "ann@example.org")
+    link = f"https://reviews.example.org/unsubscribe?t={token}"
     assert message.get_body(("plain",)).get_content() == f"Café ★\r\nUnsubscribe: {link}\r\n"  # type: ignore[union-attr]
-    assert message.get_body(("html",)).get_content() == f'<p>Café ★ <a href="{link}">Unsubscribe</a></p>'  # type: ignore[union-attr]
-    assert message["List-Unsubscribe"] == f"<{link}>, <mailto:news@reviews.example.org?subject=unsubscribe>"
+    assert (
+        message.get_body(("html",)).get_content()
+        == f'<p>Café ★ <a href="{link}">Unsubscribe</a></p>'
+    )  # type: ignore[union-attr]
+    assert (
+        message["List-Unsubscribe"]
+        == f"<{link}>, <mailto:news@reviews.example.org?subject=unsubscribe>"
+    )
     assert message["Date"] == "Tue, 24 Nov 2026 08:00:00 +0000"
 
 
 def test_subject_with_line_breaks_cannot_add_headers(config: Config) -> None:
     """A subject carrying CR/LF and a header of its own stays one Subject header."""
-    built = DigestMessages(config, digest("Hello\r\nBcc: victim@example.org\nX-Evil: 1"), Tokens(SECRET)).build(
-        "a@example.org"
-    )
+    built = DigestMessages(
+        config, digest("Hello\r\nBcc: victim@example.org\nX-Evil: 1"), Tokens(SECRET)
+    ).build("a@example.org")
     message = parse(built.data)
     assert message["Bcc"] is None
     assert message["X-Evil"] is None
@@ -79,7 +90,9 @@ def test_subject_with_line_breaks_cannot_add_headers(config: Config) -> None:
 
 def test_non_ascii_subject_is_encoded(config: Config) -> None:
     """A subject with accents and stars is an RFC 2047 encoded word that decodes back exactly."""
-    built = DigestMessages(config, digest("Amélie ★★★★★ — new"), Tokens(SECRET)).build("a@example.org")
+    built = DigestMessages(config, digest("Amélie ★★★★★ — new"), Tokens(SECRET)).build(
+        "a@example.org"
+    )
     assert b"=?utf-8?" in built.data
     assert parse(built.data)["Subject"] == "Amélie ★★★★★ — new"
 

@@ -1,6 +1,8 @@
-"""Hostile-input tests for feedkit.content.markup, the one place untrusted review text becomes HTML.
+"""Hostile-input tests for feedkit.content.markup, the one place untrusted review text becomes
+HTML.
 
-Every case feeds Markdown or raw HTML a reviewer (or an imported blog) could write and checks what reaches a feed.
+Every case feeds Markdown or raw HTML a reviewer (or an imported blog) could write and checks what
+reaches a feed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from feedkit.content.markup import body_warnings, clean_text, cut_words, render_
 
 PAGE_URL = "https://reviews.example.org/reviews/2024/vertigo/"
 EVENT_ATTRIBUTE = re.compile(r"\son\w+\s*=", re.IGNORECASE)
-# The characters clean_text promises to drop: C0 controls but tab, LF and CR; DEL and C1; the two non-characters.
+# The characters clean_text promises to drop: C0 controls but tab, LF and CR; DEL and C1; the two
+# non-characters.
 FORBIDDEN = [chr(code) for code in range(0x20) if chr(code) not in "\t\n\r"] + [
     "\x7f",
     "\x85",
@@ -35,7 +38,8 @@ def summary_of(markdown: str, summary: str | None = None, words: int = 60) -> st
     return render_body(markdown, PAGE_URL, summary, words).summary
 
 
-# --- dangerous elements ---------------------------------------------------------------------------------------------
+# --- dangerous elements
+# ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -71,17 +75,35 @@ def test_text_around_a_script_is_kept() -> None:
         ("<iframe src='https://evil.example.com/'>inside</iframe>", "evil.example.com"),
         ("<object data='evil.swf'>fallback</object>", "evil.swf"),
         ("<embed src='evil.swf'>", "evil.swf"),
-        ("<form action='https://evil.example.com/'><input name='card' value='1234'></form>", "evil.example.com"),
+        (
+            "<form action='https://evil.example.com/'><input name='card' value='1234'></form>",
+            "evil.example.com",
+        ),
         ("<noscript><img src=x onerror=alert(1)></noscript>", "onerror"),
         ("<base href='https://evil.example.com/'>", "evil.example.com"),
-        ("<meta http-equiv='refresh' content='0;url=https://evil.example.com/'>", "evil.example.com"),
+        (
+            "<meta http-equiv='refresh' content='0;url=https://evil.example.com/'>",
+            "evil.example.com",
+        ),
         ("<link rel='stylesheet' href='https://evil.example.com/x.css'>", "evil.example.com"),
     ],
 )
 def test_unsafe_elements_are_removed(markdown: str, secret: str) -> None:
-    """Style, iframe, object, embed, form, input, noscript, base, meta and link elements leave no trace."""
+    """Style, iframe, object, embed, form, input, noscript, base, meta and link elements leave no
+    trace."""
     result = html_of(markdown)
-    for tag in ("<style", "<iframe", "<object", "<embed", "<form", "<input", "<noscript", "<base", "<meta", "<link"):
+    for tag in (
+        "<style",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<form",
+        "<input",
+        "<noscript",
+        "<base",
+        "<meta",
+        "<link",
+    ):
         assert tag not in result.lower()
     assert secret not in result
 
@@ -95,14 +117,16 @@ def test_unsafe_elements_are_removed(markdown: str, secret: str) -> None:
     ],
 )
 def test_content_of_unsafe_containers_is_dropped_not_shown(markdown: str) -> None:
-    """The text inside style, iframe and object elements is removed, not turned into visible text."""
+    """The text inside style, iframe and object elements is removed, not turned into visible
+    text."""
     result = html_of(markdown)
     assert "Visible" in result
     assert "color" not in result
     assert "fallback" not in result
 
 
-# --- event handlers -------------------------------------------------------------------------------------------------
+# --- event handlers
+# -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -128,10 +152,13 @@ def test_event_handler_attributes_are_removed(markdown: str) -> None:
 
 def test_an_image_keeps_its_source_when_its_handler_is_removed() -> None:
     """Dropping onerror from an image leaves the image itself, with an absolute source."""
-    assert html_of('<img src="cover.jpg" onerror="alert(1)">') == f'<img src="{PAGE_URL}cover.jpg">'
+    assert (
+        html_of('<img src="cover.jpg" onerror="alert(1)">') == f'<img src="{PAGE_URL}cover.jpg">'
+    )
 
 
-# --- unsafe URL schemes ---------------------------------------------------------------------------------------------
+# --- unsafe URL schemes
+# ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -156,7 +183,8 @@ def test_an_image_keeps_its_source_when_its_handler_is_removed() -> None:
     ],
 )
 def test_unsafe_href_is_removed_but_link_text_kept(url: str) -> None:
-    """A link to a script, VBScript or data URL, however spelled, keeps its text and loses its href."""
+    """A link to a script, VBScript or data URL, however spelled, keeps its text and loses its
+    href."""
     result = html_of(f'<a href="{url}">click</a>')
     assert result == '<p><a rel="noopener noreferrer">click</a></p>\n'
 
@@ -221,7 +249,8 @@ def test_safe_schemes_are_kept(markdown: str, expected: str) -> None:
     assert f'href="{expected}"' in html_of(markdown)
 
 
-# --- SVG and MathML mutation tricks ---------------------------------------------------------------------------------
+# --- SVG and MathML mutation tricks
+# ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -246,7 +275,8 @@ def test_svg_math_and_nesting_tricks_yield_no_script_or_handler(markdown: str) -
     assert not EVENT_ATTRIBUTE.search(result)
 
 
-# --- absolute URLs --------------------------------------------------------------------------------------------------
+# --- absolute URLs -------------------------------------------------------------------------------
+# -------------------
 
 
 @pytest.mark.parametrize(
@@ -263,12 +293,14 @@ def test_svg_math_and_nesting_tricks_yield_no_script_or_handler(markdown: str) -
     ],
 )
 def test_relative_urls_become_absolute_against_the_page(markdown: str, attribute: str) -> None:
-    """Root-relative, relative, parent, fragment and protocol-relative URLs resolve against the page URL."""
+    """Root-relative, relative, parent, fragment and protocol-relative URLs resolve against the
+    page URL."""
     assert attribute in html_of(markdown)
 
 
 def test_footnote_links_become_absolute() -> None:
-    """Footnote references and back-references point at the page itself, not at the feed reader's page."""
+    """Footnote references and back-references point at the page itself, not at the feed reader's
+    page."""
     result = html_of("Text[^1]\n\n[^1]: A note.")
     assert f'href="{PAGE_URL}#fn1"' in result
     assert f'href="{PAGE_URL}#fnref1"' in result
@@ -277,18 +309,23 @@ def test_footnote_links_become_absolute() -> None:
 
 def test_every_url_in_mixed_markup_is_absolute() -> None:
     """No href or src in the output is left relative."""
-    markdown = '[a](/a) [b](b) ![c](../c.png) <a href="#d">d</a> <img src="//cdn.example.org/e.png">\n\n[^n]\n\n[^n]: f'
+    markdown = (
+        '[a](/a) [b](b) ![c](../c.png) <a href="#d">d</a> <img src="//cdn.example.org/e.png">'
+        "\n\n[^n]\n\n[^n]: f"
+    )
     values = re.findall(r'(?:href|src)="([^"]*)"', html_of(markdown))
     assert len(values) == 7
     assert all(value.startswith("https://") for value in values), values
 
 
-# --- control characters ---------------------------------------------------------------------------------------------
+# --- control characters
+# ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("character", FORBIDDEN, ids=[f"U+{ord(char):04X}" for char in FORBIDDEN])
 def test_clean_text_strips_forbidden_character(character: str) -> None:
-    """clean_text drops each XML-forbidden control or non-character and keeps the text around it."""
+    """clean_text drops each XML-forbidden control or non-character and keeps the text around
+    it."""
     assert clean_text(f"a{character}b") == "ab"
 
 
@@ -306,7 +343,10 @@ def test_clean_text_keeps_ordinary_unicode() -> None:
 def test_render_body_output_has_no_forbidden_characters() -> None:
     """No forbidden character reaches the HTML or the summary, wherever it was written."""
     hostile = "".join(FORBIDDEN)
-    markdown = f"# Ti{hostile}tle\n\nWo{hostile}rds [li{hostile}nk](/p{hostile}ath) <b title='x{hostile}y'>b</b>"
+    markdown = (
+        f"# Ti{hostile}tle\n\nWo{hostile}rds [li{hostile}nk](/p{hostile}ath) "
+        f"<b title='x{hostile}y'>b</b>"
+    )
     body = render_body(markdown, PAGE_URL, None, 60)
     for character in FORBIDDEN:
         assert character not in body.html
@@ -326,7 +366,8 @@ def test_render_body_output_has_no_forbidden_characters() -> None:
     ],
 )
 def test_entity_encoded_controls_in_raw_html_are_stripped(markdown: str) -> None:
-    """A control character written as a character reference inside raw HTML is not decoded into the output."""
+    """A control character written as a character reference inside raw HTML is not decoded into the
+    output."""
     body = render_body(markdown, PAGE_URL, None, 60)
     assert not FORBIDDEN_PATTERN.search(body.html), repr(body.html)
     assert not FORBIDDEN_PATTERN.search(body.summary), repr(body.summary)
@@ -337,7 +378,8 @@ def test_forbidden_characters_in_front_matter_summary_are_stripped() -> None:
     assert summary_of("Body.", "Sum\x00ma\x1bry\ufffe here") == "Summary here"
 
 
-# --- comments -------------------------------------------------------------------------------------------------------
+# --- comments ------------------------------------------------------------------------------------
+# -------------------
 
 
 @pytest.mark.parametrize(
@@ -432,7 +474,8 @@ def test_more_marker_is_not_in_the_html() -> None:
     assert result == "<p>Intro.</p>\n<p>Rest.</p>\n"
 
 
-# --- shortcodes -----------------------------------------------------------------------------------------------------
+# --- shortcodes ----------------------------------------------------------------------------------
+# -------------------
 
 
 @pytest.mark.parametrize(
@@ -447,7 +490,8 @@ def test_more_marker_is_not_in_the_html() -> None:
 def test_youtube_shortcode_becomes_a_watch_link(markdown: str) -> None:
     """A Hugo youtube shortcode becomes a link to the video on youtube.com."""
     assert html_of(markdown) == (
-        '<p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ" rel="noopener noreferrer">Watch on Youtube</a></p>\n'
+        '<p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ" rel="noopener noreferrer">Watch '
+        "on Youtube</a></p>\n"
     )
 
 
@@ -475,18 +519,23 @@ def test_other_shortcodes_vanish_but_enclosed_text_stays(markdown: str, expected
 
 
 def test_youtube_shortcode_with_script_in_arguments_is_harmless() -> None:
-    """A youtube shortcode whose arguments try to break out of the URL yields no script and no handler."""
+    """A youtube shortcode whose arguments try to break out of the URL yields no script and no
+    handler."""
     result = html_of('{{< youtube "x\\" onload=alert(1) <script>alert(2)</script>" >}}')
     assert "<script" not in result
     assert not EVENT_ATTRIBUTE.search(result)
 
 
-# --- summaries ------------------------------------------------------------------------------------------------------
+# --- summaries -----------------------------------------------------------------------------------
+# -------------------
 
 
 def test_front_matter_summary_wins_over_the_body() -> None:
     """When front matter gives a summary, it is used instead of any text from the body."""
-    assert summary_of("Body first paragraph.\n\n<!--more-->\n\nRest.", "The standfirst.") == "The standfirst."
+    assert (
+        summary_of("Body first paragraph.\n\n<!--more-->\n\nRest.", "The standfirst.")
+        == "The standfirst."
+    )
 
 
 @pytest.mark.parametrize(
@@ -504,7 +553,8 @@ def test_front_matter_summary_wins_over_the_body() -> None:
     ],
 )
 def test_front_matter_summary_is_plain_text(summary: str, expected: str) -> None:
-    """A front-matter summary loses Markdown emphasis and HTML tags, and has entities decoded, on one line."""
+    """A front-matter summary loses Markdown emphasis and HTML tags, and has entities decoded, on
+    one line."""
     assert summary_of("Ignored body.", summary) == expected
 
 
@@ -526,7 +576,10 @@ def test_summary_is_first_paragraph_without_more_marker() -> None:
 
 def test_summary_skips_headings_and_images() -> None:
     """Headings and image-only paragraphs are skipped when choosing the first paragraph."""
-    markdown = "# Vertigo (1958)\n\n![Poster](poster.jpg)\n\n## Verdict\n\nA dizzying *masterpiece*.\n\nMore."
+    markdown = (
+        "# Vertigo (1958)\n\n![Poster](poster.jpg)\n\n## Verdict\n\n"
+        "A dizzying *masterpiece*.\n\nMore."
+    )
     assert summary_of(markdown) == "A dizzying masterpiece."
 
 
@@ -541,7 +594,8 @@ def test_summary_is_cut_at_the_word_limit() -> None:
     assert summary_of("one two three four five six", words=4) == "one two three four…"
 
 
-# --- cut_words ------------------------------------------------------------------------------------------------------
+# --- cut_words -----------------------------------------------------------------------------------
+# -------------------
 
 
 @pytest.mark.parametrize(

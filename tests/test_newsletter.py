@@ -1,4 +1,5 @@
-"""The digest end to end against a real SMTP server (aiosmtpd): what arrives, once, despite faults."""
+"""The digest end to end against a real SMTP server (aiosmtpd): what arrives, once, despite
+faults."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ NOW = datetime.now(UTC)
 def review(title: str, days_ago: float, **extra: str) -> str:
     date = (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     lines = "".join(f"{key}: {value}\n" for key, value in extra.items())
-    return f"---\ntitle: {title}\ndate: {date}\nsummary: The standfirst of {title}.\n{lines}---\nBody of {title}.\n"
+    head = f"---\ntitle: {title}\ndate: {date}\nsummary: The standfirst of {title}.\n{lines}---\n"
+    return f"{head}Body of {title}.\n"
 
 
 REVIEWS: dict[str, str | bytes] = {
@@ -53,7 +55,10 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def site_maker(tmp_path: Path) -> Callable[..., Config]:
     def make(extra_config: str = "", reviews: dict[str, str | bytes] | None = None) -> Config:
-        config = '[digest]\nfrom_address = "digest@reviews.example.org"\nfrom_name = "Test Reviews"\n' + extra_config
+        config = (
+            '[digest]\nfrom_address = "digest@reviews.example.org"\nfrom_name = "Test Reviews"\n'
+            + extra_config
+        )
         return load_config(write_site(tmp_path, reviews or REVIEWS, config))
 
     return make
@@ -66,7 +71,10 @@ def subscribe(config: Config, count: int) -> list[str]:
 
 
 def smtp_config(server: SmtpServer, security: str = "none", extra: str = "") -> str:
-    return f'transport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "{security}"\n{extra}'
+    return (
+        f'transport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\n'
+        f'security = "{security}"\n{extra}'
+    )
 
 
 @pytest.fixture
@@ -117,11 +125,15 @@ def test_smtp_delivers_one_complete_message_per_subscriber(
     assert message["To"] == "reader001@example.org"
     assert message["Reply-To"] == "digest@reviews.example.org"
     assert message["Subject"] == "Test Reviews: 2 new reviews, including Vertigo Blu-ray"
-    assert re.fullmatch(r"<digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}@reviews\.example\.org>", message["Message-ID"])
+    assert re.fullmatch(
+        r"<digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}@reviews\.example\.org>", message["Message-ID"]
+    )
     assert message["List-Id"] == "Test Reviews <digest.reviews.example.org>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Date"]
-    https_link, mailto = re.fullmatch(r"<(https://[^>]+)>, <(mailto:[^>]+)>", message["List-Unsubscribe"]).groups()  # type: ignore[union-attr]
+    https_link, mailto = re.fullmatch(
+        r"<(https://[^>]+)>, <(mailto:[^>]+)>", message["List-Unsubscribe"]
+    ).groups()  # type: ignore[union-attr]
     assert mailto == "mailto:digest@reviews.example.org?subject=unsubscribe"
     token = https_link.removeprefix("https://reviews.example.org/unsubscribe?t=")
     assert Tokens(SECRET.encode()).read(Purpose.UNSUBSCRIBE, token) == "reader001@example.org"
@@ -141,7 +153,9 @@ def test_smtp_delivers_one_complete_message_per_subscriber(
     assert "View in your browser" in html
 
 
-def test_each_recipient_has_its_own_stable_message_id(site_maker: Callable[..., Config], server: SmtpServer) -> None:
+def test_each_recipient_has_its_own_stable_message_id(
+    site_maker: Callable[..., Config], server: SmtpServer
+) -> None:
     """Message-IDs differ per recipient and are the same on a resend of the same digest."""
     config = site_maker(smtp_config(server))
     subscribe(config, 2)
@@ -157,7 +171,10 @@ def test_each_recipient_has_its_own_stable_message_id(site_maker: Callable[..., 
 def test_starttls_with_auth(site_maker: Callable[..., Config], ca: trustme.CA) -> None:
     """STARTTLS then AUTH with the password from the environment; the server requires both."""
     running = SmtpServer(
-        tls_context=server_context(ca), require_starttls=True, authenticator=authenticate, auth_required=True
+        tls_context=server_context(ca),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_required=True,
     ).start()
     try:
         config = site_maker(smtp_config(running, "starttls", f'username = "{USER}"\n'))
@@ -183,8 +200,11 @@ def test_implicit_tls(site_maker: Callable[..., Config], ca: trustme.CA) -> None
 def test_wrong_password_is_one_clear_error(
     site_maker: Callable[..., Config], ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A refused login names the host, the user and the variable to check; nothing is marked sent."""
-    running = SmtpServer(tls_context=server_context(ca), authenticator=authenticate, auth_required=True).start()
+    """A refused login names the host, the user and the variable to check; nothing is marked
+    sent."""
+    running = SmtpServer(
+        tls_context=server_context(ca), authenticator=authenticate, auth_required=True
+    ).start()
     monkeypatch.setenv("FEEDKIT_SMTP_PASSWORD", "wrong")
     try:
         config = site_maker(smtp_config(running, "starttls", f'username = "{USER}"\n'))
@@ -207,9 +227,13 @@ def test_file_transport_writes_one_eml_per_subscriber(site_maker: Callable[..., 
     campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     files = sorted(config.outbox_dir.glob("*.eml"))
     assert len(files) == 3
-    assert all(re.fullmatch(r"digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}\.eml", path.name) for path in files)
+    assert all(
+        re.fullmatch(r"digest-1\.[0-9a-f]{8}\.[0-9a-f]{20}\.eml", path.name) for path in files
+    )
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in files[0].read_bytes()
-    archive = config.output_dir / "digests" / f"{datetime.now(config.zone).date().isoformat()}.html"
+    archive = (
+        config.output_dir / "digests" / f"{datetime.now(config.zone).date().isoformat()}.html"
+    )
     assert "Vertigo Blu-ray" in archive.read_text(encoding="utf-8")
     page = archive.read_text(encoding="utf-8")
     assert "?t=" not in page  # the public copy carries no personal token...
@@ -223,7 +247,9 @@ def test_file_transport_writes_one_eml_per_subscriber(site_maker: Callable[..., 
 def assert_exactly_once(server: SmtpServer, addresses: list[str]) -> None:
     by_recipient = server.handler.by_recipient()
     assert sorted(by_recipient) == sorted(addresses)
-    assert {address: len(copies) for address, copies in by_recipient.items()} == dict.fromkeys(addresses, 1)
+    assert {address: len(copies) for address, copies in by_recipient.items()} == dict.fromkeys(
+        addresses, 1
+    )
 
 
 def test_451_is_retried_and_delivered_once(site_maker: Callable[..., Config]) -> None:
@@ -241,14 +267,17 @@ def test_451_is_retried_and_delivered_once(site_maker: Callable[..., Config]) ->
 
 
 def test_550_fails_only_that_recipient(site_maker: Callable[..., Config]) -> None:
-    """A permanent refusal is recorded for that recipient, with the reason; the others get theirs."""
+    """A permanent refusal is recorded for that recipient, with the reason; the others get
+    theirs."""
     running = SmtpServer(Faults(permanent={"reader002@example.org"})).start()
     try:
         config = site_maker(smtp_config(running))
         addresses = subscribe(config, 4)
         (report,) = send_all(config)
         assert (report.counts["sent"], report.counts["failed"]) == (3, 1)
-        assert_exactly_once(running, [address for address in addresses if address != "reader002@example.org"])
+        assert_exactly_once(
+            running, [address for address in addresses if address != "reader002@example.org"]
+        )
         (status,) = campaigns.status(config)
         assert status.counts == {"sent": 3, "failed": 1}
         assert status.errors == (("reader002@example.org", "550 5.1.1 No such mailbox here"),)
@@ -256,8 +285,11 @@ def test_550_fails_only_that_recipient(site_maker: Callable[..., Config]) -> Non
         running.stop()
 
 
-def test_connection_dropped_before_the_message_is_reopened(site_maker: Callable[..., Config]) -> None:
-    """The server hangs up at RCPT after 3 messages; the sender reconnects and retries in the same run."""
+def test_connection_dropped_before_the_message_is_reopened(
+    site_maker: Callable[..., Config],
+) -> None:
+    """The server hangs up at RCPT after 3 messages; the sender reconnects and retries in the same
+    run."""
     running = SmtpServer(Faults(drop_at_rcpt_after=3)).start()
     try:
         config = site_maker(smtp_config(running))
@@ -273,7 +305,8 @@ def test_connection_dropped_after_the_whole_message_is_unknown_then_resent_once(
     site_maker: Callable[..., Config],
 ) -> None:
     """A hang-up after the end of DATA leaves the outcome unknown: not retried in that run, then
-    sent once more by the next one (the server here had not stored it), and nobody else is touched."""
+    sent once more by the next one (the server here had not stored it), and nobody else is
+    touched."""
     running = SmtpServer(Faults(drop_after=3)).start()
     try:
         config = site_maker(smtp_config(running))
@@ -311,7 +344,9 @@ def test_unreachable_server_leaves_everything_pending_then_resume_sends(
         running.stop()
 
 
-def test_parallel_connections_and_rate_limit(site_maker: Callable[..., Config], server: SmtpServer) -> None:
+def test_parallel_connections_and_rate_limit(
+    site_maker: Callable[..., Config], server: SmtpServer
+) -> None:
     """Three connections share the recipients; each still gets exactly one copy."""
     config = site_maker(smtp_config(server, extra="connections = 3\nrate_limit = 200\n"))
     addresses = subscribe(config, 12)
@@ -320,7 +355,9 @@ def test_parallel_connections_and_rate_limit(site_maker: Callable[..., Config], 
     assert_exactly_once(server, addresses)
 
 
-def test_a_second_send_finds_nothing_new(site_maker: Callable[..., Config], server: SmtpServer) -> None:
+def test_a_second_send_finds_nothing_new(
+    site_maker: Callable[..., Config], server: SmtpServer
+) -> None:
     """Sending again right after sends nothing: the same reviews never go out twice."""
     config = site_maker(smtp_config(server))
     subscribe(config, 2)
@@ -332,13 +369,21 @@ def test_a_second_send_finds_nothing_new(site_maker: Callable[..., Config], serv
 # -- who gets it --------------------------------------------------------------------------------
 
 
-def test_unsubscribed_address_is_never_mailed_nor_reimported(site_maker: Callable[..., Config]) -> None:
-    """Unsubscribing sticks: an import does not bring the address back, and no digest goes to it."""
+def test_unsubscribed_address_is_never_mailed_nor_reimported(
+    site_maker: Callable[..., Config],
+) -> None:
+    """Unsubscribing sticks: an import does not bring the address back, and no digest goes to
+    it."""
     config = site_maker()
     subscribe(config, 2)
     assert subscriptions.remove_subscriber(config, "READER000@example.org") is True
-    report = subscriptions.import_subscribers(config, [["email"], ["reader000@example.org"], ["new@example.org"]])
-    assert report.summary() == "1 added, 0 already subscribed, 1 kept out (unsubscribed earlier), 0 invalid"
+    report = subscriptions.import_subscribers(
+        config, [["email"], ["reader000@example.org"], ["new@example.org"]]
+    )
+    assert (
+        report.summary()
+        == "1 added, 0 already subscribed, 1 kept out (unsubscribed earlier), 0 invalid"
+    )
     campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     recipients = sorted(
         line.split(": ")[1]
@@ -350,16 +395,25 @@ def test_unsubscribed_address_is_never_mailed_nor_reimported(site_maker: Callabl
 
 
 def test_addresses_are_checked_and_deduplicated(site_maker: Callable[..., Config]) -> None:
-    """Case-insensitive duplicates are one subscriber; malformed addresses are refused with a reason."""
+    """Case-insensitive duplicates are one subscriber; malformed addresses are refused with a
+    reason."""
     config = site_maker()
     assert subscriptions.add_subscriber(config, "Ann@Example.org", "Ann") is True
     assert subscriptions.add_subscriber(config, "ann@example.ORG") is False
     with pytest.raises(SubscriberError) as caught:
         subscriptions.add_subscriber(config, "ann@@example.org")
     assert str(caught.value).startswith("'ann@@example.org' is not a valid e-mail address (")
-    report = subscriptions.import_subscribers(config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]])
-    assert report.summary() == "1 added, 1 already subscribed, 0 kept out (unsubscribed earlier), 1 invalid"
-    assert [s.address for s in subscriptions.list_subscribers(config)] == ["Ann@example.org", "x@example.org"]
+    report = subscriptions.import_subscribers(
+        config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]]
+    )
+    assert (
+        report.summary()
+        == "1 added, 1 already subscribed, 0 kept out (unsubscribed earlier), 1 invalid"
+    )
+    assert [s.address for s in subscriptions.list_subscribers(config)] == [
+        "Ann@example.org",
+        "x@example.org",
+    ]
 
 
 def test_someone_unsubscribing_during_a_send_is_skipped(site_maker: Callable[..., Config]) -> None:
@@ -376,8 +430,11 @@ def test_someone_unsubscribing_during_a_send_is_skipped(site_maker: Callable[...
 # -- what goes in -------------------------------------------------------------------------------
 
 
-def test_late_public_and_overflowing_reviews_go_in_the_next_digest(site_maker: Callable[..., Config]) -> None:
-    """A draft published later, and reviews beyond max_items, each go into the next digest, once."""
+def test_late_public_and_overflowing_reviews_go_in_the_next_digest(
+    site_maker: Callable[..., Config],
+) -> None:
+    """A draft published later, and reviews beyond max_items, each go into the next digest,
+    once."""
     reviews = {**REVIEWS, "draft.md": review("Was A Draft", 20, draft="true")}
     config = site_maker("max_items = 1\n", reviews)
     subscribe(config, 1)
@@ -390,9 +447,13 @@ def test_late_public_and_overflowing_reviews_go_in_the_next_digest(site_maker: C
 
     assert send_titles() == ["Vertigo Blu-ray"]
     path = config.content_dir / "draft.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8"
+    )
     assert send_titles() == ["Ran 4K UHD"]  # held back by max_items, not lost
-    assert send_titles() == ["Was A Draft"]  # 20 days old, but public only since it stopped being a draft
+    assert send_titles() == [
+        "Was A Draft"
+    ]  # 20 days old, but public only since it stopped being a draft
     assert send_titles() == []
 
 
@@ -427,19 +488,23 @@ def test_test_send_goes_to_one_address_and_is_not_recorded(
 # -- one sender at a time ------------------------------------------------------------------------
 
 
-def test_second_sender_is_refused_while_the_lock_is_held(site_maker: Callable[..., Config]) -> None:
+def test_second_sender_is_refused_while_the_lock_is_held(
+    site_maker: Callable[..., Config],
+) -> None:
     """While one process sends, another is refused with who holds the lock and since when."""
     config = site_maker()
     subscribe(config, 1)
     with Store(config.database_path) as store, store.transaction() as db:
         db.execute(
-            "INSERT INTO locks VALUES ('digest', 'other-host', 4242, '2026-11-24T08:00:00+00:00', ?, 'x')",
+            "INSERT INTO locks VALUES ('digest', 'other-host', 4242, '2026-11-24T08:00:00+00:00', "
+            "?, 'x')",
             (datetime.now(UTC).isoformat(),),
         )
     with pytest.raises(LockedError) as caught:
         campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert str(caught.value) == (
-        "another digest send is running (process 4242 on other-host, since 2026-11-24 08:00:00 UTC); "
+        "another digest send is running (process 4242 on other-host, since 2026-11-24 08:00:00 "
+        "UTC); "
         "wait for it to finish; `feedkit digest status` shows its progress"
     )
 
@@ -450,7 +515,10 @@ def test_lock_left_by_a_dead_process_is_taken_over(site_maker: Callable[..., Con
     subscribe(config, 1)
     with Store(config.database_path) as store, store.transaction() as db:
         now = datetime.now(UTC).isoformat()
-        db.execute("INSERT INTO locks VALUES ('digest', ?, 999999999, ?, ?, 'x')", (socket.gethostname(), now, now))
+        db.execute(
+            "INSERT INTO locks VALUES ('digest', ?, 999999999, ?, ?, 'x')",
+            (socket.gethostname(), now, now),
+        )
     (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert report.counts["sent"] == 1
 
@@ -459,7 +527,8 @@ def test_lock_left_by_a_dead_process_is_taken_over(site_maker: Callable[..., Con
 def test_lock_of_an_earlier_incarnation_or_silent_holder_is_taken_over(
     site_maker: Callable[..., Config], holder: str
 ) -> None:
-    """A row with this process's PID but not its token (a restarted container), or one whose heartbeat
+    """A row with this process's PID but not its token (a restarted container), or one whose
+    heartbeat
     stopped minutes ago (a killed process on another host), does not block sending."""
     config = site_maker()
     subscribe(config, 1)
@@ -480,14 +549,17 @@ def test_lock_of_an_earlier_incarnation_or_silent_holder_is_taken_over(
 def test_full_disk_stops_the_send_and_keeps_the_rest_pending(
     site_maker: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """When the outbox cannot be written, the send stops with the error and nothing is marked sent."""
+    """When the outbox cannot be written, the send stops with the error and nothing is marked
+    sent."""
     config = site_maker("archive = false\n")  # the disk fills while the messages are written
     subscribe(config, 6)
 
     def no_space(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(feedkit.output.os, "fsync", no_space)  # the disk fills up (simulated: it cannot here)
+    monkeypatch.setattr(
+        feedkit.output.os, "fsync", no_space
+    )  # the disk fills up (simulated: it cannot here)
     with pytest.raises(feedkit.output.OutputError) as caught:
         campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert "No space left on device" in str(caught.value)

@@ -37,28 +37,122 @@ UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 MARKUP_PIECES = [
-    "<", ">", "&", "&amp;", "&lt;", "&#0;", "&#x1F;", "&bogus;", '"', "'", "]]>", "<![CDATA[", "<!--", "-->",
-    "<!--more-->", "\n<!--more-->\n", "</title>", "</entry>", "<?xml ?>", "\x00", "\x0b", "\x1f", "\x7f", "\x85",
-    "\ufffe", "\uffff", "\r", "\r\n", "\u2028", "\ufeff", "\n---\n", "\n+++\n", "*", "_", "`", "[", "](", ")",
-    "# ", "\n\n", "    ", "{{< youtube abcdefg >}}", "{{< x >}}", "{% y %}", "[caption]", "\\",
-]  # fmt: skip
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "&lt;",
+    "&#0;",
+    "&#x1F;",
+    "&bogus;",
+    '"',
+    "'",
+    "]]>",
+    "<![CDATA[",
+    "<!--",
+    "-->",
+    "<!--more-->",
+    "\n<!--more-->\n",
+    "</title>",
+    "</entry>",
+    "<?xml ?>",
+    "\x00",
+    "\x0b",
+    "\x1f",
+    "\x7f",
+    "\x85",
+    "\ufffe",
+    "\uffff",
+    "\r",
+    "\r\n",
+    "\u2028",
+    "\ufeff",
+    "\n---\n",
+    "\n+++\n",
+    "*",
+    "_",
+    "`",
+    "[",
+    "](",
+    ")",
+    "# ",
+    "\n\n",
+    "    ",
+    "{{< youtube abcdefg >}}",
+    "{{< x >}}",
+    "{% y %}",
+    "[caption]",
+    "\\",
+]
 HOSTILE_PIECES = [
-    "<script>", "</script>", "<SCRIPT>", "<scr", "ipt>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
-    "<math>", "<style>", "<iframe>", "<a href=\"", "<a href='", "<img src=\"", "\">", "'>", "</a>", "javascript:",
-    "JaVaScRiPt:", "&#106;avascript:", "java\tscript:", "vbscript:", "data:text/html,", " onclick=", " onload=",
-    "onerror", "=", "alert(1)", "[x](", "![x](", " \"title\")", "<!--", "-->", "<noscript>", "<template>",
-    "{{< youtube \"", "\" >}}", "<", ">", "&", "\x00", "\t", "\n", " ",
-]  # fmt: skip
+    "<script>",
+    "</script>",
+    "<SCRIPT>",
+    "<scr",
+    "ipt>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "<math>",
+    "<style>",
+    "<iframe>",
+    '<a href="',
+    "<a href='",
+    '<img src="',
+    '">',
+    "'>",
+    "</a>",
+    "javascript:",
+    "JaVaScRiPt:",
+    "&#106;avascript:",
+    "java\tscript:",
+    "vbscript:",
+    "data:text/html,",
+    " onclick=",
+    " onload=",
+    "onerror",
+    "=",
+    "alert(1)",
+    "[x](",
+    "![x](",
+    ' "title")',
+    "<!--",
+    "-->",
+    "<noscript>",
+    "<template>",
+    '{{< youtube "',
+    '" >}}',
+    "<",
+    ">",
+    "&",
+    "\x00",
+    "\t",
+    "\n",
+    " ",
+]
 
 # Raw HTML blocks and attributes holding numeric references to characters XML forbids.
 CHARACTER_REFERENCE_PIECES = [
-    "<p>", "<div>", "<b>", "<!A>", '<p title="', '<img alt="', '" src=a.jpg>', '">', "&#1;", "&#x1b;", "&#8",
-    "&#0;", "&#xFFFE;", "&#127;", "x",
-]  # fmt: skip
+    "<p>",
+    "<div>",
+    "<b>",
+    "<!A>",
+    '<p title="',
+    '<img alt="',
+    '" src=a.jpg>',
+    '">',
+    "&#1;",
+    "&#x1b;",
+    "&#8",
+    "&#0;",
+    "&#xFFFE;",
+    "&#127;",
+    "x",
+]
 
 
 def mixed_text(pieces: list[str]) -> st.SearchStrategy[str]:
-    """Any text (no surrogates: they cannot be UTF-8 encoded), interleaved with markup-looking pieces."""
+    """Any text (no surrogates: they cannot be UTF-8 encoded), interleaved with markup-looking
+    pieces."""
     return st.lists(st.one_of(st.text(), st.sampled_from(pieces)), max_size=8).map("".join)
 
 
@@ -82,14 +176,25 @@ def collapsed(text: str) -> str:
 
 
 @settings(max_examples=60, deadline=None)
-@given(title=field_text, summary=field_text, author=field_text, category=field_text, body=field_text)
-@example(title="Vertigo", summary="", author="", category="", body="<p>a&#1;b</p>")  # a control as a reference
-def test_any_text_yields_well_formed_feeds(title: str, summary: str, author: str, category: str, body: str) -> None:
-    """Whatever text is in title, summary, author, category and body, each main feed parses cleanly with one entry."""
-    assume(collapsed(clean_text(title)))  # a title of nothing but controls is "no title": see below
+@given(
+    title=field_text, summary=field_text, author=field_text, category=field_text, body=field_text
+)
+@example(
+    title="Vertigo", summary="", author="", category="", body="<p>a&#1;b</p>"
+)  # a control as a reference
+def test_any_text_yields_well_formed_feeds(
+    title: str, summary: str, author: str, category: str, body: str
+) -> None:
+    """Whatever text is in title, summary, author, category and body, each main feed parses cleanly
+    with one entry."""
+    assume(
+        collapsed(clean_text(title))
+    )  # a title of nothing but controls is "no title": see below
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        config = load_config(write_site(root, {"review.md": review_file(title, summary, author, category, body)}))
+        config = load_config(
+            write_site(root, {"review.md": review_file(title, summary, author, category, body)})
+        )
         report = build(config, now=NOW)
         assert report.published == 1, report.problems
         public = root / "public"
@@ -103,10 +208,13 @@ def test_any_text_yields_well_formed_feeds(title: str, summary: str, author: str
 
 
 def test_title_of_control_characters_only_is_reported_not_built() -> None:
-    """A title that is nothing but control characters is 'no title': skipped with a problem, never a crash."""
+    """A title that is nothing but control characters is 'no title': skipped with a problem, never
+    a crash."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        config = load_config(write_site(root, {"review.md": review_file("\x1b\x08", "", "", "", "")}))
+        config = load_config(
+            write_site(root, {"review.md": review_file("\x1b\x08", "", "", "", "")})
+        )
         report = build(config, now=NOW)
         assert report.published == 0
         assert [str(problem) for problem in report.problems] == [
@@ -137,16 +245,20 @@ def start_tags(fragment: str) -> list[tuple[str, list[tuple[str, str | None]], s
 @settings(max_examples=200, deadline=None)
 @given(markdown=mixed_text(HOSTILE_PIECES))
 def test_render_body_never_emits_script_or_event_handlers(markdown: str) -> None:
-    """For any input, the HTML has no <script, no on* event attribute, and no javascript: (or other unsafe) URL.
+    """For any input, the HTML has no <script, no on* event attribute, and no javascript: (or other
+    unsafe) URL.
 
-    Text nodes are escaped, so words such as 'javascript:' or ' onclick=' may appear there as inert prose;
+    Text nodes are escaped, so words such as 'javascript:' or ' onclick=' may appear there as inert
+    prose;
     the attribute checks therefore look inside tags, where such strings would run.
     """
     html = render_body(markdown, PAGE_URL, None, 60).html
     assert "<script" not in html.lower()
     for tag, attributes, raw in start_tags(html):
         assert tag != "script"
-        outside_values = re.sub(r'"[^"]*"', '""', raw)  # the serializer always double-quotes attribute values
+        outside_values = re.sub(
+            r'"[^"]*"', '""', raw
+        )  # the serializer always double-quotes attribute values
         assert not EVENT_ATTRIBUTE.search(outside_values), raw
         for name, value in attributes:
             assert not re.fullmatch(r"on\w+", name), raw
@@ -159,11 +271,16 @@ def test_render_body_never_emits_script_or_event_handlers(markdown: str) -> None
 
 
 @settings(max_examples=200, deadline=None)
-@given(markdown=st.lists(st.sampled_from(CHARACTER_REFERENCE_PIECES) | field_text, max_size=10).map("".join))
+@given(
+    markdown=st.lists(st.sampled_from(CHARACTER_REFERENCE_PIECES) | field_text, max_size=10).map(
+        "".join
+    )
+)
 @example(markdown="<p>a&#1;b</p>")
 @example(markdown='<p title="&#x1b;">x</p>')
 def test_render_body_never_emits_characters_xml_forbids(markdown: str) -> None:
-    """For any input, neither the HTML nor the summary contains a character that XML 1.0 forbids."""
+    """For any input, neither the HTML nor the summary contains a character that XML 1.0
+    forbids."""
     body = render_body(markdown, PAGE_URL, None, 60)
     assert not XML_FORBIDDEN.search(body.html), repr(body.html)
     assert not XML_FORBIDDEN.search(body.summary), repr(body.summary)

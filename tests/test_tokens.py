@@ -1,4 +1,5 @@
-"""Signed tokens: each made for one purpose, refused for any other, altered or foreign; some expire;
+"""Signed tokens: each made for one purpose, refused for any other, altered or foreign; some
+expire;
 unsubscribe links from feedkit 0.1's mail still work."""
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ LEGACY = "YW5uQGV4YW1wbGUub3Jn.DEzSthNu7bwKbralaaTSpQ"
 
 
 def test_a_token_reads_back_for_its_purpose_only() -> None:
-    """A confirmation token confirms; as an unsubscribe, preferences or session token it is nothing."""
+    """A confirmation token confirms; as an unsubscribe, preferences or session token it is
+    nothing."""
     token = TOKENS.make(Purpose.CONFIRM, "ann@example.org")
     assert TOKENS.read(Purpose.CONFIRM, token) == "ann@example.org"
     for other in Purpose:
@@ -46,21 +48,29 @@ def test_altered_or_garbage_tokens_are_refused(mangle: object) -> None:
 
 def test_a_token_from_another_secret_is_refused() -> None:
     """Another site's token does not verify here."""
-    foreign = Tokens(b"another-secret-of-enough-length").make(Purpose.UNSUBSCRIBE, "ann@example.org")
+    foreign = Tokens(b"another-secret-of-enough-length").make(
+        Purpose.UNSUBSCRIBE, "ann@example.org"
+    )
     assert TOKENS.read(Purpose.UNSUBSCRIBE, foreign) is None
 
 
 def test_an_expired_token_says_so_and_names_its_subject() -> None:
-    """Past its age a token is refused, but the page can still tell whose it was (to offer a new one)."""
+    """Past its age a token is refused, but the page can still tell whose it was (to offer a new
+    one)."""
     token = TOKENS.make(Purpose.CONFIRM, "ann@example.org")
     time.sleep(1.1)  # itsdangerous counts whole seconds
     checked = TOKENS.check(Purpose.CONFIRM, token, max_age=timedelta(seconds=0))
-    assert (checked.subject, checked.expired, checked.expired_subject) == (None, True, "ann@example.org")
+    assert (checked.subject, checked.expired, checked.expired_subject) == (
+        None,
+        True,
+        "ann@example.org",
+    )
     assert TOKENS.read(Purpose.CONFIRM, token, max_age=timedelta(hours=48)) == "ann@example.org"
 
 
 def test_feedkit_0_1_unsubscribe_links_still_work() -> None:
-    """A link in mail sent before tokens carried a purpose still unsubscribes, and only unsubscribes."""
+    """A link in mail sent before tokens carried a purpose still unsubscribes, and only
+    unsubscribes."""
     assert read_legacy_unsubscribe(LEGACY, SECRET) == "ann@example.org"
     assert TOKENS.read(Purpose.UNSUBSCRIBE, LEGACY) == "ann@example.org"
     assert TOKENS.read(Purpose.CONFIRM, LEGACY) is None

@@ -48,7 +48,10 @@ def feedkit(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def message_ids(outbox: Path) -> list[str]:
-    parsed = (email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox.iterdir())
+    parsed = (
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in outbox.iterdir()
+    )
     return [str(message["Message-ID"]) for message in parsed]
 
 
@@ -58,7 +61,9 @@ def test_subscribers_and_unsubscribes_survive(site: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     statuses = dict(line.split("\t")[:2] for line in listed.stdout.splitlines())
     assert statuses["dan@example.org"] == "unsubscribed"
-    assert {statuses[name] for name in ("ann@example.org", "bob@example.org", "cat@example.org")} == {"active"}
+    assert {
+        statuses[name] for name in ("ann@example.org", "bob@example.org", "cat@example.org")
+    } == {"active"}
 
 
 def test_the_pending_digest_resumes_exactly_once_with_its_message_ids(site: Path) -> None:
@@ -71,7 +76,9 @@ def test_the_pending_digest_resumes_exactly_once_with_its_message_ids(site: Path
     ids = message_ids(site / "outbox")
     assert len(ids) == 6
     assert Counter(value.split(".")[0] for value in ids) == {"<digest-1": 3, "<digest-2": 3}
-    assert all(re.fullmatch(r"<digest-[12]\.[0-9a-f]{20}@upgrade\.example\.org>", value) for value in ids)
+    assert all(
+        re.fullmatch(r"<digest-[12]\.[0-9a-f]{20}@upgrade\.example\.org>", value) for value in ids
+    )
     assert feedkit(site, "digest", "send", "--yes").stdout.startswith("Nothing new")
 
 
@@ -83,17 +90,24 @@ def test_feeds_rebuild_byte_identical_with_the_same_ids(site: Path) -> None:
     built = feedkit(site, "build")
     assert built.returncode == 0, built.stderr
     for relative in FEEDS:
-        assert (site / "public" / relative).read_bytes() == (FIXTURE / "public" / relative).read_bytes()
+        assert (site / "public" / relative).read_bytes() == (
+            FIXTURE / "public" / relative
+        ).read_bytes()
     atom = (site / "public" / "categories" / "dvd" / "atom.xml").read_text(encoding="utf-8")
     assert "<id>tag:upgrade.example.org,2026-10-15:/reviews/2026/brief-encounter/</id>" in atom
     assert "/reviews/2026/brief-encounter-criterion-dvd/" in atom  # the link follows the new slug
 
 
-def test_unsubscribe_links_in_mail_already_sent_still_work(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unsubscribe_links_in_mail_already_sent_still_work(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The one-click link in a message 0.1.0 sent still unsubscribes its reader."""
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     config = load_config(site / "config.toml")
-    sent = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in (site / "outbox").iterdir()]
+    sent = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in (site / "outbox").iterdir()
+    ]
     ann = next(message for message in sent if message["To"] == "ann@example.org")
     link = re.search(r"<(https://[^>]+)>", str(ann["List-Unsubscribe"]))
     assert link
@@ -111,13 +125,16 @@ def test_a_database_from_a_newer_feedkit_is_refused(site: Path) -> None:
     database = site / ".feedkit" / "state.db"
     db = sqlite3.connect(database)
     with db:
-        db.execute("INSERT INTO migrations VALUES ('9999_from_the_future', '2030-01-01T00:00:00+00:00')")
+        db.execute(
+            "INSERT INTO migrations VALUES ('9999_from_the_future', '2030-01-01T00:00:00+00:00')"
+        )
     db.close()  # the last connection to close writes the change into the file
     before = database.read_bytes()
     refused = feedkit(site, "digest", "status")
     assert refused.returncode == 5
     assert refused.stderr.splitlines() == [
-        f"error: {database.resolve()}: was written by a newer feedkit (it has 9999_from_the_future); "
+        f"error: {database.resolve()}: was written by a newer feedkit (it has "
+        "9999_from_the_future); "
         "upgrade feedkit, or restore a backup made by this version"
     ]
     assert database.read_bytes() == before

@@ -46,7 +46,9 @@ PASSWORD = "correct horse"  # noqa: S105 - a test value
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
-    site = load_config(write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n'))
+    site = load_config(
+        write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n')
+    )
     pipeline.build(site)
     subscriptions.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
     return site
@@ -88,7 +90,8 @@ def log_in(client: TestClient) -> str:
     return match[1]
 
 
-# -- feeds ------------------------------------------------------------------------------------------
+# -- feeds
+# ------------------------------------------------------------------------------------------
 
 
 SERVED_TYPES = [
@@ -100,7 +103,9 @@ SERVED_TYPES = [
 
 
 @pytest.mark.parametrize(("path", "content_type"), SERVED_TYPES)
-def test_feeds_are_served_with_their_types_and_validators(client: TestClient, path: str, content_type: str) -> None:
+def test_feeds_are_served_with_their_types_and_validators(
+    client: TestClient, path: str, content_type: str
+) -> None:
     """Each file comes with its content type, an ETag and a Last-Modified date."""
     response = client.get(path)
     assert response.status_code == 200
@@ -125,11 +130,18 @@ def test_conditional_get_answers_304(client: TestClient) -> None:
     first = client.get("/feed.xml")
     by_etag = client.get("/feed.xml", headers={"If-None-Match": first.headers["etag"]})
     assert (by_etag.status_code, by_etag.content) == (304, b"")
-    by_date = client.get("/feed.xml", headers={"If-Modified-Since": first.headers["last-modified"]})
+    by_date = client.get(
+        "/feed.xml", headers={"If-Modified-Since": first.headers["last-modified"]}
+    )
     assert by_date.status_code == 304
     stale = client.get("/feed.xml", headers={"If-None-Match": '"0000"'})
     assert stale.status_code == 200
-    assert client.get("/feed.xml", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+    assert (
+        client.get(
+            "/feed.xml", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+        ).status_code
+        == 200
+    )
 
 
 def test_home_page_lists_feeds_with_autodiscovery(client: TestClient) -> None:
@@ -172,7 +184,8 @@ def test_a_symlink_out_of_public_is_not_followed(client: TestClient, config: Con
     assert client.get("/leak.xml").status_code == 404
 
 
-# -- unsubscribe ------------------------------------------------------------------------------------
+# -- unsubscribe
+# ------------------------------------------------------------------------------------
 
 
 def subscribed(config: Config) -> list[str]:
@@ -188,8 +201,11 @@ def test_unsubscribe_page_asks_with_one_button(client: TestClient) -> None:
     assert page.text.count("<button") == 1
 
 
-def test_one_click_post_unsubscribes_and_twice_is_harmless(client: TestClient, config: Config) -> None:
-    """RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once; again is still 200."""
+def test_one_click_post_unsubscribes_and_twice_is_harmless(
+    client: TestClient, config: Config
+) -> None:
+    """RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once; again is still
+    200."""
     token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
     for _ in range(2):
         form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -235,8 +251,11 @@ def test_head_is_answered_as_get(client: TestClient, path: str, status: int) -> 
     [
         "",
         "garbage",
-        Tokens(b"another-site-secret-0123456789").make(Purpose.UNSUBSCRIBE, "ann@example.org"),  # another site's
-        Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")[:-2] + "xx",  # altered
+        Tokens(b"another-site-secret-0123456789").make(
+            Purpose.UNSUBSCRIBE, "ann@example.org"
+        ),  # another site's
+        Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")[:-2]
+        + "xx",  # altered
     ],
 )
 def test_bad_altered_or_foreign_token_is_400_and_changes_nothing(
@@ -250,7 +269,8 @@ def test_bad_altered_or_foreign_token_is_400_and_changes_nothing(
     assert subscribed(config) == ["ann@example.org", "bob@example.org"]
 
 
-# -- the editors' page -----------------------------------------------------------------------------
+# -- the editors' page
+# -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/preview", "/admin/status", "/admin/send"])
@@ -261,7 +281,9 @@ def test_admin_pages_redirect_to_login_without_a_session(client: TestClient, pat
 
 
 @pytest.mark.parametrize("path", ["/admin/send", "/admin/test", "/admin/logout"])
-def test_admin_actions_are_401_without_a_session(client: TestClient, config: Config, path: str) -> None:
+def test_admin_actions_are_401_without_a_session(
+    client: TestClient, config: Config, path: str
+) -> None:
     """A POST without a session is refused and sends nothing."""
     assert client.post(path, data={"csrf": "x", "address": "x@example.org"}).status_code == 401
     assert campaigns.status(config) == []
@@ -273,7 +295,9 @@ def test_forged_session_cookie_is_refused(client: TestClient) -> None:
     assert client.get("/admin", follow_redirects=False).status_code == 303
 
 
-def test_admin_is_off_without_a_password_hash(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_admin_is_off_without_a_password_hash(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With no password hash in the environment, nothing in /admin works."""
     monkeypatch.delenv(ADMIN_HASH_ENV)
     assert client.get("/admin/login").status_code == 503
@@ -440,7 +464,8 @@ def test_non_ascii_csrf_token_is_refused(client: TestClient, config: Config, for
 
 
 def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
-    """The dashboard shows the subscriber count and next digest; the preview is the e-mail; send asks first."""
+    """The dashboard shows the subscriber count and next digest; the preview is the e-mail; send
+    asks first."""
     log_in(client)
     dashboard = client.get("/admin").text
     assert "<dd>2 subscribers</dd>" in dashboard
@@ -453,8 +478,11 @@ def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
     assert "Yes, send it now" in confirm
 
 
-def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, config: Config) -> None:
-    """Send now starts the normal send (same lock, same state); the status page shows its result."""
+def test_send_now_uses_the_same_path_and_status_follows_it(
+    client: TestClient, config: Config
+) -> None:
+    """Send now starts the normal send (same lock, same state); the status page shows its
+    result."""
     csrf = log_in(client)
     response = client.post("/admin/send", data={"csrf": csrf}, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/admin/status")
@@ -472,7 +500,9 @@ def test_send_now_uses_the_same_path_and_status_follows_it(client: TestClient, c
 def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
     """'Send a test' mails one address and records nothing."""
     csrf = log_in(client)
-    response = client.post("/admin/test", data={"csrf": csrf, "address": "editor@example.org"}, follow_redirects=False)
+    response = client.post(
+        "/admin/test", data={"csrf": csrf, "address": "editor@example.org"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin?notice=")
     assert "Test sent to editor@example.org" in client.get(response.headers["location"]).text
@@ -483,7 +513,9 @@ def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
 def test_notice_cannot_be_forged_by_a_link(client: TestClient) -> None:
     """A crafted ?notice= does not make the editors' page say anything."""
     log_in(client)
-    page = client.get("/admin?notice=Your%20password%20expired%2C%20enter%20it%20at%20evil.example").text
+    page = client.get(
+        "/admin?notice=Your%20password%20expired%2C%20enter%20it%20at%20evil.example"
+    ).text
     assert "evil.example" not in page
 
 
@@ -522,7 +554,9 @@ def test_an_unreadable_hash_lets_nobody_in(
     assert client.post("/admin/login", data=login_form(client)).status_code == 401
 
 
-def test_changing_the_password_ends_sessions(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changing_the_password_ends_sessions(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A session made with the old password hash is not accepted after the hash changes."""
     log_in(client)
     assert client.get("/admin", follow_redirects=False).status_code == 200

@@ -201,7 +201,8 @@ def print_problems(problems: Sequence[Problem]) -> None:
 
 
 def log_to_stderr() -> None:
-    """One line per event on stderr, as the service and the web side log; a supervisor keeps them."""
+    """One line per event on stderr, as the service and the web side log; a supervisor keeps
+    them."""
     import logging  # noqa: PLC0415 - only the long-running commands log
 
     log_format = "%(asctime)s %(levelname)s %(message)s"

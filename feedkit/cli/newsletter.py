@@ -51,7 +51,9 @@ def preview(ctx: click.Context, open_browser: bool) -> None:
 
 @digest.command()
 @config_option
-@click.option("--test", "test_address", metavar="ADDRESS", help="Send to this address only; record nothing.")
+@click.option(
+    "--test", "test_address", metavar="ADDRESS", help="Send to this address only; record nothing."
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent, and send nothing.")
 @click.pass_context

@@ -12,8 +12,12 @@ from feedkit.errors import FeedkitError
 
 @click.command()
 @config_option
-@click.option("--once", is_flag=True, help="Run every job once now and exit (for cron or systemd timers).")
-@click.option("--serve", "with_web", is_flag=True, help="Also serve the web side (as `feedkit serve`).")
+@click.option(
+    "--once", is_flag=True, help="Run every job once now and exit (for cron or systemd timers)."
+)
+@click.option(
+    "--serve", "with_web", is_flag=True, help="Also serve the web side (as `feedkit serve`)."
+)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -27,13 +31,15 @@ def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) ->
 
     The jobs and their times are the [schedule] in config.toml; it runs until stopped.
 
-    SIGTERM or Ctrl-C stops it cleanly (the message in flight is finished); SIGHUP re-reads config.toml.
+    SIGTERM or Ctrl-C stops it cleanly (the message in flight is finished); SIGHUP re-reads
+    config.toml.
     """
     from feedkit.cli.web import start_web_thread  # noqa: PLC0415
     from feedkit.service import scheduler  # noqa: PLC0415
 
     log_to_stderr()
-    # APScheduler's own lines ("Adding job tentatively", "Added job") say nothing an operator needs.
+    # APScheduler's own lines ("Adding job tentatively", "Added job") say nothing an operator
+    # needs.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     config = config_from(ctx)
     scheduler.check_ready(config)
@@ -54,7 +60,9 @@ def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) ->
 
 @click.command()
 @config_option
-@click.option("--count", default=5, show_default=True, help="How many upcoming runs to show per job.")
+@click.option(
+    "--count", default=5, show_default=True, help="How many upcoming runs to show per job."
+)
 @click.pass_context
 def schedule(ctx: click.Context, count: int) -> None:
     """Show when each job runs next.

@@ -51,7 +51,8 @@ def check(ctx: click.Context) -> None:
     report = pipeline.check(config)
     print_problems(report.problems)
     print_notes(report.notes)
-    counts = f"{report.published} published, {plural(report.drafts, 'draft')}, {report.scheduled} scheduled"
+    drafts = plural(report.drafts, "draft")
+    counts = f"{report.published} published, {drafts}, {report.scheduled} scheduled"
     if report.problems:
         found = plural(len(report.problems), "problem")
         raise ContentError(f"{found} found ({counts})", "fix the files named above")
@@ -73,7 +74,9 @@ def new(ctx: click.Context, title: str, slug: str | None, publish: bool) -> None
 
     config = config_from(ctx)
     path = scaffold.new_review(config, title, slug=slug, draft=not publish)
-    status = "published at the next build" if publish else "a draft: remove 'draft: true' to publish it"
+    status = (
+        "published at the next build" if publish else "a draft: remove 'draft: true' to publish it"
+    )
     click.echo(f"Created {shown(path)} ({status})")
 
 

@@ -75,4 +75,6 @@ class BodyRenderer:
 
 def _render_bodies(config: Config, jobs: list[tuple[Review, str]]) -> list[RenderedBody]:
     words = config.content.summary_words
-    return [render_body(read_body(config, review), url, review.summary, words) for review, url in jobs]
+    return [
+        render_body(read_body(config, review), url, review.summary, words) for review, url in jobs
+    ]

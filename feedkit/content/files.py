@@ -65,7 +65,8 @@ def find_review_files(content_dir: Path, ignored: list[str] | None = None) -> It
     Hidden names are skipped, and so are `_`-prefixed ones (Hugo's `_index.md`, Jekyll's `_drafts`)
     except Jekyll's `_posts`; the Markdown files passed over that way are added to `ignored`. A
     sub-folder that cannot be read is reported, not fatal; a folder reached twice through symbolic
-    links is read once, and a link that leads out of the content folder is reported and not followed.
+    links is read once, and a link that leads out of the content folder is reported and not
+    followed.
     """
     # Plain strings, not Path objects: this runs for every file on every build.
     stack = [""]
@@ -80,7 +81,9 @@ def find_review_files(content_dir: Path, ignored: list[str] | None = None) -> It
             if not prefix:
                 message = f"{printable(folder)}: cannot be read ({exc.strerror})"
                 raise ContentError(message, "check its permissions") from exc
-            yield FileStamp(prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions")
+            yield FileStamp(
+                prefix, -1, 0, f"folder cannot be read ({exc.strerror}); check its permissions"
+            )
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -115,7 +118,9 @@ def _markdown_within(entry: os.DirEntry[str], prefix: str) -> list[str]:
     for folder, _, names in os.walk(entry.path):
         below = os.path.relpath(folder, entry.path)
         base = prefix + entry.name + ("" if below == "." else "/" + below)
-        found += [f"{base}/{name}" for name in sorted(names) if name.lower().endswith(REVIEW_SUFFIXES)]
+        found += [
+            f"{base}/{name}" for name in sorted(names) if name.lower().endswith(REVIEW_SUFFIXES)
+        ]
     return found
 
 
@@ -126,7 +131,9 @@ def _leads_outside(link: str, root: str) -> bool:
 
 
 def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:
-    info = entry.stat()  # follows a symbolic link: a loop back to a parent has the parent's identity
+    info = (
+        entry.stat()
+    )  # follows a symbolic link: a loop back to a parent has the parent's identity
     return info.st_dev, info.st_ino
 
 
@@ -159,8 +166,11 @@ def decode_review(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RejectedFileError(
-            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as "
+            "UTF-8"
         ) from None
     if not text.strip():
-        raise RejectedFileError("is empty; add front matter with at least a title, or delete the file")
+        raise RejectedFileError(
+            "is empty; add front matter with at least a title, or delete the file"
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n")

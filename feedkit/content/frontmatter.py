@@ -52,7 +52,9 @@ def split_front_matter(text: str) -> SplitFile:
     fence = first_line.strip()
     if fence not in FENCES:
         raise FrontMatterError(
-            "has no front matter; start the file with a '---' line, then 'title: ...', then a '---' line", 1
+            "has no front matter; start the file with a '---' line, then 'title: ...', then a "
+            "'---' line",
+            1,
         )
     closing = _CLOSING_FENCE[fence].search(rest)
     if closing is None:
@@ -132,7 +134,8 @@ def yaml_loaders() -> tuple[type[Any], ...]:
 
 
 def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
-    """The file line to blame: where an unclosed quote or bracket opens, else where parsing stopped."""
+    """The file line to blame: where an unclosed quote or bracket opens, else where parsing
+    stopped."""
     context = exc.context or ""
     opens_a_value = context.startswith(("while scanning a quoted", "while parsing a flow"))
     mark = exc.context_mark if opens_a_value and exc.context_mark else exc.problem_mark
@@ -167,7 +170,9 @@ def _parse_toml(inner: str) -> dict[str, Any]:
         values = tomllib.loads(inner)
     except tomllib.TOMLDecodeError as exc:
         line = _toml_error_line(str(exc))
-        raise FrontMatterError(f"front matter is not valid TOML ({exc}); fix that line", line) from exc
+        raise FrontMatterError(
+            f"front matter is not valid TOML ({exc}); fix that line", line
+        ) from exc
     except RecursionError:  # tomllib recurses once per level of nested arrays and tables
         raise FrontMatterError(_TOO_DEEP, None) from None
     if _depth(values) > MAX_NESTING:  # the same limit as YAML's, whatever the recursion limit
@@ -196,7 +201,9 @@ def _as_mapping(values: object) -> dict[str, Any]:
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise FrontMatterError("front matter must be 'key: value' lines, not a single value or a list", 2)
+        raise FrontMatterError(
+            "front matter must be 'key: value' lines, not a single value or a list", 2
+        )
     # Editors write `Title:` as often as `title:`; keys are matched without regard to case.
     return {str(key).strip().lower(): value for key, value in values.items()}
 

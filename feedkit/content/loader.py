@@ -1,4 +1,5 @@
-"""Finding and reading review files into `Review`s, with every unusable file reported as a `Problem`.
+"""Finding and reading review files into `Review`s, with every unusable file reported as a
+`Problem`.
 
 One bad file never stops the others; unchanged files come from the cache without being read.
 """
@@ -54,7 +55,10 @@ class ReviewCache(Protocol):
 
 
 def load_site(
-    config: Config, now: datetime, cache: ReviewCache | None = None, stamps: list[FileStamp] | None = None
+    config: Config,
+    now: datetime,
+    cache: ReviewCache | None = None,
+    stamps: list[FileStamp] | None = None,
 ) -> LoadResult:
     """Read every review file under the content folder; unusable files become problems."""
     reviews: list[Review] = []
@@ -80,7 +84,12 @@ def load_site(
             reviews.append(outcome)
             if cache is not None:
                 cache.put(stamp, outcome)
-    problems.extend(problem for review in reviews if review.notes for problem in _value_problems(config, review))
+    problems.extend(
+        problem
+        for review in reviews
+        if review.notes
+        for problem in _value_problems(config, review)
+    )
     kept, duplicates = _drop_duplicate_slugs(reviews, config.content.dir)
     kept.sort(key=lambda review: (review.published, review.source), reverse=True)
     problems.sort(key=lambda problem: str(problem.path))
@@ -88,25 +97,36 @@ def load_site(
 
 
 ParseOutcome = tuple[FileStamp, Review | Problem]
-PARALLEL_SHARE = 1000  # files per core below which starting a worker process costs more than it saves
+PARALLEL_SHARE = (
+    1000  # files per core below which starting a worker process costs more than it saves
+)
 
 
-def parse_files(config: Config, stamps: list[FileStamp], cache: ReviewCache | None) -> list[ParseOutcome]:
-    """Parse the files the cache could not answer for; a cold build of a large site uses every core."""
+def parse_files(
+    config: Config, stamps: list[FileStamp], cache: ReviewCache | None
+) -> list[ParseOutcome]:
+    """Parse the files the cache could not answer for; a cold build of a large site uses every
+    core."""
     if len(stamps) < 2 * PARALLEL_SHARE:
         return [(stamp, _load_file(config, stamp, cache)) for stamp in stamps]
     outcomes = map_chunks(functools.partial(_parse_chunk, config), stamps, PARALLEL_SHARE)
     return [(stamp, _from_wire(stamp, outcome)) for stamp, outcome in outcomes]
 
 
-def _parse_chunk(config: Config, stamps: list[FileStamp]) -> list[tuple[FileStamp, tuple[str, str] | Problem]]:
+def _parse_chunk(
+    config: Config, stamps: list[FileStamp]
+) -> list[tuple[FileStamp, tuple[str, str] | Problem]]:
     """Runs in a worker process; reviews travel back as JSON records, which pickle far faster."""
     outcomes = ((stamp, _load_file(config, stamp, None)) for stamp in stamps)
     return [(stamp, _to_wire(outcome)) for stamp, outcome in outcomes]
 
 
 def _to_wire(outcome: Review | Problem) -> tuple[str, str] | Problem:
-    return outcome if isinstance(outcome, Problem) else (outcome.content_hash, review_to_record(outcome))
+    return (
+        outcome
+        if isinstance(outcome, Problem)
+        else (outcome.content_hash, review_to_record(outcome))
+    )
 
 
 def _from_wire(stamp: FileStamp, outcome: tuple[str, str] | Problem) -> Review | Problem:
@@ -143,7 +163,8 @@ def _problem(config: Config, stamp: FileStamp, message: str, line: int | None = 
 
 
 def parse_review(text: str, source: str, content_hash: str, config: Config) -> Review:
-    """Turn one file's text into a Review, or raise RejectedFileError saying why it cannot be used."""
+    """Turn one file's text into a Review, or raise RejectedFileError saying why it cannot be
+    used."""
     try:
         split = split_front_matter(text)
     except FrontMatterError as exc:
@@ -176,7 +197,9 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         image=image,
         draft=is_draft(values),
         entry_id=text_or_none(values.get("id")),
-        extra=tuple((key, as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS),
+        extra=tuple(
+            (key, as_written(value)) for key, value in values.items() if key not in KNOWN_KEYS
+        ),
         content_hash=content_hash,
         notes=rating_notes + image_notes + author_notes + body_warnings(split.body),
     )
@@ -219,7 +242,9 @@ def _title(split: SplitFile) -> str:
 def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> datetime:
     for key in ("date", "published"):
         value = split.values.get(key)
-        if value is None or yes_no(value) is not None:  # `published: false` is a status, not a date
+        if (
+            value is None or yes_no(value) is not None
+        ):  # `published: false` is a status, not a date
             continue
         try:
             return parse_date(value, zone)
@@ -228,7 +253,8 @@ def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> dateti
     if name_date is not None:
         return parse_date(name_date, zone)
     raise RejectedFileError(
-        "has no date; add 'date: 2024-02-28' to the front matter, or start the file name with the date",
+        "has no date; add 'date: 2024-02-28' to the front matter, or start the file name with the "
+        "date",
         2,
     )
 
@@ -253,10 +279,14 @@ def _value_problems(config: Config, review: Review) -> list[Problem]:
 def permalink_path(pattern: str, slug: str, published: datetime, zone: tzinfo) -> str:
     """The review's path below the base URL, with the date taken in the site's zone."""
     local = published.astimezone(zone)
-    return pattern.format(year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=slug)
+    return pattern.format(
+        year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=slug
+    )
 
 
-def _drop_duplicate_slugs(reviews: list[Review], content_dir: str) -> tuple[list[Review], list[Problem]]:
+def _drop_duplicate_slugs(
+    reviews: list[Review], content_dir: str
+) -> tuple[list[Review], list[Problem]]:
     """Two reviews cannot share a slug: the first published keeps it, the others are reported."""
     owners: dict[str, Review] = {}
     problems: list[Problem] = []

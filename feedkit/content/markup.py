@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 MORE_MARKER = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE | re.IGNORECASE)
 # Characters XML 1.0 forbids, plus C1 controls and DEL, which no reader shows sensibly.
 _FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-UNSAFE_CONTENT_TAGS = {"script", "style", "iframe", "object", "embed", "noscript", "template", "textarea"}
+UNSAFE_CONTENT_TAGS = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "noscript",
+    "template",
+    "textarea",
+}
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 SAFE_URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
@@ -40,7 +49,9 @@ def clean_text(text: str) -> str:
     return _FORBIDDEN_CHARACTERS.sub("", text)
 
 
-def render_body(markdown: str, page_url: str, summary: str | None, summary_words: int) -> RenderedBody:
+def render_body(
+    markdown: str, page_url: str, summary: str | None, summary_words: int
+) -> RenderedBody:
     """Render a review's Markdown body to sanitized HTML and pick its plain-text summary.
 
     The summary is the front-matter one if given, else the text before `<!--more-->`,
@@ -146,7 +157,9 @@ def _paragraph_text(markdown: str, *, all_paragraphs: bool) -> str:
 
 
 def _text_of(fragment: str) -> str:
-    return _collapse(nh3.clean(fragment, tags=set(), clean_content_tags=UNSAFE_CONTENT_TAGS, attributes={}))
+    return _collapse(
+        nh3.clean(fragment, tags=set(), clean_content_tags=UNSAFE_CONTENT_TAGS, attributes={})
+    )
 
 
 def _collapse(text: str) -> str:

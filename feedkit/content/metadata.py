@@ -20,9 +20,28 @@ IMAGE_KEYS = ("image", "cover", "cover_image", "featured_image", "thumbnail", "i
 
 
 KNOWN_KEYS = frozenset(
-    {"title", "date", "published", "updated", "lastmod", "modified", "author", "authors", "categories",
-     "category", "tags", "tag", "rating", "slug", "draft", "status", "id", *SUMMARY_KEYS, *IMAGE_KEYS}
-)  # fmt: skip
+    {
+        "title",
+        "date",
+        "published",
+        "updated",
+        "lastmod",
+        "modified",
+        "author",
+        "authors",
+        "categories",
+        "category",
+        "tags",
+        "tag",
+        "rating",
+        "slug",
+        "draft",
+        "status",
+        "id",
+        *SUMMARY_KEYS,
+        *IMAGE_KEYS,
+    }
+)
 
 
 HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
@@ -31,7 +50,10 @@ HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
 _DATE_SENTINEL = datetime(1, 1, 1)
 
 
-MIN_YEAR, MAX_YEAR = 1800, 9000  # a film review outside these years is a typo (and near 1 or 9999, a crash)
+MIN_YEAR, MAX_YEAR = (
+    1800,
+    9000,
+)  # a film review outside these years is a typo (and near 1 or 9999, a crash)
 
 
 def parse_date(value: object, zone: tzinfo) -> datetime:
@@ -50,7 +72,9 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValueError(f"{value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}; write e.g. 2024-02-28")
+        raise ValueError(
+            f"{value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}; write e.g. 2024-02-28"
+        )
     return moment.astimezone(UTC)
 
 
@@ -68,7 +92,9 @@ def _parse_date_text(text: str) -> datetime:
             warnings.simplefilter("error", date_parser.UnknownTimezoneWarning)
             moment = date_parser.parse(text, default=_DATE_SENTINEL, tzinfos=_ZONE_ABBREVIATIONS)
     except date_parser.UnknownTimezoneWarning:
-        raise ValueError(f"'{text}' names a time zone feedkit does not know; write an offset, e.g. +01:00") from None
+        raise ValueError(
+            f"'{text}' names a time zone feedkit does not know; write an offset, e.g. +01:00"
+        ) from None
     except (ValueError, OverflowError):
         raise ValueError(hint) from None
     if moment.year == _DATE_SENTINEL.year:
@@ -80,10 +106,21 @@ def _parse_date_text(text: str) -> datetime:
 _ZONE_ABBREVIATIONS = {
     name: hours * 3600
     for name, hours in {
-        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-        "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
+        "EST": -5,
+        "EDT": -4,
+        "CST": -6,
+        "CDT": -5,
+        "MST": -7,
+        "MDT": -6,
+        "PST": -8,
+        "PDT": -7,
+        "BST": 1,
+        "CET": 1,
+        "CEST": 2,
+        "EET": 2,
+        "EEST": 3,
     }.items()
-}  # fmt: skip
+}
 
 
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})\b")
@@ -95,7 +132,9 @@ def _refuse_ambiguous_numeric_date(text: str) -> None:
     if match and match[1] != match[2] and int(match[1]) <= 12 and int(match[2]) <= 12:
         year = int(match[3]) if len(match[3]) == 4 else 2000 + int(match[3])
         day_first = f"{year:04d}-{int(match[2]):02d}-{int(match[1]):02d}"
-        raise ValueError(f"'{text}' could be read day-first or month-first; write it as e.g. {day_first}")
+        raise ValueError(
+            f"'{text}' could be read day-first or month-first; write it as e.g. {day_first}"
+        )
 
 
 _JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
@@ -114,11 +153,14 @@ def date_from_file_name(stem: str) -> tuple[date | None, str]:
 
 @functools.lru_cache(maxsize=4096)  # category and tag names repeat across thousands of reviews
 def slugify(text: str) -> str:
-    """A URL-safe slug: lower case, accents folded, words joined by '-'; non-Latin letters are kept."""
+    """A URL-safe slug: lower case, accents folded, words joined by '-'; non-Latin letters are
+    kept."""
     folded = text
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text)
-        folded = unicodedata.normalize("NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+        folded = unicodedata.normalize(
+            "NFKC", "".join(c for c in decomposed if not unicodedata.combining(c))
+        )
     return _NON_WORD.sub("-", folded.lower()).strip("-")
 
 
@@ -179,7 +221,8 @@ def image_from(values: dict[str, Any]) -> str | None:
 
 
 def is_draft(values: dict[str, Any]) -> bool:
-    """`draft: true` (or "true", "yes"), `published: false`, or a WordPress-style hidden `status`."""
+    """`draft: true` (or "true", "yes"), `published: false`, or a WordPress-style hidden
+    `status`."""
     if yes_no(values.get("draft")) is True or yes_no(values.get("published")) is False:
         return True
     status = values.get("status")
@@ -191,9 +234,14 @@ def yes_no(value: object) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(
-            value.strip().lower()
-        )
+        return {
+            "true": True,
+            "yes": True,
+            "on": True,
+            "false": False,
+            "no": False,
+            "off": False,
+        }.get(value.strip().lower())
     return None
 
 
@@ -207,7 +255,9 @@ def rating_from(value: object) -> tuple[float | None, tuple[str, ...]]:
         return None, ()
     number = _rating_number(value)
     if number is None or not 0 <= number <= 5:
-        return None, (f"rating: {value!r} is not a number from 0 to 5; published without a rating",)
+        return None, (
+            f"rating: {value!r} is not a number from 0 to 5; published without a rating",
+        )
     return number, ()
 
 

@@ -13,20 +13,45 @@ def review_to_record(review: Review) -> str:
     """A review as a compact JSON array (field order is part of the cache fingerprint)."""
     return json.dumps(
         [
-            review.title, review.slug, review.path, review.published.isoformat(),
+            review.title,
+            review.slug,
+            review.path,
+            review.published.isoformat(),
             review.updated.isoformat() if review.updated else None,
             [[author.name, author.email, author.uri, author.bio] for author in review.authors],
-            review.summary, review.categories, review.tags, review.rating, review.image, review.draft,
-            review.entry_id, review.extra, review.notes,
+            review.summary,
+            review.categories,
+            review.tags,
+            review.rating,
+            review.image,
+            review.draft,
+            review.entry_id,
+            review.extra,
+            review.notes,
         ],
         ensure_ascii=False,
         separators=(",", ":"),
-    )  # fmt: skip
+    )
 
 
 def review_from_record(source: str, content_hash: str, record: str) -> Review:
-    (title, slug, path, published, updated, authors, summary, categories, tags, rating, image, draft,
-     entry_id, extra, notes) = json.loads(record)  # fmt: skip
+    (
+        title,
+        slug,
+        path,
+        published,
+        updated,
+        authors,
+        summary,
+        categories,
+        tags,
+        rating,
+        image,
+        draft,
+        entry_id,
+        extra,
+        notes,
+    ) = json.loads(record)
     return Review(
         source=source,
         title=title,

@@ -76,7 +76,8 @@ def render_feed(fmt: str, channel: Channel, entries: Sequence[FeedEntry]) -> byt
 
 
 def feed_updated(channel: Channel, entries: Sequence[FeedEntry]) -> datetime:
-    """The newest entry's time, never the wall clock, so an unchanged site rebuilds identical files."""
+    """The newest entry's time, never the wall clock, so an unchanged site rebuilds identical
+    files."""
     if not entries:
         return channel.empty_since
     return max(entry.last_modified for entry in entries)
@@ -231,5 +232,7 @@ def _with_stylesheet(xml: bytes, stylesheet_url: str | None) -> bytes:
     if not stylesheet_url:
         return xml
     declaration, newline, rest = xml.partition(b"\n")
-    instruction = f'<?xml-stylesheet type="text/xsl" href="{html.escape(stylesheet_url)}"?>'.encode()
+    instruction = (
+        f'<?xml-stylesheet type="text/xsl" href="{html.escape(stylesheet_url)}"?>'.encode()
+    )
     return declaration + newline + instruction + b"\n" + rest

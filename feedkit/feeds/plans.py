@@ -48,7 +48,8 @@ def planned_paths(config: Config, plans: Iterable[FeedPlan]) -> set[str]:
 
 
 def _group(reviews: Iterable[Review], attribute: str) -> dict[str, tuple[str, list[Review]]]:
-    """Reviews by category (or tag) slug; 'Blu-ray' and 'blu-ray' are one group, named as first seen."""
+    """Reviews by category (or tag) slug; 'Blu-ray' and 'blu-ray' are one group, named as first
+    seen."""
     groups: dict[str, tuple[str, list[Review]]] = {}
     for review in reviews:
         for name in getattr(review, attribute):
@@ -79,7 +80,9 @@ def channel_for(config: Config, plan: FeedPlan, first_build: datetime) -> Channe
     )
 
 
-def review_entries(config: Config, plan: FeedPlan, ids: dict[str, str], bodies: BodyRenderer) -> list[FeedEntry]:
+def review_entries(
+    config: Config, plan: FeedPlan, ids: dict[str, str], bodies: BodyRenderer
+) -> list[FeedEntry]:
     """Each review of a plan as a feed entry: its stable id, its rendered body, its cover."""
     return [review_entry(config, review, ids[review.source], bodies) for review in plan.reviews]
 

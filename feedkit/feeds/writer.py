@@ -47,7 +47,11 @@ def write_feeds(config: Config, work: FeedWork, bodies: BodyRenderer) -> FeedsWr
     stale = _stale_feeds(config, work)
     bodies.prepare(review for plan, _, _ in stale for review in plan.reviews)
     jobs = [
-        (fmt, channel_for(config, plan, work.first_build), review_entries(config, plan, work.ids, bodies))
+        (
+            fmt,
+            channel_for(config, plan, work.first_build),
+            review_entries(config, plan, work.ids, bodies),
+        )
         for plan, fmt, _ in stale
     ]
     feeds = map_chunks(_render_feeds, jobs, RENDER_FEEDS_SHARE)

@@ -133,7 +133,8 @@ LINE_LIMIT = 76
 
 
 def folded_header(name: str, value: str) -> bytes:
-    """One unstructured header: plain ASCII folded at spaces where it can be, else encoded words."""
+    """One unstructured header: plain ASCII folded at spaces where it can be, else encoded
+    words."""
     text = one_line(value)
     room = LINE_LIMIT - len(name) - 2
     if text.isascii() and all(len(word) <= room for word in text.split(" ")):

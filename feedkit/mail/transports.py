@@ -80,9 +80,12 @@ class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
 
 
 class SmtpTransport:
-    """One SMTP connection, opened on first use and reused for every message; reopened if it drops."""
+    """One SMTP connection, opened on first use and reused for every message; reopened if it
+    drops."""
 
-    def __init__(self, config: Config, password: str | None, context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, config: Config, password: str | None, context: ssl.SSLContext | None = None
+    ) -> None:
         self.settings = config.smtp
         self.password = password
         self.context = context or _tls_context()
@@ -128,13 +131,16 @@ class SmtpTransport:
         if not 500 <= code < 600:
             return _reply_error(code, reply)
         return MessageRejectedError(
-            f"the mail server at {self._where()} refused the message itself ({code} {_reply_text(reply)})",
+            f"the mail server at {self._where()} refused the message itself ({code} "
+            f"{_reply_text(reply)})",
             "nobody can receive it as it is; fix the cause, then run 'feedkit digest resume'",
         )
 
     def _lost(self, exc: Exception, *, sent: bool) -> DeliveryError:
         if sent:
-            return OutcomeUnknownError(f"no reply from {self._where()} after the whole message was sent ({exc})")
+            return OutcomeUnknownError(
+                f"no reply from {self._where()} after the whole message was sent ({exc})"
+            )
         return ConnectionProblemError(f"connection to {self._where()} lost ({exc})")
 
     def _connect(self) -> _TrackedSMTP:
@@ -157,7 +163,9 @@ class SmtpTransport:
     def _open(self) -> _TrackedSMTP:
         settings = self.settings
         if settings.security == "tls":
-            return _TrackedSMTPSSL(settings.host, settings.port, timeout=settings.timeout, context=self.context)
+            return _TrackedSMTPSSL(
+                settings.host, settings.port, timeout=settings.timeout, context=self.context
+            )
         return _TrackedSMTP(settings.host, settings.port, timeout=settings.timeout)
 
     def _translate(self, exc: Exception) -> FeedkitError:
@@ -165,11 +173,14 @@ class SmtpTransport:
         settings = self.settings
         if isinstance(exc, smtplib.SMTPAuthenticationError):
             return MailConfigError(
-                f"{self._where()}: the server refused the login for {settings.username!r} ({exc.smtp_code})",
+                f"{self._where()}: the server refused the login for {settings.username!r} "
+                f"({exc.smtp_code})",
                 f"check [smtp] username and the password in ${settings.password_env}",
             )
         if isinstance(exc, smtplib.SMTPNotSupportedError):
-            return MailConfigError(f"{self._where()}: {exc}", "set [smtp] security to match the server")
+            return MailConfigError(
+                f"{self._where()}: {exc}", "set [smtp] security to match the server"
+            )
         if isinstance(exc, ssl.SSLError):
             return MailConfigError(
                 f"{self._where()}: TLS failed ({exc.reason})",
@@ -201,7 +212,9 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def open_transport(config: Config, context: ssl.SSLContext | None = None) -> FileTransport | SmtpTransport:
+def open_transport(
+    config: Config, context: ssl.SSLContext | None = None
+) -> FileTransport | SmtpTransport:
     """The transport config.toml asks for; the SMTP password is read from the environment here."""
     if config.digest.transport == "file":
         return FileTransport(config.outbox_dir)

@@ -113,7 +113,9 @@ def _candidates(config: Config, store: Store, now: datetime | None) -> _Candidat
 def _select(config: Config, store: Store, site: Site) -> Selection:
     history = records.digest_history(store)
     digest = config.digest
-    return select_reviews(site, history, lookback_days=digest.lookback_days, max_items=digest.max_items)
+    return select_reviews(
+        site, history, lookback_days=digest.lookback_days, max_items=digest.max_items
+    )
 
 
 def nothing_new_reason(config: Config, store: Store) -> str:
@@ -175,8 +177,11 @@ def _sample_unsubscribe_link(config: Config) -> str:
     return unsubscribe_link(config, tokens, PREVIEW_RECIPIENT)
 
 
-def send_test(config: Config, address: str, transport: Transport, now: datetime | None = None) -> TestSend:
-    """Send the digest that would go out now (or the latest reviews) to one address; record nothing."""
+def send_test(
+    config: Config, address: str, transport: Transport, now: datetime | None = None
+) -> TestSend:
+    """Send the digest that would go out now (or the latest reviews) to one address; record
+    nothing."""
     recipient = normalize_address(address)[1]
     tokens = Tokens(secret_from_environment())
     with open_store(config, readonly=True) as store:
@@ -262,11 +267,15 @@ class _SendRun:
         def open_log() -> records.DeliveryRecords:
             return records.DeliveryRecords(open_store(self.config), digest.id)
 
-        sender = Sender(self.config, digest, messages, self.transports, open_log, self.on_result, self.stop)
+        sender = Sender(
+            self.config, digest, messages, self.transports, open_log, self.on_result, self.stop
+        )
         return sender.run(records.pending_deliveries(store, digest.id))
 
 
-def create_digest(config: Config, store: Store, now: datetime | None = None) -> FrozenDigest | None:
+def create_digest(
+    config: Config, store: Store, now: datetime | None = None
+) -> FrozenDigest | None:
     """Freeze the next digest (reviews, rendered bodies, one delivery per subscriber); None if
     nothing is new. Its archived copy is written first: no mail ever links to a missing page."""
     moment = (now or datetime.now(UTC)).replace(microsecond=0)

@@ -53,7 +53,9 @@ def read_subscriber_rows(text: str) -> SubscriberRows:
     body = records[1:] if had_header else records
     if email_column is None:
         email_column = _column_by_content(body)
-    name_column = _column(header, NAME_HEADERS) if had_header else _other_column(body, email_column)
+    name_column = (
+        _column(header, NAME_HEADERS) if had_header else _other_column(body, email_column)
+    )
     rows = [(_cell(row, email_column), _cell(row, name_column)) for row in body]
     return SubscriberRows(rows, email_column, had_header)
 
@@ -73,7 +75,9 @@ def _column(header: Sequence[str], names: frozenset[str]) -> int | None:
 def _column_by_content(rows: Sequence[Sequence[str]]) -> int:
     """The column where most cells look like an address."""
     width = max(len(row) for row in rows)
-    scores = [sum(_looks_like_address(_cell(row, index)) for row in rows) for index in range(width)]
+    scores = [
+        sum(_looks_like_address(_cell(row, index)) for row in rows) for index in range(width)
+    ]
     best = max(range(width), key=lambda index: scores[index])
     if scores[best] == 0:
         raise NoAddressColumnError("no column holds e-mail addresses")

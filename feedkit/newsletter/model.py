@@ -12,7 +12,8 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class DigestContent:
-    """A digest rendered once for everyone; each recipient's unsubscribe link is filled in at send time."""
+    """A digest rendered once for everyone; each recipient's unsubscribe link is filled in at send
+    time."""
 
     subject: str
     html: str
@@ -34,7 +35,11 @@ class SubscriberStatus(enum.StrEnum):
     @property
     def suppressed(self) -> bool:
         """Never mailed again, and never brought back by an import."""
-        return self in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
+        return self in (
+            SubscriberStatus.UNSUBSCRIBED,
+            SubscriberStatus.BOUNCED,
+            SubscriberStatus.COMPLAINED,
+        )
 
 
 class DeliveryStatus(enum.StrEnum):

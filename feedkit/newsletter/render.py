@@ -51,7 +51,9 @@ class Issue:
     previous_url: str | None
 
 
-def render_digest(config: Config, selection: Selection, bodies: BodyRenderer, view_url: str | None) -> DigestContent:
+def render_digest(
+    config: Config, selection: Selection, bodies: BodyRenderer, view_url: str | None
+) -> DigestContent:
     """Render the digest once; each recipient's link is a placeholder filled in at send time."""
     entries = digest_entries(config, bodies, selection.reviews)
     return render_content(config, selection, entries, view_url)
@@ -82,13 +84,17 @@ def render_html(
 ) -> str:
     """The HTML body; `unsubscribe_url` is None for the public archive copy, which has no link,
     and `issue` is given for that copy only: its date and the issue before it."""
-    context = _context(config, subject, entries, view_url, unsubscribe_url, issue=issue, first_issue=first_issue)
+    context = _context(
+        config, subject, entries, view_url, unsubscribe_url, issue=issue, first_issue=first_issue
+    )
     html = _render(config, HTML_TEMPLATE, context)
     # Many mail clients drop <style>; inline it, keeping @media rules (dark mode, narrow screens).
     return str(css_inline.inline(html, keep_at_rules=True, load_remote_stylesheets=False))
 
 
-def digest_entries(config: Config, bodies: BodyRenderer, reviews: Sequence[Review]) -> list[DigestEntry]:
+def digest_entries(
+    config: Config, bodies: BodyRenderer, reviews: Sequence[Review]
+) -> list[DigestEntry]:
     """What the templates see of each review; its standfirst comes from the rendered body."""
     bodies.prepare(reviews)
     return [_entry(config, review, bodies(review).summary) for review in reviews]
@@ -109,7 +115,11 @@ def digest_subject(config: Config, reviews: Sequence[Review], moment: datetime) 
 
 def _entry(config: Config, review: Review, summary: str) -> DigestEntry:
     url = page_url(config, review)
-    authors = ", ".join(author.name for author in review.authors) or config.site.author or config.site.title
+    authors = (
+        ", ".join(author.name for author in review.authors)
+        or config.site.author
+        or config.site.title
+    )
     return DigestEntry(
         title=review.title,
         url=url,
@@ -181,7 +191,9 @@ def _environment(site_templates: Path) -> jinja2.Environment:
     packaged = Path(str(resources.files("feedkit").joinpath("scaffold", "templates")))
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([site_templates, packaged]),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=True),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2", "html"), default_for_string=True
+        ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

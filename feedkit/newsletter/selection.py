@@ -42,14 +42,17 @@ class Selection:
     first: bool = False  # no digest went before this one
 
 
-def select_reviews(site: Site, history: DigestHistory, *, lookback_days: int, max_items: int) -> Selection:
+def select_reviews(
+    site: Site, history: DigestHistory, *, lookback_days: int, max_items: int
+) -> Selection:
     """Public reviews in no digest yet, newest first, that became public after the floor."""
     since = history.floor or site.now - timedelta(days=lookback_days)
     late = late_public(history.seen, site.published_reviews, site.now)
     fresh = [
         review
         for review in site.published_reviews
-        if review.source not in history.already and late.get(review.source, review.published) > since
+        if review.source not in history.already
+        and late.get(review.source, review.published) > since
     ]
     return Selection(since, tuple(fresh[:max_items]), first=history.floor is None)
 
@@ -59,7 +62,9 @@ def latest_reviews(site: Site, selection: Selection, max_items: int) -> Selectio
     return Selection(selection.since, site.published_reviews[:max_items], selection.first)
 
 
-def late_public(seen: dict[str, Seen], public: tuple[Review, ...], now: datetime) -> dict[str, datetime]:
+def late_public(
+    seen: dict[str, Seen], public: tuple[Review, ...], now: datetime
+) -> dict[str, datetime]:
     """When each public review that was first seen hidden became public (now, if only just)."""
     late = {}
     for review in public:

@@ -1,4 +1,5 @@
-"""Sending a frozen digest to its pending recipients: connections, rate, retries, state per message.
+"""Sending a frozen digest to its pending recipients: connections, rate, retries, state per
+message.
 
 A recipient is marked sent right after the server accepts the message, in its own transaction.
 """
@@ -43,12 +44,16 @@ class DeliveryLog(Protocol):
 
     def is_active(self, email_key: str) -> bool: ...
 
-    def mark(self, delivery: Delivery, status: str, error: str | None, *, count_run: bool) -> None: ...
+    def mark(
+        self, delivery: Delivery, status: str, error: str | None, *, count_run: bool
+    ) -> None: ...
 
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry of one message
 GIVE_UP_AFTER_RUNS = 3  # a recipient still refused with 4xx after this many runs is marked failed
-FILE_WRITERS = 4  # threads writing .eml files: creating and fsyncing files waits on the disk, not the CPU
+FILE_WRITERS = (
+    4  # threads writing .eml files: creating and fsyncing files waits on the disk, not the CPU
+)
 DEFERRED = "deferred"  # still pending after this run's attempts: the next run tries again
 # Timeouts or lost connections in a row, over every connection, after which the server is taken
 # to be down: the run stops at once instead of waiting out every recipient's attempts.
@@ -75,7 +80,8 @@ class SendReport:
     def summary(self) -> str:
         counts = self.counts
         line = (
-            f"digest {self.digest_id}: {counts[DeliveryStatus.SENT]} sent, {counts[DeliveryStatus.FAILED]} failed, "
+            f"digest {self.digest_id}: {counts[DeliveryStatus.SENT]} sent, "
+            f"{counts[DeliveryStatus.FAILED]} failed, "
             f"{counts[DEFERRED]} deferred, {counts[DeliveryStatus.UNKNOWN]} unknown, "
             f"{counts[DeliveryStatus.SKIPPED]} skipped (unsubscribed)"
         )
@@ -84,7 +90,11 @@ class SendReport:
     @property
     def delivered_nothing(self) -> bool:
         """Messages were tried and none was accepted."""
-        tried = self.counts[DeliveryStatus.FAILED] + self.counts[DEFERRED] + self.counts[DeliveryStatus.UNKNOWN]
+        tried = (
+            self.counts[DeliveryStatus.FAILED]
+            + self.counts[DEFERRED]
+            + self.counts[DeliveryStatus.UNKNOWN]
+        )
         return tried > 0 and self.counts[DeliveryStatus.SENT] == 0
 
 
@@ -129,7 +139,8 @@ class RateLimiter:
 
 
 class CircuitBreaker:
-    """Counts timeouts and lost connections in a row, over every connection; any reply resets it."""
+    """Counts timeouts and lost connections in a row, over every connection; any reply resets
+    it."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -159,7 +170,8 @@ class CircuitBreaker:
 
 @dataclass(slots=True)
 class Sender:
-    """Sends one digest over `connections` transports at once, recording each outcome as it happens.
+    """Sends one digest over `connections` transports at once, recording each outcome as it
+    happens.
 
     `stop` is the caller's (SIGTERM, say): it is only read. A failure inside the send sets `halt`,
     which stops every thread of this send and nothing else.
@@ -186,7 +198,9 @@ class Sender:
     def run(self, pending: list[Delivery]) -> SendReport:
         connections = max(1, min(self._parallelism(), len(pending)))
         shares = [pending[index::connections] for index in range(connections)]
-        threads = [threading.Thread(target=self._work, args=(share,), daemon=True) for share in shares[1:]]
+        threads = [
+            threading.Thread(target=self._work, args=(share,), daemon=True) for share in shares[1:]
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -202,7 +216,8 @@ class Sender:
         return self.stop.is_set() or self.halt.is_set()
 
     def _parallelism(self) -> int:
-        """SMTP connections as configured; the file transport overlaps its disk waits on a few threads."""
+        """SMTP connections as configured; the file transport overlaps its disk waits on a few
+        threads."""
         if self.config.digest.transport == "smtp":
             return self.config.smtp.connections
         return FILE_WRITERS
@@ -218,7 +233,9 @@ class Sender:
                         self._halt(self.breaker.reason())
         except MessageRejectedError as exc:
             self._halt(str(exc))
-        except Exception as exc:  # a wrong password, a full disk, or a bug: every thread stops, the caller hears
+        except (
+            Exception
+        ) as exc:  # a wrong password, a full disk, or a bug: every thread stops, the caller hears
             with self.lock:
                 self.failure = self.failure or exc
             self._halt(str(exc))
@@ -234,18 +251,26 @@ class Sender:
         self._count(outcome.status, delivery.address, outcome.error)
 
     def _settle(self, delivery: Delivery, outcome: Outcome) -> Outcome:
-        """Apply the limits that span runs: 4xx for too many runs, and the one retry of an unknown."""
+        """Apply the limits that span runs: 4xx for too many runs, and the one retry of an
+        unknown."""
         if outcome.status == DeliveryStatus.UNKNOWN and delivery.status == DeliveryStatus.UNKNOWN:
-            return Outcome(DeliveryStatus.FAILED, f"no reply twice; not sent again to avoid copies: {outcome.error}")
+            return Outcome(
+                DeliveryStatus.FAILED,
+                f"no reply twice; not sent again to avoid copies: {outcome.error}",
+            )
         out_of_runs = delivery.attempts + 1 >= GIVE_UP_AFTER_RUNS
         if outcome.status == DEFERRED and outcome.counts_as_run and out_of_runs:
-            return Outcome(DeliveryStatus.FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {outcome.error}")
+            return Outcome(
+                DeliveryStatus.FAILED, f"gave up after {GIVE_UP_AFTER_RUNS} runs: {outcome.error}"
+            )
         return outcome
 
     def _deliver(self, transport: Transport, delivery: Delivery) -> Outcome:
         """Send with retries; an unknown outcome is never retried in the same run."""
         message = self.builder.build(delivery.address)
-        attempts = 1 if delivery.status == DeliveryStatus.UNKNOWN else self.config.smtp.max_attempts
+        attempts = (
+            1 if delivery.status == DeliveryStatus.UNKNOWN else self.config.smtp.max_attempts
+        )
         last = Outcome(DEFERRED, "stopped before sending", counts_as_run=False)
         for attempt in range(attempts):
             if attempt and self._pause(RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]):
@@ -272,7 +297,8 @@ class Sender:
         return last
 
     def _pause(self, seconds: float) -> bool:
-        """Wait before a retry; True if the send was stopped, or the server taken to be down, meanwhile."""
+        """Wait before a retry; True if the send was stopped, or the server taken to be down,
+        meanwhile."""
         deadline = time.monotonic() + seconds
         while not self.stopped() and not self.breaker.open and time.monotonic() < deadline:
             self.halt.wait(min(0.1, max(0.0, deadline - time.monotonic())))

@@ -26,7 +26,9 @@ def normalize_address(address: str) -> tuple[str, str]:
     try:
         # allow_smtputf8=False: every address must be one any SMTP server takes (ASCII local part;
         # an international domain is kept in its ASCII form).
-        valid = email_validator.validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+        valid = email_validator.validate_email(
+            address.strip(), check_deliverability=False, allow_smtputf8=False
+        )
     except email_validator.EmailNotValidError as exc:
         raise SubscriberError(f"{address!r} is not a valid e-mail address ({exc})") from None
     ascii_address = valid.ascii_email or valid.normalized
@@ -66,7 +68,8 @@ def unsubscribe_with_token(config: Config, token: str) -> tuple[str, bool] | Non
 
 
 def address_of_token(config: Config, token: str) -> str | None:
-    """The address an unsubscribe token names, without acting on it (the page before the button)."""
+    """The address an unsubscribe token names, without acting on it (the page before the
+    button)."""
     return Tokens(secret_from_environment()).read(Purpose.UNSUBSCRIBE, token)
 
 
@@ -118,7 +121,8 @@ HEADER_NAMES = frozenset({"email", "e-mail", "address", "email address"})
 
 
 def import_subscribers(config: Config, rows: Iterable[Sequence[str]]) -> ImportReport:
-    """Rows of (email[, name]), in one transaction; a header row is skipped; those who left stay out."""
+    """Rows of (email[, name]), in one transaction; a header row is skipped; those who left stay
+    out."""
     report = ImportReport()
     new: dict[str, tuple[str, str, str]] = {}
     with open_store(config) as store:

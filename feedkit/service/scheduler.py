@@ -80,8 +80,11 @@ def heartbeat_job(config: Config) -> None:
 
 
 def digest_was_missed(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
-    """True if the digest's cron came due after the last digest run (or the service's first start)."""
-    return operations.digest_due(config, lambda moment: trigger.get_next_fire_time(None, moment), now)
+    """True if the digest's cron came due after the last digest run (or the service's first
+    start)."""
+    return operations.digest_due(
+        config, lambda moment: trigger.get_next_fire_time(None, moment), now
+    )
 
 
 @dataclass
@@ -100,7 +103,9 @@ class Service:
     def start(self) -> None:
         self._schedule(self.config)
         self.scheduler.start()
-        if self.config.schedule.build:  # the feeds are fresh from the start, not from the next tick
+        if (
+            self.config.schedule.build
+        ):  # the feeds are fresh from the start, not from the next tick
             self.scheduler.add_job(build_job, args=(self.config,), id="first-build")
         if self._catch_up_needed():
             log.info("digest: one was due while the service was down; sending it now")
@@ -109,7 +114,9 @@ class Service:
             # An earlier run was stopped mid-send: finish it now, not at the next digest time.
             log.info("digest: an interrupted digest has messages pending; finishing it now")
             arguments = (self.config, self.stop)
-            self.scheduler.add_job(digest_job, args=arguments, kwargs={"create": False}, id="resume")
+            self.scheduler.add_job(
+                digest_job, args=arguments, kwargs={"create": False}, id="resume"
+            )
         log.info("feedkit is running: %s", "; ".join(self.describe_jobs()))
 
     def _catch_up_needed(self) -> bool:
@@ -120,7 +127,11 @@ class Service:
 
     def describe_jobs(self) -> list[str]:
         jobs = [job for job in self.scheduler.get_jobs() if job.id in ("build", "digest")]
-        return [f"{job.id} next at {job.next_run_time:%a %d %b %Y %H:%M %Z}" for job in jobs if job.next_run_time]
+        return [
+            f"{job.id} next at {job.next_run_time:%a %d %b %Y %H:%M %Z}"
+            for job in jobs
+            if job.next_run_time
+        ]
 
     def _schedule(self, config: Config) -> None:
         triggers = check_schedule(config)
@@ -132,11 +143,19 @@ class Service:
             function, arguments = jobs[name]
             # max_instances=1: a job never overlaps itself; coalesce: a backlog of runs is one run.
             self.scheduler.add_job(
-                function, trigger, args=arguments, id=name, replace_existing=True, max_instances=1,
-                coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS[name],
-            )  # fmt: skip
+                function,
+                trigger,
+                args=arguments,
+                id=name,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS[name],
+            )
         heartbeat = IntervalTrigger(seconds=HEARTBEAT_SECONDS)
-        self.scheduler.add_job(heartbeat_job, heartbeat, args=(config,), id="heartbeat", replace_existing=True)
+        self.scheduler.add_job(
+            heartbeat_job, heartbeat, args=(config,), id="heartbeat", replace_existing=True
+        )
 
     def reload(self) -> None:
         """Re-read config.toml; a broken one is logged and the running schedule kept."""
@@ -154,7 +173,8 @@ class Service:
         log.info("reload: %s re-read; %s", self.config_path.name, "; ".join(self.describe_jobs()))
 
     def wait(self) -> None:
-        """Block until SIGTERM or SIGINT; SIGHUP reloads. Running jobs finish their message in flight."""
+        """Block until SIGTERM or SIGINT; SIGHUP reloads. Running jobs finish their message in
+        flight."""
         while not self.stop.wait(0.5):
             if self.reload_requested.is_set():
                 self.reload_requested.clear()

@@ -34,7 +34,9 @@ def remember_entry_ids(store: Store, new_ids: dict[str, str]) -> None:
 
 def rendered_body(store: Store, source: str, key: str) -> tuple[str, str] | None:
     """A body rendered by an earlier build, if its inputs (the key) are unchanged."""
-    row = store.query_one("SELECT html, summary FROM rendered_bodies WHERE source = ? AND key = ?", (source, key))
+    row = store.query_one(
+        "SELECT html, summary FROM rendered_bodies WHERE source = ? AND key = ?", (source, key)
+    )
     return None if row is None else (str(row[0]), str(row[1]))
 
 
@@ -93,7 +95,8 @@ def first_build(store: Store, now: datetime) -> datetime:
 
 
 def record_feed_index(store: Store, index: list[tuple[str, str]]) -> None:
-    """The (folder, title) of every feed the build planned, for a home page that reads no content."""
+    """The (folder, title) of every feed the build planned, for a home page that reads no
+    content."""
     store.set_meta(FEED_INDEX_KEY, json.dumps([list(item) for item in index], ensure_ascii=False))
 
 
@@ -154,7 +157,9 @@ class SqliteReviewCache:
             db.executemany("DELETE FROM review_cache WHERE source = ?", gone)
             db.executemany("DELETE FROM rendered_bodies WHERE source = ?", gone)
             db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,))
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,)
+            )
 
 
 def feed_index(store: Store) -> list[tuple[str, str]]:

@@ -26,7 +26,9 @@ class Store:
     A read-only store cannot write at all, so a page or a preview never waits on a running send.
     """
 
-    def __init__(self, path: Path, *, history: tuple[Path, ...] = (), readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, history: tuple[Path, ...] = (), readonly: bool = False
+    ) -> None:
         self.path = path
         self.readonly = readonly
         if readonly:
@@ -41,7 +43,9 @@ class Store:
             self._migrate()
         except sqlite3.Error as exc:
             self.db.close()
-            raise StateError(f"{path}: cannot open the state database ({exc})", _STATE_HINT) from exc
+            raise StateError(
+                f"{path}: cannot open the state database ({exc})", _STATE_HINT
+            ) from exc
         except BaseException:
             self.db.close()
             raise
@@ -81,7 +85,10 @@ class Store:
             raise state_error(self.path, exc) from exc
 
     def _migrate(self) -> None:
-        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT "
+            "NULL)"
+        )
         applied = self.applied_migrations()
         for name, migrate in MIGRATIONS:
             if name in applied:
@@ -91,12 +98,14 @@ class Store:
                 db.execute("INSERT INTO migrations VALUES (?, ?)", (name, utc_text()))
 
     def applied_migrations(self) -> set[str]:
-        """The migrations this database has had; refused if it has one this feedkit does not know."""
+        """The migrations this database has had; refused if it has one this feedkit does not
+        know."""
         applied = {str(row[0]) for row in self.db.execute("SELECT name FROM migrations")}
         unknown = applied - {name for name, _ in MIGRATIONS}
         if unknown:
             raise StateError(
-                f"{self.path}: was written by a newer feedkit (it has {', '.join(sorted(unknown))})",
+                f"{self.path}: was written by a newer feedkit (it has "
+                f"{', '.join(sorted(unknown))})",
                 "upgrade feedkit, or restore a backup made by this version",
             )
         return applied
@@ -124,7 +133,9 @@ class Store:
             raise state_error(self.path, exc) from exc
 
 
-_STATE_HINT = "check that its folder is writable; if the file is damaged, move it aside and run again"
+_STATE_HINT = (
+    "check that its folder is writable; if the file is damaged, move it aside and run again"
+)
 _FOLDER_HINT = "check that its folder exists and is writable"
 _BUSY_HINT = "another feedkit command was changing the same data at that moment; run it again"
 

@@ -27,7 +27,8 @@ HEARTBEAT_SECONDS = 20  # a holder refreshes its lock this often, on a timer of 
 
 @contextmanager
 def send_lock(store: Store) -> Iterator[None]:
-    """Only one sender at a time, whichever shell started it; a lock left by a dead process is taken over."""
+    """Only one sender at a time, whichever shell started it; a lock left by a dead process is
+    taken over."""
     host, pid, token = socket.gethostname(), os.getpid(), secrets.token_hex(8)
     with store.transaction() as db:
         row = db.execute(
@@ -40,7 +41,10 @@ def send_lock(store: Store) -> Iterator[None]:
                 "wait for it to finish; `feedkit digest status` shows its progress",
             )
         now = utc_text()
-        db.execute("INSERT OR REPLACE INTO locks VALUES ('digest', ?, ?, ?, ?, ?)", (host, pid, now, now, token))
+        db.execute(
+            "INSERT OR REPLACE INTO locks VALUES ('digest', ?, ?, ?, ?, ?)",
+            (host, pid, now, now, token),
+        )
     _HELD_HERE.add(token)
     done = threading.Event()
     beating = threading.Thread(target=_beat_until, args=(store.path, token, done), daemon=True)
@@ -60,7 +64,9 @@ def _beat_until(database: Path, token: str, done: threading.Event) -> None:
     with Store(database) as store:
         while not done.wait(HEARTBEAT_SECONDS):
             with store.transaction() as db:
-                db.execute("UPDATE locks SET heartbeat_at = ? WHERE token = ?", (utc_text(), token))
+                db.execute(
+                    "UPDATE locks SET heartbeat_at = ? WHERE token = ?", (utc_text(), token)
+                )
 
 
 def _is_alive(host: str, pid: int, _acquired_at: str, heartbeat_at: str, token: str) -> bool:
@@ -70,8 +76,10 @@ def _is_alive(host: str, pid: int, _acquired_at: str, heartbeat_at: str, token: 
     if host != socket.gethostname():
         return True
     if pid == os.getpid():
-        # This very process: alive only if it holds this lock now (a nested send). Otherwise the row is
-        # from an earlier process with the same PID, e.g. a restarted container where every PID is 1.
+        # This very process: alive only if it holds this lock now (a nested send). Otherwise the
+        # row is
+        # from an earlier process with the same PID, e.g. a restarted container where every PID is
+        # 1.
         return token in _HELD_HERE
     try:
         os.kill(pid, 0)

@@ -1,6 +1,7 @@
 """The state database's schema, as Python functions applied in order, each in one transaction.
 
-A migration may rebuild a table (SQLite cannot change a CHECK constraint or a primary key in place):
+A migration may rebuild a table (SQLite cannot change a CHECK constraint or a primary key in
+place):
 `rebuild_table` creates the new shape, copies the rows across and swaps the names. Applied
 migrations are recorded by name; a database that has one this feedkit does not know was written by
 a newer feedkit and is refused.
@@ -49,7 +50,8 @@ def rendered_bodies(db: sqlite3.Connection) -> None:
     run(
         db,
         """CREATE TABLE rendered_bodies (
-            source TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL, summary TEXT NOT NULL)""",
+            source TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL, summary TEXT NOT
+            NULL)""",
     )
 
 
@@ -104,7 +106,8 @@ def delivery_unknown_and_digest_nonce(db: sqlite3.Connection) -> None:
         db,
         "deliveries",
         DELIVERIES.replace("{statuses}", statuses),
-        "SELECT digest_id, email_key, address, status, attempts, last_error, updated_at FROM deliveries",
+        "SELECT digest_id, email_key, address, status, attempts, last_error, updated_at FROM "
+        "deliveries",
     )
     run(
         db,

@@ -31,7 +31,8 @@ def now_text() -> str:
 
 def find_subscriber(store: Store, email_key: str) -> Subscriber | None:
     row = store.query_one(
-        "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers WHERE email_key = ?",
+        "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers WHERE "
+        "email_key = ?",
         (email_key,),
     )
     return None if row is None else Subscriber(*row)
@@ -42,9 +43,13 @@ def insert_subscribers(store: Store, rows: list[tuple[str, str, str]]) -> None:
     now = now_text()
     with store.transaction() as db:
         db.executemany(
-            "INSERT INTO subscribers (email_key, address, name, status, subscribed_at, confirmed_at) "
+            "INSERT INTO subscribers (email_key, address, name, status, subscribed_at, "
+            "confirmed_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(key, address, name, SubscriberStatus.ACTIVE, now, now) for key, address, name in rows],
+            [
+                (key, address, name, SubscriberStatus.ACTIVE, now, now)
+                for key, address, name in rows
+            ],
         )
 
 
@@ -52,7 +57,8 @@ def unsubscribe(store: Store, email_key: str) -> bool:
     """Mark an address unsubscribed; False if it was not subscribed (unknown, or already out)."""
     with store.transaction() as db:
         changed = db.execute(
-            "UPDATE subscribers SET status = ?, unsubscribed_at = ? WHERE email_key = ? AND status = ?",
+            "UPDATE subscribers SET status = ?, unsubscribed_at = ? WHERE email_key = ? AND "
+            "status = ?",
             (SubscriberStatus.UNSUBSCRIBED, now_text(), email_key, SubscriberStatus.ACTIVE),
         ).rowcount
     return changed > 0
@@ -74,7 +80,9 @@ def is_subscribed(store: Store, email_key: str) -> bool:
 
 
 def count_subscribed(store: Store) -> int:
-    row = store.query_one("SELECT count(*) FROM subscribers WHERE status = ?", (SubscriberStatus.ACTIVE,))
+    row = store.query_one(
+        "SELECT count(*) FROM subscribers WHERE status = ?", (SubscriberStatus.ACTIVE,)
+    )
     return int(row[0]) if row else 0
 
 
@@ -86,8 +94,13 @@ def digest_history(store: Store) -> DigestHistory:
     floor = store.query_one("SELECT since FROM digests ORDER BY id LIMIT 1")
     already = {str(row[0]) for row in store.query_all("SELECT DISTINCT source FROM digest_items")}
     rows = store.query_all("SELECT source, was_hidden, public_at FROM review_seen")
-    seen = {str(source): Seen(bool(hidden), datetime.fromisoformat(at) if at else None) for source, hidden, at in rows}
-    return DigestHistory(datetime.fromisoformat(floor[0]) if floor else None, frozenset(already), seen)
+    seen = {
+        str(source): Seen(bool(hidden), datetime.fromisoformat(at) if at else None)
+        for source, hidden, at in rows
+    }
+    return DigestHistory(
+        datetime.fromisoformat(floor[0]) if floor else None, frozenset(already), seen
+    )
 
 
 def last_digest(store: Store) -> tuple[int, datetime] | None:
@@ -101,7 +114,9 @@ def last_digest_time(store: Store) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
-def record_review_visibility(store: Store, public: set[str], hidden: set[str], now: datetime) -> None:
+def record_review_visibility(
+    store: Store, public: set[str], hidden: set[str], now: datetime
+) -> None:
     """Remember when feedkit first saw each review, and when a hidden one first became public.
 
     Read and write happen in one transaction, so two processes doing this at once cannot both
@@ -115,9 +130,16 @@ def record_review_visibility(store: Store, public: set[str], hidden: set[str], n
             (source, moment, 0 if source in public else 1, moment if source in public else None)
             for source in (public | hidden) - known.keys()
         ]
-        db.executemany("INSERT INTO review_seen VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", new_rows)
-        now_public = [(moment, source) for source in public if source in known and not known[source]]
-        db.executemany("UPDATE review_seen SET public_at = ? WHERE source = ? AND public_at IS NULL", now_public)
+        db.executemany(
+            "INSERT INTO review_seen VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", new_rows
+        )
+        now_public = [
+            (moment, source) for source in public if source in known and not known[source]
+        ]
+        db.executemany(
+            "UPDATE review_seen SET public_at = ? WHERE source = ? AND public_at IS NULL",
+            now_public,
+        )
 
 
 def freeze_digest(store: Store, content: DigestContent, created: datetime) -> FrozenDigest:
@@ -140,7 +162,9 @@ def freeze_digest(store: Store, content: DigestContent, created: datetime) -> Fr
         digest_id = int(cursor.lastrowid or 0)
         db.execute("UPDATE digests SET run_id = id WHERE id = ?", (digest_id,))
         rows = [(digest_id, source, position) for position, source in enumerate(content.sources)]
-        db.executemany("INSERT INTO digest_items (digest_id, source, position) VALUES (?, ?, ?)", rows)
+        db.executemany(
+            "INSERT INTO digest_items (digest_id, source, position) VALUES (?, ?, ?)", rows
+        )
         db.execute(
             "INSERT INTO deliveries (digest_id, email_key, address, status, updated_at) "
             "SELECT ?, email_key, address, ?, ? FROM subscribers WHERE status = ?",
@@ -151,15 +175,22 @@ def freeze_digest(store: Store, content: DigestContent, created: datetime) -> Fr
 
 def load_digest(store: Store, digest_id: int) -> FrozenDigest:
     row = store.query_one(
-        "SELECT created_at, since, subject, html, text, archive_url, nonce FROM digests WHERE id = ?",
+        "SELECT created_at, since, subject, html, text, archive_url, nonce FROM digests WHERE id "
+        "= ?",
         (digest_id,),
     )
     if row is None:
-        raise FeedkitError(f"digest {digest_id} does not exist", "run 'feedkit digest status' to list digests")
-    items = store.query_all("SELECT source FROM digest_items WHERE digest_id = ? ORDER BY position", (digest_id,))
+        raise FeedkitError(
+            f"digest {digest_id} does not exist", "run 'feedkit digest status' to list digests"
+        )
+    items = store.query_all(
+        "SELECT source FROM digest_items WHERE digest_id = ? ORDER BY position", (digest_id,)
+    )
     created, since, subject, html, text, archive_url, nonce = row
     sources = tuple(str(item[0]) for item in items)
-    content = DigestContent(subject, html, text, sources, datetime.fromisoformat(since), archive_url)
+    content = DigestContent(
+        subject, html, text, sources, datetime.fromisoformat(since), archive_url
+    )
     return FrozenDigest(digest_id, datetime.fromisoformat(created), content, str(nonce))
 
 
@@ -184,42 +215,67 @@ def pending_deliveries(store: Store, digest_id: int) -> list[Delivery]:
         "WHERE digest_id = ? AND status IN (?, ?) ORDER BY email_key",
         (digest_id, *UNFINISHED),
     )
-    return [Delivery(str(key), str(address), int(tries), str(status)) for key, address, tries, status in rows]
+    return [
+        Delivery(str(key), str(address), int(tries), str(status))
+        for key, address, tries, status in rows
+    ]
 
 
 def mark_delivery(
-    store: Store, digest_id: int, email_key: str, status: str, error: str | None = None, *, count_run: bool = True
+    store: Store,
+    digest_id: int,
+    email_key: str,
+    status: str,
+    error: str | None = None,
+    *,
+    count_run: bool = True,
 ) -> None:
-    """Record one message's outcome at once, in its own transaction: this is the exactly-once point.
+    """Record one message's outcome at once, in its own transaction: this is the exactly-once
+    point.
 
     `count_run=False` notes an error without counting a run against the recipient: the server
     never answered, so the recipient's address had nothing to do with it.
     """
     with store.transaction() as db:
         db.execute(
-            "UPDATE deliveries SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ? "
+            "UPDATE deliveries SET status = ?, attempts = attempts + ?, last_error = ?, "
+            "updated_at = ? "
             "WHERE digest_id = ? AND email_key = ?",
             (status, 1 if count_run else 0, error, now_text(), digest_id, email_key),
         )
 
 
 def digest_statuses(store: Store, limit: int = 10) -> list[DigestStatus]:
-    digests = store.query_all("SELECT id, created_at, subject FROM digests ORDER BY id DESC LIMIT ?", (limit,))
+    digests = store.query_all(
+        "SELECT id, created_at, subject FROM digests ORDER BY id DESC LIMIT ?", (limit,)
+    )
     statuses = []
     for digest_id, created_at, subject in digests:
-        counts = dict(store.query_all(
-            "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status", (digest_id,)
-        ))  # fmt: skip
+        counts = dict(
+            store.query_all(
+                "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status",
+                (digest_id,),
+            )
+        )
         errors = store.query_all(
-            "SELECT address, last_error FROM deliveries WHERE digest_id = ? AND last_error IS NOT NULL "
+            "SELECT address, last_error FROM deliveries WHERE digest_id = ? AND last_error IS NOT "
+            "NULL "
             "AND status != ? ORDER BY address LIMIT 20",
             (digest_id, DeliveryStatus.SENT),
         )
-        items = store.query_one("SELECT count(*) FROM digest_items WHERE digest_id = ?", (digest_id,))
+        items = store.query_one(
+            "SELECT count(*) FROM digest_items WHERE digest_id = ?", (digest_id,)
+        )
         statuses.append(
-            DigestStatus(int(digest_id), str(created_at), str(subject), int(items[0]) if items else 0,
-                         {str(k): int(v) for k, v in counts.items()}, tuple((str(a), str(e)) for a, e in errors))
-        )  # fmt: skip
+            DigestStatus(
+                int(digest_id),
+                str(created_at),
+                str(subject),
+                int(items[0]) if items else 0,
+                {str(k): int(v) for k, v in counts.items()},
+                tuple((str(a), str(e)) for a, e in errors),
+            )
+        )
     return statuses
 
 
@@ -243,4 +299,6 @@ class DeliveryRecords:
         return is_subscribed(self.store, email_key)
 
     def mark(self, delivery: Delivery, status: str, error: str | None, *, count_run: bool) -> None:
-        mark_delivery(self.store, self.digest_id, delivery.email_key, status, error, count_run=count_run)
+        mark_delivery(
+            self.store, self.digest_id, delivery.email_key, status, error, count_run=count_run
+        )

@@ -81,7 +81,9 @@ class Login:
             if request.method not in SAFE_METHODS:
                 form = await request.form()
                 if not same_token(str(form.get("csrf", "")), session.csrf):
-                    return self.pages.message(403, "Form expired", "Reload the page and try again.")
+                    return self.pages.message(
+                        403, "Form expired", "Reload the page and try again."
+                    )
             request.state.session = session
             return await handler(request)
 

@@ -27,7 +27,9 @@ class Pages:
         self.config = config
         folder = str(resources.files("feedkit.web").joinpath("pages"))
         self.templates = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(folder), autoescape=True, undefined=jinja2.StrictUndefined
+            loader=jinja2.FileSystemLoader(folder),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
         )
         self.templates.filters["moment"] = self.moment
         self.templates.globals["plural"] = plural

@@ -15,7 +15,9 @@ from tests.conftest import write_site
 from tests.test_newsletter import REVIEWS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it)"
+)
 QUIET_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -40,7 +42,8 @@ MEASURE = """
 
 
 def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
-    """Load the page in headless Chromium at a window width and return the DOM after scripts ran."""
+    """Load the page in headless Chromium at a window width and return the DOM after scripts
+    ran."""
     assert CHROMIUM is not None
     window = [f"--user-data-dir={profile}", f"--window-size={width},1200"]
     window.append("--virtual-time-budget=3000")
@@ -61,7 +64,10 @@ def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def measured(preview: Path, tmp_path: Path, width: int) -> tuple[int, int, int]:
     """(column width, page width, window width) as laid out in a window `width` wide."""
     page = tmp_path / f"measure-{width}.html"
-    page.write_text(preview.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    page.write_text(
+        preview.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"),
+        encoding="utf-8",
+    )
     dom = rendered_dom(page, width, tmp_path / f"profile-{width}")
     container = re.search(r'data-container-width="(\d+)"', dom)
     page_width = re.search(r'data-page-width="(\d+)"', dom)
@@ -78,7 +84,8 @@ def test_digest_lays_out_at_600_px(preview: Path, tmp_path: Path) -> None:
 
 
 def test_digest_fits_a_narrow_window(preview: Path, tmp_path: Path) -> None:
-    """On a window narrower than 600 px (headless Chromium goes down to 500) the column shrinks with it."""
+    """On a window narrower than 600 px (headless Chromium goes down to 500) the column shrinks
+    with it."""
     container, page, window = measured(preview, tmp_path, 540)
     assert window < 600
     assert container <= window

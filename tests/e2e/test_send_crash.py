@@ -23,7 +23,9 @@ SUBSCRIBERS = 30
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
     command = [sys.executable, "-m", "feedkit.cli", *args]
-    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.mark.parametrize("kill_after", [1, 12])
@@ -33,16 +35,24 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
     server = SmtpServer(Faults(delay=0.03)).start()
     try:
         date = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-        reviews: dict[str, str | bytes] = {"a.md": f"---\ntitle: Alphaville DVD\ndate: {date}\n---\nText.\n"}
-        smtp = f'[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        reviews: dict[str, str | bytes] = {
+            "a.md": f"---\ntitle: Alphaville DVD\ndate: {date}\n---\nText.\n"
+        }
+        smtp = (
+            '[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\n'
+            f'port = {server.port}\nsecurity = "none"\n'
+        )
         config = load_config(write_site(tmp_path, reviews, smtp))
         addresses = [f"reader{number:02d}@example.org" for number in range(SUBSCRIBERS)]
         subscriptions.import_subscribers(config, [[address] for address in addresses])
         env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
         sender = subprocess.Popen(
             [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
-            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while len(server.handler.received) < kill_after and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -62,6 +72,9 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
             assert len(items) == 2
             assert items[0].message["Message-ID"] == items[1].message["Message-ID"]
         assert campaigns.pending_count(config) == 0
-        assert run_cli(tmp_path, "digest", "resume").stdout == "Nothing to resume: every digest is finished.\n"
+        assert (
+            run_cli(tmp_path, "digest", "resume").stdout
+            == "Nothing to resume: every digest is finished.\n"
+        )
     finally:
         server.stop()

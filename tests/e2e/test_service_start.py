@@ -35,7 +35,9 @@ def site(root: Path, schedule: str) -> Config:
 def run(root: Path, *args: str, secret: str = SECRET) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FEEDKIT_SECRET": secret}
     command = [sys.executable, "-m", "feedkit.cli", "run", *args]
-    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def mails(config: Config) -> int:

@@ -1,4 +1,5 @@
-"""The web side in headless Chromium (Debian's, driven by Playwright), against `feedkit serve` as a process."""
+"""The web side in headless Chromium (Debian's, driven by Playwright), against `feedkit serve` as a
+process."""
 
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ def server_url(site: Config) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
     command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=site.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=site.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -97,7 +100,8 @@ def shot(page: Page, folder: Path, name: str) -> None:
 def test_editor_logs_in_previews_tests_and_sends(
     browser: Browser, server_url: str, site: Config, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    """Log in, look at the preview, send a test that arrives, send the digest and watch its status."""
+    """Log in, look at the preview, send a test that arrives, send the digest and watch its
+    status."""
     page = browser.new_page()
     page.goto(f"{server_url}/admin")
     expect(page).to_have_url(f"{server_url}/admin/login")
@@ -134,7 +138,8 @@ def test_editor_logs_in_previews_tests_and_sends(
 def test_subscriber_unsubscribes_through_the_link_in_the_mail(
     browser: Browser, server_url: str, site: Config, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    """The link in a received message leads to one button; after it, the next digest skips that address."""
+    """The link in a received message leads to one button; after it, the next digest skips that
+    address."""
     campaigns.send(site, lambda: open_transport(site))
     message = smtp.handler.by_recipient()["ann@example.org"][0].message
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -147,10 +152,14 @@ def test_subscriber_unsubscribes_through_the_link_in_the_mail(
     page.click("button:has-text('Unsubscribe')")
     expect(page.locator("h1")).to_have_text("You are unsubscribed")
     shot(page, tmp_path, "unsubscribed")
-    assert [s.address for s in subscriptions.list_subscribers(site, "active")] == ["bob@example.org"]
+    assert [s.address for s in subscriptions.list_subscribers(site, "active")] == [
+        "bob@example.org"
+    ]
 
     date = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
-    (site.content_dir / "new.md").write_text(f"---\ntitle: Stalker Blu-ray\ndate: {date}\n---\nZone.\n", "utf-8")
+    (site.content_dir / "new.md").write_text(
+        f"---\ntitle: Stalker Blu-ray\ndate: {date}\n---\nZone.\n", "utf-8"
+    )
     before = len(smtp.handler.received)
     campaigns.send(site, lambda: open_transport(site))
     assert [item.recipients for item in smtp.handler.received[before:]] == [["bob@example.org"]]
@@ -162,7 +171,9 @@ def test_home_page_offers_every_feed(browser: Browser, server_url: str, tmp_path
     page.goto(server_url)
     site_feed = page.locator(".feature .url").first
     expect(site_feed).to_have_text("https://reviews.example.org/feed.xml")
-    hrefs = page.eval_on_selector_all("link[rel=alternate]", "links => links.map(link => link.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all(
+        "link[rel=alternate]", "links => links.map(link => link.getAttribute('href'))"
+    )
     assert hrefs == ["/feed.xml", "/atom.xml", "/feed.json"]
     shot(page, tmp_path, "home")
 
