@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lxml import html as lxml_html
 
 from feedkit.config import Config, load_config
 
@@ -22,7 +24,7 @@ author = "The Desk"
 SiteMaker = Callable[..., Config]
 
 
-def write_site(root: Path, reviews: dict[str, str | bytes], extra_config: str = "") -> Path:
+def write_site(root: Path, reviews: Mapping[str, str | bytes], extra_config: str = "") -> Path:
     """Write config.toml and the given review files (path -> text or raw bytes) under `root`."""
     config_path = root / "config.toml"
     config_path.write_text(BASE_CONFIG + textwrap.dedent(extra_config), encoding="utf-8")
@@ -46,3 +48,8 @@ def make_site(tmp_path: Path) -> SiteMaker:
         return load_config(write_site(tmp_path, reviews, extra_config))
 
     return make
+
+
+def parse_html(data: bytes | str) -> Any:
+    """A page as an lxml tree, walked dynamically: the stubs type xpath() results too loosely."""
+    return lxml_html.fromstring(data)

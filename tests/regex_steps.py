@@ -8,12 +8,15 @@ pattern whose count grows quadratically here is quadratic there too.
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from collections.abc import Callable, Sequence
-from re import _constants as sre  # the parse tree's node names
-from re import _parser
 from typing import Any
+
+# re's own parser and the node names of its parse tree: private, and typed by no stub.
+sre: Any = importlib.import_module("re._constants")
+_parser: Any = importlib.import_module("re._parser")
 
 Continuation = Callable[[int], bool]
 Node = tuple[Any, Any]

@@ -101,7 +101,8 @@ def test_an_empty_site_says_so_and_its_feeds_carry_a_stable_plausible_date(tmp_p
         built.stderr
     )
     parsed = feedparser.parse(tmp_path / "public" / "atom.xml")
-    updated = datetime(*parsed.feed.updated_parsed[:6], tzinfo=UTC)
+    year, month, day, hour, minute, second = parsed.feed.updated_parsed[:6]
+    updated = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     assert abs((datetime.now(UTC) - updated).total_seconds()) < 300
     first = (tmp_path / "public" / "feed.xml").read_bytes()
     (tmp_path / "public" / "feed.xml").unlink()

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.conftest import write_site
@@ -96,7 +97,7 @@ def test_lazy_command_summaries_match_the_commands() -> None:
         assert command.get_short_help_str(limit=200) == summary
 
 
-def _context() -> object:
+def _context() -> click.Context:
     import click  # noqa: PLC0415
 
     from feedkit.cli.main import main  # noqa: PLC0415

@@ -945,7 +945,7 @@ def recording_parse(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def forbid_parse(monkeypatch: pytest.MonkeyPatch) -> None:
-    def parse(text: str, source: str, content_hash: str, config: Config) -> Review:
+    def parse(_text: str, source: str, _content_hash: str, _config: Config) -> Review:
         raise AssertionError(f"{source} was parsed again")
 
     monkeypatch.setattr(feedkit.content.loader, "parse_review", parse)
@@ -1160,7 +1160,7 @@ def test_unreadable_subfolder_is_a_problem_and_the_rest_loads(
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr(feedkit.content.files.os, "scandir", scandir)
+    monkeypatch.setattr(os, "scandir", scandir)
     result = load(config)
     assert [review.source for review in result.site.reviews] == ["ok.md"]
     assert [str(problem) for problem in result.problems] == [

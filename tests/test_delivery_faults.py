@@ -123,7 +123,7 @@ def test_a_very_long_title_is_folded_and_delivered(
 
 
 def test_the_server_limit_on_line_length_is_what_the_fold_avoids(
-    tmp_path: Path, server_with: Callable[..., SmtpServer]
+    server_with: Callable[..., SmtpServer],
 ) -> None:
     """The same server refuses a header line over 998 characters with '500 Line too long': the
     long-title test above would fail without folding (this pins the server's behaviour)."""

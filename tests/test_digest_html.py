@@ -11,13 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from lxml import html as lxml_html
 
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns, subscriptions
 from feedkit.store.db import Store
-from tests.conftest import write_site
+from tests.conftest import parse_html, write_site
 from tests.test_newsletter import REVIEWS, review
 
 SECRET = "digest-html-secret-long-enough"  # noqa: S105 - a test value
@@ -35,7 +34,7 @@ def preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_stars_are_an_image_with_a_spoken_label(preview: Path) -> None:
     """The rating is one element with role="img" and a label a screen reader reads out, and no
     element carries aria-label without a role that allows it."""
-    document = lxml_html.fromstring(preview.read_bytes())
+    document = parse_html(preview.read_bytes())
     (stars,) = document.find_class("stars")
     assert (stars.get("role"), stars.get("aria-label")) == ("img", "Rated 4.5 out of 5")
     assert stars.text_content() == "★★★★½"
@@ -58,7 +57,7 @@ def test_digest_has_no_errors_under_the_nu_checker(preview: Path) -> None:
 
 def archive_nav(config: Config, name: str) -> tuple[str, list[tuple[str, str]]]:
     """An archived issue's date line, and (text, href) of the links in its issue navigation."""
-    document = lxml_html.fromstring((config.output_dir / "digests" / name).read_bytes())
+    document = parse_html((config.output_dir / "digests" / name).read_bytes())
     (issue,) = document.find_class("issue")
     (nav,) = document.find_class("issue-nav")
     links = [(link.text_content(), link.get("href")) for link in nav.iter("a")]

@@ -286,9 +286,7 @@ def test_json_feed_follows_version_1_1(site: Config) -> None:
         assert datetime.fromisoformat(item["date_published"]).tzinfo is not None
 
 
-def test_unchanged_corpus_rebuilds_byte_identical_files(
-    make_site: SiteMaker, tmp_path: Path
-) -> None:
+def test_unchanged_corpus_rebuilds_byte_identical_files(make_site: SiteMaker) -> None:
     """A rebuild from scratch, days later, writes the very same bytes."""
     config = make_site(CORPUS)
     build(config)

@@ -65,11 +65,11 @@ def test_message_is_well_formed_multipart(config: Config) -> None:
     assert message.get_content_type() == "multipart/alternative"
     token = Tokens(SECRET).make(Purpose.UNSUBSCRIBE, "ann@example.org")
     link = f"https://reviews.example.org/unsubscribe?t={token}"
-    assert message.get_body(("plain",)).get_content() == f"Café ★\r\nUnsubscribe: {link}\r\n"  # type: ignore[union-attr]
-    assert (
-        message.get_body(("html",)).get_content()
-        == f'<p>Café ★ <a href="{link}">Unsubscribe</a></p>'
-    )  # type: ignore[union-attr]
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert plain.get_content() == f"Café ★\r\nUnsubscribe: {link}\r\n"
+    assert html.get_content() == f'<p>Café ★ <a href="{link}">Unsubscribe</a></p>'
     assert (
         message["List-Unsubscribe"]
         == f"<{link}>, <mailto:news@reviews.example.org?subject=unsubscribe>"

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-import feedkit.output
 from feedkit.config import Config, load_config
-from feedkit.errors import LockedError, MailConfigError, SubscriberError
+from feedkit.errors import LockedError, MailConfigError, OutputError, SubscriberError
 from feedkit.mail.transports import FileTransport, open_transport
 from feedkit.newsletter import campaigns, subscriptions
 from feedkit.newsletter.messages import DigestMessages, unsubscribe_link
@@ -557,10 +556,8 @@ def test_full_disk_stops_the_send_and_keeps_the_rest_pending(
     def no_space(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(
-        feedkit.output.os, "fsync", no_space
-    )  # the disk fills up (simulated: it cannot here)
-    with pytest.raises(feedkit.output.OutputError) as caught:
+    monkeypatch.setattr(os, "fsync", no_space)  # the disk fills up (simulated: it cannot here)
+    with pytest.raises(OutputError) as caught:
         campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert "No space left on device" in str(caught.value)
     monkeypatch.undo()
@@ -582,8 +579,8 @@ def test_an_archive_page_that_cannot_be_written_freezes_no_digest(
     def read_only(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(feedkit.output.os, "fsync", read_only)  # simulated: tests run as root
-    with pytest.raises(feedkit.output.OutputError):
+    monkeypatch.setattr(os, "fsync", read_only)  # simulated: tests run as root
+    with pytest.raises(OutputError):
         campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     monkeypatch.undo()
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)

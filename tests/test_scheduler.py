@@ -4,7 +4,7 @@ decisions."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ def test_friday_digest_across_both_dst_changes() -> None:
     )
     assert all(moment.astimezone(LONDON).strftime("%a %H:%M") == "Fri 08:00" for moment in times)
     assert [moment.date() for moment in times] == [
-        datetime(2026, 3, 20).date() + timedelta(weeks=week) for week in range(len(times))
+        date(2026, 3, 20) + timedelta(weeks=week) for week in range(len(times))
     ]
     offsets = {
         moment.astimezone(LONDON).date().isoformat(): moment.astimezone(LONDON).strftime("%z")

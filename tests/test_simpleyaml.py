@@ -66,6 +66,7 @@ def test_known_shapes_agree_or_decline(text: str) -> None:
         expected = pyyaml(text)
     except (yaml.YAMLError, ValueError):
         expected = "error"
+    quick: object
     try:
         quick = simpleyaml.load(text)
     except ValueError:

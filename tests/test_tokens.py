@@ -32,9 +32,9 @@ def test_a_token_reads_back_for_its_purpose_only() -> None:
     [
         lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),
         lambda token: token.replace(token.split(".")[0], "Ym9iQGV4YW1wbGUub3Jn", 1),
-        lambda token: "",
-        lambda token: "not-a-token",
-        lambda token: "é.é.é",
+        lambda _token: "",
+        lambda _token: "not-a-token",
+        lambda _token: "é.é.é",
         lambda token: token + "." + token,
     ],
     ids=["signature", "payload", "empty", "garbage", "non-ascii", "doubled"],

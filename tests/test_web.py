@@ -19,7 +19,6 @@ import httpx2 as httpx
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
-from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
 from feedkit import pipeline, schedule
@@ -35,7 +34,7 @@ from feedkit.tokens import Purpose, Tokens
 from feedkit.web.app import create_app
 from feedkit.web.auth import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import write_site
+from tests.conftest import parse_html, write_site
 from tests.test_newsletter import REVIEWS, review
 
 SECRET = "web-test-secret-long-enough"  # noqa: S105 - a test value
@@ -146,7 +145,7 @@ def test_conditional_get_answers_304(client: TestClient) -> None:
 
 def test_home_page_lists_feeds_with_autodiscovery(client: TestClient) -> None:
     """The home page's <head> lets browsers and readers discover every feed."""
-    page = lxml_html.fromstring(client.get("/").content)
+    page = parse_html(client.get("/").content)
     links = page.xpath(ALTERNATE)
     found = [(link.get("type"), link.get("title"), link.get("href")) for link in links]
     assert found == [
@@ -602,7 +601,7 @@ def test_home_page_lists_the_built_feeds_without_reading_content(categorised: Co
 def shown_feeds(page: bytes) -> tuple[list[str], list[tuple[str, str, str]]]:
     """The site feed's addresses as shown (the first section), and (heading, name, address) of
     each feed in the lists below it."""
-    document = lxml_html.fromstring(page)
+    document = parse_html(page)
     (main,) = document.find_class("feature")
     main_urls = [code.text_content() for code in main.find_class("url")]
     listed = [
@@ -698,7 +697,7 @@ def dashboard_facts(config: Config) -> dict[str, str]:
     """The dashboard's 'Goes out' / 'In it' / 'To' list, as text."""
     with TestClient(create_app(config)) as client:
         log_in(client)
-        page = lxml_html.fromstring(client.get("/admin").content)
+        page = parse_html(client.get("/admin").content)
     (facts,) = page.xpath("//dl")
     terms = list(facts.iter("dt"))
     return {term.text_content(): " ".join(term.getnext().text_content().split()) for term in terms}
@@ -734,7 +733,7 @@ def test_recent_digests_show_times_in_words(client: TestClient, config: Config) 
     campaigns.send(config, lambda: open_transport(config))
     (status,) = campaigns.status(config)
     log_in(client)
-    page = lxml_html.fromstring(client.get("/admin").content)
+    page = parse_html(client.get("/admin").content)
     (shown,) = page.xpath("//table//time")
     local = datetime.fromisoformat(status.created_at).astimezone(config.zone)
     in_words = f"{local:%a %-d %b %Y, %H:%M %Z}"

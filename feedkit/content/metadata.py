@@ -47,7 +47,8 @@ KNOWN_KEYS = frozenset(
 HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
 
 
-_DATE_SENTINEL = datetime(1, 1, 1)
+# dateutil fills what a text leaves out from this default; year 1 means the text had no year.
+_DATE_SENTINEL = datetime(1, 1, 1)  # noqa: DTZ001 - a default for fields, not a moment
 
 
 MIN_YEAR, MAX_YEAR = (

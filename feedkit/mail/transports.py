@@ -52,7 +52,7 @@ class FileTransport:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def send(self, sender: str, message: OutgoingMessage) -> None:
+    def send(self, sender: str, message: OutgoingMessage) -> None:  # noqa: ARG002 - the interface
         write_atomic(self.path_for(message), message.data)
 
     def path_for(self, message: OutgoingMessage) -> Path:

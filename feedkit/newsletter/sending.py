@@ -233,9 +233,8 @@ class Sender:
                         self._halt(self.breaker.reason())
         except MessageRejectedError as exc:
             self._halt(str(exc))
-        except (
-            Exception
-        ) as exc:  # a wrong password, a full disk, or a bug: every thread stops, the caller hears
+        # A wrong password, a full disk, or a bug: every thread stops, and the caller hears of it.
+        except Exception as exc:  # noqa: BLE001 - passed on, not swallowed
             with self.lock:
                 self.failure = self.failure or exc
             self._halt(str(exc))

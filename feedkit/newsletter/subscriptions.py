@@ -67,7 +67,7 @@ def unsubscribe_with_token(config: Config, token: str) -> tuple[str, bool] | Non
         return address, records.unsubscribe(store, address.lower())
 
 
-def address_of_token(config: Config, token: str) -> str | None:
+def address_of_token(token: str) -> str | None:
     """The address an unsubscribe token names, without acting on it (the page before the
     button)."""
     return Tokens(secret_from_environment()).read(Purpose.UNSUBSCRIBE, token)

@@ -57,7 +57,7 @@ class Editors:
     def _notice(self, signed: str) -> str | None:
         return self.tokens.read(Purpose.NOTICE, signed, NOTICE_AGE) if signed else None
 
-    async def preview(self, request: Request) -> Response:
+    async def preview(self, _request: Request) -> Response:
         written = await run_in_threadpool(campaigns.preview, self.config)
         if not written.reviews:
             message = "No review is published yet, so there is nothing to preview."
@@ -109,7 +109,7 @@ class Editors:
     def is_sending(self) -> bool:
         return self.sending is not None and self.sending.is_alive()
 
-    async def status(self, request: Request) -> Response:
+    async def status(self, _request: Request) -> Response:
         statuses = await run_in_threadpool(campaigns.status, self.config, 10)
         sending, error = self.is_sending(), self.send_error
         return self.pages.render("status.html.j2", statuses=statuses, sending=sending, error=error)

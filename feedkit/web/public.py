@@ -79,7 +79,7 @@ class PublicSide:
         self.config = config
         self.pages = pages
 
-    async def home(self, request: Request) -> Response:
+    async def home(self, _request: Request) -> Response:
         """The feeds the last build wrote, the site's own first."""
         feeds = await run_in_threadpool(self._listed_feeds)
         main = next((feed for feed in feeds if feed.group == ""), None)

@@ -27,7 +27,7 @@ class Unsubscribing:
     async def ask(self, request: Request) -> Response:
         """The address the link is for, and one button: nothing changes yet."""
         token = request.query_params.get("t", "")
-        address = subscriptions.address_of_token(self.config, token) if token else None
+        address = subscriptions.address_of_token(token) if token else None
         if address is None:
             return self._invalid_link()
         return self.pages.render("unsubscribe.html.j2", address=address, token=token)

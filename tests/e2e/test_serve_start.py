@@ -199,8 +199,9 @@ def test_hash_password_at_a_terminal_asks_twice_and_again_when_short() -> None:
     controller, terminal = pty.openpty()
     command = [sys.executable, "-m", "feedkit.cli", "serve", "--hash-password"]
     # A new session has no controlling terminal: getpass then uses the pseudo-terminal on stdin.
-    streams = {"stdin": terminal, "stdout": terminal, "stderr": terminal}
-    process = subprocess.Popen(command, **streams, start_new_session=True)
+    process = subprocess.Popen(
+        command, stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True
+    )
     os.close(terminal)
     asked = [
         (b"page: ", "short"),

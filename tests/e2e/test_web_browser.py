@@ -97,8 +97,9 @@ def shot(page: Page, folder: Path, name: str) -> None:
     assert path.stat().st_size > 1000
 
 
+@pytest.mark.usefixtures("site")
 def test_editor_logs_in_previews_tests_and_sends(
-    browser: Browser, server_url: str, site: Config, smtp: SmtpServer, tmp_path: Path
+    browser: Browser, server_url: str, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     """Log in, look at the preview, send a test that arrives, send the digest and watch its
     status."""
@@ -113,7 +114,7 @@ def test_editor_logs_in_previews_tests_and_sends(
     shot(page, tmp_path, "dashboard")
 
     preview = browser.new_page()
-    preview.context.add_cookies(page.context.cookies())
+    preview.context.add_cookies(page.context.cookies())  # type: ignore[arg-type]
     preview.goto(f"{server_url}/admin/preview")
     expect(preview.locator("h2.title").first).to_have_text("Vertigo Blu-ray")
     shot(preview, tmp_path, "preview")
