@@ -33,7 +33,6 @@ class SplitFile:
     values: dict[str, Any]
     body: str
     front_matter_text: str
-    body_line: int  # the 1-based line where the body starts
 
 
 FENCES = {"---": "yaml", "+++": "toml"}
@@ -65,7 +64,7 @@ def split_front_matter(text: str) -> SplitFile:
         raise FrontMatterError(f"front matter is over {limit_kb} KB; keep it to the details", 1)
     body = rest[closing.end() :].removeprefix("\n")
     values = _parse_yaml(inner) if FENCES[fence] == "yaml" else _parse_toml(inner)
-    return SplitFile(values, body, inner, inner.count("\n") + 3)
+    return SplitFile(values, body, inner)
 
 
 def _parse_yaml(inner: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
 
@@ -302,7 +302,3 @@ def _drop_duplicate_slugs(
                 )
             )
     return list(owners.values()), problems
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
