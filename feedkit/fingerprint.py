@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from feedkit import __version__
+from feedkit.config import Config
 
 PACKAGE = Path(__file__).parent
 
@@ -28,3 +29,12 @@ def fingerprint_of(package: Path) -> bytes:
         digest.update(module.relative_to(package).as_posix().encode() + b"\0")
         digest.update(module.read_bytes())
     return digest.digest()
+
+
+def cache_fingerprint(config: Config) -> str:
+    """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
+    # The base URL makes relative author links absolute.
+    shaping = (config.site.timezone, config.site.base_url, config.content)
+    digest = hashlib.sha256(code_fingerprint())
+    digest.update(repr(shaping).encode())
+    return digest.hexdigest()

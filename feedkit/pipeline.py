@@ -1,6 +1,7 @@
-"""The use cases every shell calls: the CLI, the scheduler and the web app run the same code.
-
-`build` turns the content folder into feed files; `check` validates without writing.
+"""The feeds' use cases, shared by the CLI, the scheduler and the web app: `build` turns the
+content folder into feed files, `check` validates without writing, `feed_index` says what the
+last build wrote. A build whose inputs have not changed since the last one is answered from its
+remembered report, without loading the machinery that reads and writes (feedkit.publishing).
 """
 
 from __future__ import annotations
@@ -13,21 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedkit.config import Config
-from feedkit.content.bodies import BodyRenderer
 from feedkit.content.files import ContentScan, scan_content
-from feedkit.content.loader import load_site
 from feedkit.errors import ContentError
 from feedkit.feeds.formats import STYLESHEET_NAME
-from feedkit.feeds.plans import FeedPlan, feed_plans
-from feedkit.feeds.writer import FeedsWritten, FeedWork, write_feeds
-from feedkit.fingerprint import code_fingerprint
-from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, Site, printable
+from feedkit.fingerprint import cache_fingerprint, code_fingerprint
+from feedkit.model import FileStamp, LoadResult, Problem, ReviewStatus, printable
 from feedkit.output import remove_stale_temporaries
 from feedkit.store import build as build_state
-from feedkit.store import newsletter as newsletter_records
-from feedkit.store.build import SqliteReviewCache, StoreBodyCache
 from feedkit.store.db import Store, open_store
-from feedkit.urls import SiteUrls
 from feedkit.words import plural
 
 MEMO_KEY = "build_memo"
@@ -77,56 +71,15 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
         if remembered is not None:
             _refuse_if_strict(strict, remembered.problems)
             return replace(remembered, notes=notes)
-        result = load(config, store, now, scan.stamps)
+        from feedkit import publishing  # noqa: PLC0415 - a build that changes nothing never needs it
+
+        result = publishing.load(config, store, now, scan.stamps)
         _refuse_if_strict(strict, result.problems)
-        feeds = publish_feeds(config, store, result.site, now)
-        record_visibility(store, result.site)
+        feeds = publishing.publish_feeds(config, store, result.site, now)
+        publishing.record_visibility(store, result.site)
         report = _report(result, feeds.written, feeds.unchanged, feeds.removed, notes)
         _remember(store, inputs, report, result)
     return report
-
-
-def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> FeedsWritten:
-    """Write the feeds and remember what was written: ids, fingerprints, bodies, the index."""
-    plans = feed_plans(config, site.published_reviews)
-    previous = build_state.outputs_of_folder(store, str(config.output_dir.resolve()))
-    work = FeedWork(
-        plans, stable_ids(config, store, plans), previous, build_state.first_build(store, now)
-    )
-    bodies = BodyRenderer(config, StoreBodyCache(store))
-    feeds = write_feeds(config, work, bodies)
-    bodies.save()
-    build_state.record_outputs(store, feeds.fingerprints)
-    build_state.forget_outputs(store, feeds.forgotten)
-    build_state.record_feed_index(store, [(plan.folder, plan.title) for plan in plans])
-    return feeds
-
-
-def record_visibility(store: Store, site: Site) -> None:
-    """Note which reviews are public now, so one that was a draft goes into the next digest."""
-    public = {review.source for review in site.published_reviews}
-    hidden = {review.source for review in site.reviews} - public
-    newsletter_records.record_review_visibility(store, public, hidden, site.now)
-
-
-def stable_ids(config: Config, store: Store, plans: list[FeedPlan]) -> dict[str, str]:
-    """Each review's feed id: its front-matter `id`, else the tag URI it was first published under.
-
-    Ids are fixed when a review first appears in a feed: no reader has seen one before that.
-    """
-    reviews = list({review.source: review for plan in plans for review in plan.reviews}.values())
-    known = build_state.known_entry_ids(store)
-    urls = SiteUrls.of(config)
-    new = {
-        review.source: urls.tag_uri(review, config)
-        for review in reviews
-        if not review.entry_id and review.source not in known
-    }
-    build_state.remember_entry_ids(store, new)
-    return {
-        review.source: review.entry_id or known.get(review.source) or new[review.source]
-        for review in reviews
-    }
 
 
 def feed_index(config: Config) -> list[tuple[str, str]]:
@@ -142,7 +95,10 @@ def check(config: Config, now: datetime | None = None) -> BuildReport:
     """Read the config and every review without writing anything."""
     scan = scan_content(config)
     with open_store(config) as store:
-        result = load(config, store, now or datetime.now(UTC), scan.stamps, save_cache=False)
+        from feedkit import publishing  # noqa: PLC0415
+
+        moment = now or datetime.now(UTC)
+        result = publishing.load(config, store, moment, scan.stamps, save_cache=False)
     return _report(result, (), 0, (), scan_notes(config, scan))
 
 
@@ -160,30 +116,6 @@ def scan_notes(config: Config, scan: ContentScan) -> tuple[str, ...]:
             "only _posts is read"
         )
     return tuple(notes)
-
-
-def load(
-    config: Config,
-    store: Store,
-    now: datetime,
-    stamps: list[FileStamp] | None = None,
-    save_cache: bool = True,
-) -> LoadResult:
-    """The site as it is now, through the parse cache; `stamps` reuses a scan already made."""
-    cache = SqliteReviewCache(store, cache_fingerprint(config))
-    result = load_site(config, now, cache, stamps)
-    if save_cache:
-        cache.save()
-    return result
-
-
-def cache_fingerprint(config: Config) -> str:
-    """Everything that shapes a parsed review; when it changes, cached reviews are parsed again."""
-    # The base URL makes relative author links absolute.
-    shaping = (config.site.timezone, config.site.base_url, config.content)
-    digest = hashlib.sha256(code_fingerprint())
-    digest.update(repr(shaping).encode())
-    return digest.hexdigest()
 
 
 def _refuse_if_strict(strict: bool, problems: Sequence[Problem]) -> None:

@@ -21,8 +21,8 @@ from feedkit.config import Config
 from feedkit.content.frontmatter import yaml_loaders
 from feedkit.content.loader import load_site
 from feedkit.errors import ConfigError, ContentError
+from feedkit.fingerprint import cache_fingerprint
 from feedkit.model import Author, LoadResult, Problem, Review, ReviewStatus, printable
-from feedkit.pipeline import cache_fingerprint
 from feedkit.store.build import SqliteReviewCache
 from feedkit.store.db import Store
 from tests.conftest import SiteMaker

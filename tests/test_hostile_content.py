@@ -14,7 +14,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedkit import pipeline
+from feedkit import pipeline, publishing
 from feedkit.config import Config
 from feedkit.content.files import scan_content
 from feedkit.errors import ContentError
@@ -107,7 +107,7 @@ def test_file_that_grows_after_the_scan_is_read_only_up_to_the_limit(make_site: 
         stamps = scan_content(config).stamps
         with (config.content_dir / "grows.md").open("a", encoding="utf-8") as handle:
             handle.write("word " * 100_000)
-        result = pipeline.load(config, store, NOW, stamps)
+        result = publishing.load(config, store, NOW, stamps)
     too_big = "is over the 1 KB a review may be; shorten it or raise [content] max_file_kb"
     assert [str(problem) for problem in result.problems] == [f"content/grows.md: {too_big}"]
     assert [review.title for review in result.site.reviews] == ["Good"]

@@ -20,6 +20,7 @@ LAYERS = {
     "feedkit.web": SHELLS,
     "feedkit.service": SHELLS,
     "feedkit.pipeline": USE_CASES,
+    "feedkit.publishing": USE_CASES,
     "feedkit.newsletter.campaigns": USE_CASES,
     "feedkit.newsletter.subscriptions": USE_CASES,
     "feedkit.operations": USE_CASES,

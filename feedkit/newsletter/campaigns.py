@@ -36,7 +36,7 @@ from feedkit.newsletter.selection import Selection, latest_reviews, select_revie
 from feedkit.newsletter.sending import Sender, SendReport, stopped_error
 from feedkit.newsletter.subscriptions import normalize_address
 from feedkit.output import remove_file, write_atomic
-from feedkit.pipeline import load, record_visibility
+from feedkit.publishing import load, record_visibility
 from feedkit.store import locks
 from feedkit.store import newsletter as records
 from feedkit.store.build import StoreBodyCache
