@@ -10,6 +10,9 @@ import socket
 import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -238,6 +241,27 @@ def test_file_transport_writes_one_eml_per_subscriber(site_maker: Callable[..., 
     assert "?t=" not in page  # the public copy carries no personal token...
     assert 'href="None"' not in page  # ...and no broken link in its place
     assert "To unsubscribe, use the link at the foot of the e-mail you received" in page
+
+
+def test_only_a_later_digest_speaks_of_the_last_issue(site_maker: Callable[..., Config]) -> None:
+    """The first issue has no "last issue" to speak of; the one after it does."""
+    config = site_maker()
+    subscribe(config, 1)
+    campaigns.send(config, lambda: FileTransport(config.outbox_dir))
+    (config.content_dir / "alien.md").write_text(review("Alien Blu-ray", 0), "utf-8")
+    campaigns.send(config, lambda: FileTransport(config.outbox_dir))
+    first, second = (digest_html(config, issue) for issue in (1, 2))
+    assert "2 new reviews." in first
+    assert "since the last issue" not in first
+    assert "1 new review since the last issue." in second
+
+
+def digest_html(config: Config, issue: int) -> str:
+    (path,) = config.outbox_dir.glob(f"digest-{issue}.*.eml")
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    html = message.get_body(("html",))
+    assert isinstance(html, EmailMessage)
+    return " ".join(html.get_content().split())
 
 
 # -- exactly once, despite faults -----------------------------------------------------------------

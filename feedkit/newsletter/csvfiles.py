@@ -26,6 +26,9 @@ EMAIL_HEADERS = frozenset(
     }
 )
 NAME_HEADERS = frozenset({"name", "full name", "fullname", "full_name", "display name", "nom"})
+# Services that split the name (Mailchimp, Buttondown, Substack exports) get it joined back.
+FIRST_NAME_HEADERS = frozenset({"first name", "first_name", "firstname", "given name", "fname"})
+LAST_NAME_HEADERS = frozenset({"last name", "last_name", "lastname", "surname", "lname"})
 _LOOKS_LIKE_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -53,11 +56,27 @@ def read_subscriber_rows(text: str) -> SubscriberRows:
     body = records[1:] if had_header else records
     if email_column is None:
         email_column = _column_by_content(body)
-    name_column = (
-        _column(header, NAME_HEADERS) if had_header else _other_column(body, email_column)
-    )
-    rows = [(_cell(row, email_column), _cell(row, name_column)) for row in body]
+    name_columns = _name_columns(header, body, email_column, had_header=had_header)
+    rows = [(_cell(row, email_column), _name(row, name_columns)) for row in body]
     return SubscriberRows(rows, email_column, had_header)
+
+
+def _name_columns(
+    header: Sequence[str], body: Sequence[Sequence[str]], email_column: int, *, had_header: bool
+) -> list[int]:
+    """Where the name is: one column, a first and a last name column, or none."""
+    if not had_header:
+        other = _other_column(body, email_column)
+        return [] if other is None else [other]
+    whole = _column(header, NAME_HEADERS)
+    if whole is not None:
+        return [whole]
+    parts = (_column(header, FIRST_NAME_HEADERS), _column(header, LAST_NAME_HEADERS))
+    return [index for index in parts if index is not None]
+
+
+def _name(row: Sequence[str], columns: Sequence[int]) -> str:
+    return " ".join(part for part in (_cell(row, index) for index in columns) if part)
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
