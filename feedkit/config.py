@@ -114,9 +114,53 @@ class StateSettings:
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    """`feedkit serve`: the reverse proxies whose X-Forwarded-For header names the client."""
+    """`feedkit serve`: where readers reach it, and the reverse proxies whose X-Forwarded-For
+    header names the client."""
 
+    url: str = ""  # default: the site's base_url (feedkit serve behind the site's own address)
     trusted_proxies: tuple[str, ...] = ()  # IP addresses or networks; none: the header is ignored
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeSettings:
+    """Readers subscribing from the site: confirmed opt-in, and the defences of the form."""
+
+    double_opt_in: bool = True
+    confirm_hours: int = 48  # a confirmation link works this long
+    pending_days: int = 30  # an unconfirmed request is forgotten after this
+    refused_domains: tuple[str, ...] = ()  # addresses at these domains cannot subscribe
+    confirm_interval_minutes: int = 60  # at most one confirmation mail per address in this time
+    client_per_hour: int = 10  # subscribe requests one client may make
+    total_per_hour: int = 500  # subscribe requests from everyone together
+    min_form_seconds: int = 2  # a form sent sooner than this after it was shown is a robot's
+    max_form_hours: int = 24  # a form older than this is not taken
+
+
+@dataclass(frozen=True, slots=True)
+class HookSettings:
+    """A command and/or a URL told of subscribes, confirmations and unsubscribes (JSON)."""
+
+    command: str = ""  # run without a shell; the event arrives on standard input
+    url: str = ""  # receives a POST
+    events: tuple[str, ...] = ("subscribe", "confirm", "unsubscribe")
+    secret_env: str = ""  # names a variable whose value signs each POST (X-Feedkit-Signature)
+    timeout: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSettings:
+    """One topic readers may choose: reviews in its categories or with its tags (any of them),
+    rated at least `min_rating` when that is set."""
+
+    name: str
+    title: str = ""
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    min_rating: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
 
 
 SECTIONS: dict[str, type] = {
@@ -128,7 +172,11 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings,
     "state": StateSettings,
     "web": WebSettings,
+    "subscribe": SubscribeSettings,
+    "hooks": HookSettings,
 }
+TOPICS = "topics"  # an array of tables, [[topics]]: the one key that is not a section
+HOOK_EVENTS = ("subscribe", "confirm", "unsubscribe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +192,9 @@ class Config:
     schedule: ScheduleSettings
     state: StateSettings
     web: WebSettings
+    subscribe: SubscribeSettings = SubscribeSettings()
+    hooks: HookSettings = HookSettings()
+    topics: tuple[TopicSettings, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -166,8 +217,13 @@ class Config:
         return self.root / self.digest.outbox
 
     @property
+    def web_url(self) -> str:
+        """Where readers reach `feedkit serve`, ending in one slash: links in mail point here."""
+        return self.web.url.rstrip("/") + "/" if self.web.url else self.base_url
+
+    @property
     def unsubscribe_url(self) -> str:
-        return self.digest.unsubscribe_url or self.base_url + "unsubscribe"
+        return self.digest.unsubscribe_url or self.web_url + "unsubscribe"
 
     @property
     def schedule_zone(self) -> ZoneInfo:
@@ -192,16 +248,18 @@ def load_config(path: Path) -> Config:
 def parse_config(raw: dict[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document; `path` names the file in messages."""
     errors: list[str] = []
-    _check_unknown(raw, SECTIONS, "", errors)
+    _check_unknown(raw, {**SECTIONS, TOPICS: TopicSettings}, "", errors)
     sections = {
         name: _build_section(cls, raw.get(name, {}), name, errors)
         for name, cls in SECTIONS.items()
     }
+    topics = _build_topics(raw.get(TOPICS, []), errors)
     if not errors:
         _check_values(sections, errors)
+        _check_topics(topics, errors)
     if errors:
         raise ConfigError("\n".join(f"{path.name}: {error}" for error in errors))
-    return Config(path=path.resolve(), **sections)
+    return Config(path=path.resolve(), topics=topics, **sections)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -254,21 +312,36 @@ def _build_section(cls: type, raw: object, name: str, errors: list[str]) -> Any:
         return None  # a required value was missing or wrong; already reported
 
 
+def _build_topics(raw: object, errors: list[str]) -> tuple[TopicSettings, ...]:
+    """[[topics]]: each table one topic, checked like a section."""
+    if not isinstance(raw, list):
+        errors.append("[[topics]]: write each topic as a [[topics]] table with a name")
+        return ()
+    built = [_build_section(TopicSettings, table, TOPICS, errors) for table in raw]
+    return tuple(topic for topic in built if topic is not None)
+
+
 def _coerce(value: object, expected: object, key: str, errors: list[str]) -> object | None:
-    """Check one value against its declared type; lists become tuples."""
+    """Check one value against its declared type; lists become tuples, whole numbers floats."""
     if typing.get_origin(expected) is tuple:
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return tuple(value)
         errors.append(f"{key}: must be a list of strings, not {_type_name(value)}")
         return None
-    if expected is bool and isinstance(value, bool):
-        return value
-    if expected is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if expected is str and isinstance(value, str):
-        return value
+    accepted = _ACCEPTED.get(expected, ()) if isinstance(expected, type) else ()
+    if isinstance(value, accepted) and not (isinstance(value, bool) and expected is not bool):
+        return float(value) if isinstance(value, int) and expected is float else value
     errors.append(f"{key}: must be {_type_name_of(expected)}, not {_type_name(value)} {value!r}")
     return None
+
+
+# The TOML types each declared type takes (a bool is an int to Python, and is refused apart).
+_ACCEPTED: dict[type, tuple[type, ...]] = {
+    bool: (bool,),
+    int: (int,),
+    float: (int, float),
+    str: (str,),
+}
 
 
 def _type_name(value: object) -> str:
@@ -283,9 +356,8 @@ def _type_name(value: object) -> str:
 
 def _type_name_of(expected: object) -> str:
     if isinstance(expected, type):
-        return {bool: "true or false", int: "a whole number", str: "a string"}.get(
-            expected, expected.__name__
-        )
+        names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+        return names.get(expected, expected.__name__)
     return str(expected) if not isinstance(expected, types.GenericAlias) else "a list"
 
 
@@ -309,6 +381,8 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_mail(sections, errors)
     _check_schedule(sections["schedule"], errors)
     _check_web(sections["web"], errors)
+    _check_subscribe(sections["subscribe"], errors)
+    _check_hooks(sections["hooks"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if content.max_file_kb < 1:
@@ -382,6 +456,12 @@ def _check_subject(template: str, errors: list[str]) -> None:
 
 def _check_web(web: WebSettings, errors: list[str]) -> None:
     """Addresses and networks only: '*' or a host name would let any client say who it is."""
+    parts = urlsplit(web.url)
+    if web.url and (parts.scheme not in ("http", "https") or not parts.netloc):
+        errors.append(
+            f"[web] url: {web.url!r} is not an absolute http(s) URL; write e.g. "
+            "https://example.org/"
+        )
     for value in web.trusted_proxies:
         try:
             if "/" in value:
@@ -395,6 +475,57 @@ def _check_web(web: WebSettings, errors: list[str]) -> None:
             )
 
 
+def _check_subscribe(subscribe: SubscribeSettings, errors: list[str]) -> None:
+    for key in ("confirm_hours", "pending_days", "client_per_hour", "total_per_hour"):
+        _at_least(errors, "subscribe", key, getattr(subscribe, key), 1)
+    for key in ("confirm_interval_minutes", "min_form_seconds"):
+        _at_least(errors, "subscribe", key, getattr(subscribe, key), 0)
+    _at_least(errors, "subscribe", "max_form_hours", subscribe.max_form_hours, 1)
+    for domain in subscribe.refused_domains:
+        if not _DOMAIN.match(domain):
+            errors.append(
+                f"[subscribe] refused_domains: {domain!r} is not a domain; write e.g. "
+                "'mailinator.com'"
+            )
+
+
+def _at_least(errors: list[str], section: str, key: str, number: int, low: int) -> None:
+    if number < low:
+        errors.append(f"[{section}] {key}: must be at least {low}, not {number}")
+
+
+def _check_hooks(hooks: HookSettings, errors: list[str]) -> None:
+    if hooks.url and urlsplit(hooks.url).scheme not in ("http", "https"):
+        errors.append(f"[hooks] url: {hooks.url!r} is not an http(s) URL")
+    for event in hooks.events:
+        if event not in HOOK_EVENTS:
+            errors.append(f"[hooks] events: {event!r} is not one of {', '.join(HOOK_EVENTS)}")
+    _at_least(errors, "hooks", "timeout", hooks.timeout, 1)
+
+
+def _check_topics(topics: tuple[TopicSettings, ...], errors: list[str]) -> None:
+    """Names are what forms and the database keep: short, plain and unique."""
+    seen: set[str] = set()
+    for topic in topics:
+        if not _TOPIC_NAME.match(topic.name):
+            errors.append(
+                f"[[topics]] name: {topic.name!r} must be lower-case letters, digits and '-', "
+                "e.g. 'blu-ray'"
+            )
+        elif topic.name in seen:
+            errors.append(f"[[topics]] name: {topic.name!r} is used by two topics")
+        seen.add(topic.name)
+        if not (topic.categories or topic.tags or topic.min_rating):
+            errors.append(
+                f"[[topics]] {topic.name}: give categories, tags or min_rating, or it holds "
+                "nothing"
+            )
+        if not 0 <= topic.min_rating <= 5:
+            errors.append(f"[[topics]] {topic.name}: min_rating must be from 0 to 5")
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
+_TOPIC_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ import pytest
 from lxml import html as lxml_html
 
 from feedkit.config import Config, load_config
+from feedkit.newsletter import subscriptions
+from feedkit.newsletter.csvfiles import SubscriberRow
 
 BASE_CONFIG = """\
 [site]
@@ -53,3 +55,9 @@ def make_site(tmp_path: Path) -> SiteMaker:
 def parse_html(data: bytes | str) -> Any:
     """A page as an lxml tree, walked dynamically: the stubs type xpath() results too loosely."""
     return lxml_html.fromstring(data)
+
+
+def import_rows(config: Config, rows: Iterable[Sequence[str]]) -> subscriptions.ImportReport:
+    """Import (address[, name]) rows as an editor with every reader's consent would."""
+    found = [SubscriberRow(*row) for row in rows]
+    return subscriptions.import_subscribers(config, found, confirmed=True)

@@ -177,7 +177,7 @@ def test_init_makes_a_site_that_builds(tmp_path: Path) -> None:
     """`feedkit init DIR` scaffolds config, templates and a sample review that builds cleanly."""
     result = run(tmp_path, "init", "mysite")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "Created a feedkit site in mysite (6 files)."
+    assert result.stdout.splitlines()[0] == "Created a feedkit site in mysite (8 files)."
     site = tmp_path / "mysite"
     assert sorted(str(path.relative_to(site)) for path in site.rglob("*") if path.is_file()) == [
         "config.toml",

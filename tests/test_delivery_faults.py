@@ -22,13 +22,13 @@ import pytest
 
 from feedkit.config import Config, load_config
 from feedkit.errors import StateError
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns
 from feedkit.newsletter.messages import DigestMessages
 from feedkit.newsletter.model import DigestContent, FrozenDigest
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from feedkit.tokens import Tokens
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 
 SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
@@ -85,7 +85,7 @@ def make_site(
 
 def subscribe(config: Config, count: int) -> list[str]:
     addresses = [f"reader{number:02d}@example.org" for number in range(count)]
-    subscriptions.import_subscribers(config, [[address] for address in addresses])
+    import_rows(config, [[address] for address in addresses])
     return addresses
 
 

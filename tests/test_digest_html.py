@@ -14,9 +14,9 @@ import pytest
 
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns
 from feedkit.store.db import Store
-from tests.conftest import parse_html, write_site
+from tests.conftest import import_rows, parse_html, write_site
 from tests.test_newsletter import REVIEWS, review
 
 SECRET = "digest-html-secret-long-enough"  # noqa: S105 - a test value
@@ -72,7 +72,7 @@ def test_archived_issues_carry_their_date_and_lead_to_the_site_and_the_issue_bef
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     digest = '[digest]\nfrom_address = "d@reviews.example.org"\n'
     config = load_config(write_site(tmp_path, REVIEWS, digest))
-    subscriptions.import_subscribers(config, [["ann@example.org"]])
+    import_rows(config, [["ann@example.org"]])
     campaigns.send(config, lambda: open_transport(config))
     (config.content_dir / "stalker.md").write_text(review("Stalker DVD", 0), encoding="utf-8")
     campaigns.send(config, lambda: open_transport(config))

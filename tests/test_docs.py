@@ -51,7 +51,17 @@ def test_example_summary_line_matches_a_real_build(tmp_path: Path) -> None:
     assert completed.stdout.strip() in README
 
 
-@pytest.mark.parametrize("name", ["feed.xsl", "base.html.j2", "digest.html.j2", "digest.txt.j2"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "feed.xsl",
+        "base.html.j2",
+        "digest.html.j2",
+        "digest.txt.j2",
+        "confirm.html.j2",
+        "confirm.txt.j2",
+    ],
+)
 def test_example_site_uses_the_default_templates(name: str) -> None:
     """The example's templates are the ones `feedkit init` hands out, so both stay in step."""
     packaged = ROOT / "feedkit" / "scaffold" / "templates" / name

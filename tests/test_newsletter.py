@@ -27,7 +27,7 @@ from feedkit.newsletter.sending import SendReport
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from feedkit.tokens import Purpose, Tokens
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.smtp_server import PASSWORD, USER, Faults, SmtpServer, authenticate
 
 SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
@@ -68,7 +68,7 @@ def site_maker(tmp_path: Path) -> Callable[..., Config]:
 
 def subscribe(config: Config, count: int) -> list[str]:
     addresses = [f"reader{number:03d}@example.org" for number in range(count)]
-    subscriptions.import_subscribers(config, [[address] for address in addresses])
+    import_rows(config, [[address] for address in addresses])
     return addresses
 
 
@@ -400,9 +400,7 @@ def test_unsubscribed_address_is_never_mailed_nor_reimported(
     config = site_maker()
     subscribe(config, 2)
     assert subscriptions.remove_subscriber(config, "READER000@example.org") is True
-    report = subscriptions.import_subscribers(
-        config, [["email"], ["reader000@example.org"], ["new@example.org"]]
-    )
+    report = import_rows(config, [["reader000@example.org"], ["new@example.org"]])
     assert (
         report.summary()
         == "1 added, 0 already subscribed, 1 kept out (unsubscribed earlier), 0 invalid"
@@ -421,14 +419,12 @@ def test_addresses_are_checked_and_deduplicated(site_maker: Callable[..., Config
     """Case-insensitive duplicates are one subscriber; malformed addresses are refused with a
     reason."""
     config = site_maker()
-    assert subscriptions.add_subscriber(config, "Ann@Example.org", "Ann") is True
-    assert subscriptions.add_subscriber(config, "ann@example.ORG") is False
+    assert subscriptions.add_subscriber(config, "Ann@Example.org", "Ann", confirmed=True) is True
+    assert subscriptions.add_subscriber(config, "ann@example.ORG", confirmed=True) is False
     with pytest.raises(SubscriberError) as caught:
-        subscriptions.add_subscriber(config, "ann@@example.org")
+        subscriptions.add_subscriber(config, "ann@@example.org", confirmed=True)
     assert str(caught.value).startswith("'ann@@example.org' is not a valid e-mail address (")
-    report = subscriptions.import_subscribers(
-        config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]]
-    )
+    report = import_rows(config, [["x@example.org", "X"], ["not an address"], ["X@example.org"]])
     assert (
         report.summary()
         == "1 added, 1 already subscribed, 0 kept out (unsubscribed earlier), 1 invalid"
@@ -444,7 +440,7 @@ def test_someone_unsubscribing_during_a_send_is_skipped(site_maker: Callable[...
     config = site_maker()
     subscribe(config, 3)
     with Store(config.database_path) as store:
-        campaigns.create_digest(config, store)
+        campaigns.create_run(config, store)
     subscriptions.remove_subscriber(config, "reader001@example.org")
     (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir), create=False)
     assert (report.counts["sent"], report.counts["skipped"]) == (2, 1)

@@ -19,7 +19,7 @@ from feedkit.newsletter import campaigns, subscriptions
 from feedkit.web.app import create_app
 from feedkit.web.auth import hash_password
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.test_newsletter import REVIEWS
 
 SECRET = "reads-test-secret-long-enough"  # noqa: S105 - a test value
@@ -33,7 +33,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     settings = '[digest]\nfrom_address = "digest@reviews.example.org"\n'
     site = load_config(write_site(tmp_path, REVIEWS, settings))
     pipeline.build(site)
-    subscriptions.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
+    import_rows(site, [["ann@example.org"], ["bob@example.org"]])
     return site
 
 

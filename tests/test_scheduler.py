@@ -12,14 +12,13 @@ import pytest
 
 from feedkit.config import load_config
 from feedkit.errors import ConfigError
-from feedkit.newsletter import subscriptions
 from feedkit.newsletter.model import DigestContent
 from feedkit.operations import DIGEST_RUN_KEY, FIRST_START_KEY
 from feedkit.schedule import check_schedule, cron_weekdays, parse_cron, upcoming
 from feedkit.service.scheduler import digest_job, digest_was_missed
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.smtp_server import free_port
 
 LONDON = ZoneInfo("Europe/London")
@@ -135,7 +134,7 @@ def test_schedule_lists_upcoming_runs_in_the_site_zone(tmp_path: Path) -> None:
 
 def freeze_one_digest(store: Store, created: datetime) -> None:
     content = DigestContent("s", "h", "t", (), created, "")
-    mailstate.freeze_digest(store, content, created)
+    mailstate.freeze_run(store, [mailstate.Part(content, ())], created)
 
 
 def test_catch_up_runs_once_after_downtime(tmp_path: Path) -> None:
@@ -231,7 +230,7 @@ def test_a_digest_run_that_failed_is_not_recorded(
         f'port = {free_port()}\nsecurity = "none"\n'
     )
     config = load_config(write_site(tmp_path, reviews, smtp))
-    subscriptions.import_subscribers(config, [["ann@example.org"]])
+    import_rows(config, [["ann@example.org"]])
     assert digest_job(config, threading.Event()) is False
     with Store(config.database_path) as store:
         assert store.get_meta(DIGEST_RUN_KEY) is None

@@ -34,7 +34,7 @@ from feedkit.tokens import Purpose, Tokens
 from feedkit.web.app import create_app
 from feedkit.web.auth import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import parse_html, write_site
+from tests.conftest import import_rows, parse_html, write_site
 from tests.test_newsletter import REVIEWS, review
 
 SECRET = "web-test-secret-long-enough"  # noqa: S105 - a test value
@@ -49,7 +49,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
         write_site(tmp_path, REVIEWS, '[digest]\nfrom_address = "digest@reviews.example.org"\n')
     )
     pipeline.build(site)
-    subscriptions.import_subscribers(site, [["ann@example.org"], ["bob@example.org"]])
+    import_rows(site, [["ann@example.org"], ["bob@example.org"]])
     return site
 
 
@@ -689,7 +689,7 @@ def schedule_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cron: str) ->
     extra = f'[digest]\nfrom_address = "d@reviews.example.org"\n[schedule]\ndigest = "{cron}"\n'
     site = load_config(write_site(tmp_path, REVIEWS, extra))
     pipeline.build(site)
-    subscriptions.import_subscribers(site, [["ann@example.org"]])
+    import_rows(site, [["ann@example.org"]])
     return site
 
 

@@ -17,6 +17,8 @@ from feedkit.words import plural
 if TYPE_CHECKING:
     from feedkit.config import Config
     from feedkit.newsletter.campaigns import SendPlan
+    from feedkit.newsletter.model import DigestStatus
+    from feedkit.newsletter.subscriptions import ImportReport
 
 
 @click.group(cls=OneLineGroup)
@@ -114,13 +116,31 @@ def digest_status(ctx: click.Context, limit: int) -> None:
     statuses = campaigns.status(config_from(ctx), limit)
     if not statuses:
         click.echo("No digest has been sent yet.")
-    kinds = ("sent", "pending", "unknown", "failed", "skipped")
+    runs: dict[int, list[DigestStatus]] = {}
     for item in statuses:
-        counts = ", ".join(f"{item.counts.get(name, 0)} {name}" for name in kinds)
-        reviews = _reviews(item.reviews)
-        click.echo(f'#{item.id} {item.created_at} "{item.subject}" ({reviews}): {counts}')
-        for address, error in item.errors:
-            click.echo(f"    {address}: {error}")
+        runs.setdefault(item.run_id or item.id, []).append(item)
+    for run_id, digests in runs.items():
+        if len(digests) > 1:
+            click.echo(_run_line(run_id, digests))
+        for item in digests:
+            _print_digest_status(item)
+
+
+def _run_line(run_id: int, digests: list[DigestStatus]) -> str:
+    """A run with one digest per set of topics: how many, to how many, how many went."""
+    recipients = sum(item.recipients for item in digests)
+    sent = sum(item.counts.get("sent", 0) for item in digests)
+    kinds = plural(len(digests), "digest")
+    return f"Run #{run_id}: {kinds} (one per set of topics), {recipients} recipients, {sent} sent"
+
+
+def _print_digest_status(item: DigestStatus) -> None:
+    kinds = ("sent", "pending", "unknown", "failed", "skipped")
+    counts = ", ".join(f"{item.counts.get(name, 0)} {name}" for name in kinds)
+    what = _reviews(item.reviews) + (f", topics {item.segment}" if item.segment else "")
+    click.echo(f'#{item.id} {item.created_at} "{item.subject}" ({what}): {counts}')
+    for address, error in item.errors:
+        click.echo(f"    {address}: {error}")
 
 
 def _print_plan(plan: SendPlan) -> None:
@@ -181,13 +201,45 @@ def subscribers() -> None:
 @config_option
 @click.argument("address")
 @click.option("--name", default="", help="The subscriber's name.")
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="You have the reader's consent: active at once, no confirmation mail.",
+)
 @click.pass_context
-def subscribers_add(ctx: click.Context, address: str, name: str) -> None:
-    """Subscribe ADDRESS."""
+def subscribers_add(ctx: click.Context, address: str, name: str, *, confirmed: bool) -> None:
+    """Subscribe ADDRESS: mail it a confirmation link (active once its reader follows it)."""
+    from feedkit.mail.transports import open_transport  # noqa: PLC0415
     from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
-    added = subscriptions.add_subscriber(config_from(ctx), address, name)
-    click.echo(f"Subscribed {address}." if added else f"{address} was already subscribed.")
+    config = config_from(ctx)
+    added = subscriptions.add_subscriber(
+        config, address, name, confirmed=confirmed, transports=lambda: open_transport(config)
+    )
+    if not added:
+        click.echo(f"{address} was already on the list.")
+    elif confirmed:
+        click.echo(f"Subscribed {address}.")
+    else:
+        click.echo(f"Mailed a confirmation link to {address}; it is pending until followed.")
+
+
+@subscribers.command(name="resend")
+@config_option
+@click.argument("address")
+@click.pass_context
+def subscribers_resend(ctx: click.Context, address: str) -> None:
+    """Mail ADDRESS a new confirmation link (pending, or unsubscribed and asking to return)."""
+    from feedkit.mail.transports import open_transport  # noqa: PLC0415
+    from feedkit.newsletter import subscriptions  # noqa: PLC0415
+
+    config = config_from(ctx)
+    if not subscriptions.send_confirmation(config, address, lambda: open_transport(config)):
+        raise FeedkitError(
+            f"{address} is not waiting for a confirmation (unknown, active or complained)",
+            "see 'feedkit subscribers list'",
+        )
+    click.echo(f"Mailed a new confirmation link to {address}.")
 
 
 @subscribers.command(name="remove")
@@ -216,24 +268,36 @@ def subscribers_list(ctx: click.Context, status: str | None) -> None:
 
     found = subscriptions.list_subscribers(config_from(ctx), status)
     for subscriber in found:
-        click.echo(f"{subscriber.address}\t{subscriber.status}\t{subscriber.name}")
+        topics = " ".join(subscriber.topics)
+        line = f"{subscriber.address}\t{subscriber.status}\t{subscriber.name}"
+        click.echo(f"{line}\t{topics}" if topics else line)
     click.echo(plural(len(found), "subscriber"), err=True)
 
 
 @subscribers.command(name="import")
 @config_option
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="You have every reader's consent: active at once, no confirmation mails.",
+)
 @click.pass_context
-def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
-    """Import a CSV of addresses (and names): any common delimiter, with or without a header.
+def subscribers_import(ctx: click.Context, csv_file: Path, *, confirmed: bool) -> None:
+    """Import a CSV of addresses: any common delimiter, with or without a header; name, status
+    and topics columns are used where there are.
 
-    Unsubscribed addresses are never subscribed again.
+    Without --confirmed, each new address is mailed a confirmation link. Unsubscribed addresses
+    are never subscribed again.
     """
+    from feedkit.mail.transports import open_transport  # noqa: PLC0415
     from feedkit.newsletter import subscriptions  # noqa: PLC0415
 
     config = config_from(ctx)
     rows = subscriptions.read_subscriber_file(csv_file)
-    report = subscriptions.import_subscribers(config, [list(row) for row in rows])
+    report = subscriptions.import_subscribers(
+        config, rows, confirmed=confirmed, transports=lambda: open_transport(config)
+    )
     for address in report.invalid:
         click.echo(f"invalid: {address!r}", err=True)
     if report.invalid and not report.found_any:
@@ -242,6 +306,18 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
             "check that it is the subscriber list, one address per row",
         )
     click.echo(f"Imported: {report.summary()}")
+    _print_import_details(report)
+
+
+def _print_import_details(report: ImportReport) -> None:
+    if report.pending:
+        mailed = plural(report.confirmations, "confirmation link")
+        click.echo(f"{report.pending} pending until confirmed ({mailed} mailed).")
+    if report.suppressed:
+        click.echo(f"{report.suppressed} added as unsubscribed, bounced or complained: kept out.")
+    if report.unknown_topics:
+        names = ", ".join(sorted(report.unknown_topics))
+        click.echo(f"Topics the site does not have, ignored: {names}", err=True)
 
 
 @subscribers.command(name="export")

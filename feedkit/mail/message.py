@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -17,6 +18,8 @@ from feedkit.errors import PermanentDeliveryError
 # Swapped for each recipient's own link. Digests frozen by earlier releases hold this very string,
 # so it never changes.
 LINK_PLACEHOLDER = "FEEDKIT-UNSUBSCRIBE-URL-0f3c"
+PREFERENCES_PLACEHOLDER = "FEEDKIT-PREFERENCES-URL-7a1d"  # the recipient's own preferences page
+_PLACEHOLDERS = re.compile(f"({LINK_PLACEHOLDER}|{PREFERENCES_PLACEHOLDER})")
 _CRLF = b"\r\n"
 
 
@@ -55,8 +58,9 @@ class Recipient:
 
     address: str
     message_id: str
-    link: str  # fills the placeholder
+    link: str  # fills LINK_PLACEHOLDER
     unsubscribe_mailto: str | None = None  # with `link`, makes the List-Unsubscribe header
+    preferences_link: str = ""  # fills PREFERENCES_PLACEHOLDER
 
 
 class MessageBuilder:
@@ -76,18 +80,23 @@ class MessageBuilder:
 
     def build(self, recipient: Recipient) -> OutgoingMessage:
         link = ascii_url(recipient.link)
+        links = {
+            LINK_PLACEHOLDER: link,
+            PREFERENCES_PLACEHOLDER: ascii_url(recipient.preferences_link),
+        }
+        html_links = {key: _html_attribute(value) for key, value in links.items()}
         boundary = b"--" + self.boundary.encode()
         body = b"".join(
             [
                 boundary,
                 b"\r\nContent-Type: text/plain; charset=utf-8\r\n",
                 _QP_HEADER,
-                self.text.fill(link),
+                self.text.fill(links),
                 b"\r\n",
                 boundary,
                 b"\r\nContent-Type: text/html; charset=utf-8\r\n",
                 _QP_HEADER,
-                self.html.fill(_html_attribute(link)),
+                self.html.fill(html_links),
                 b"\r\n",
                 boundary,
                 b"--\r\n",
@@ -192,19 +201,26 @@ _SOFT_BREAK = b"=\r\n"
 
 
 class _EncodedBody:
-    """A body quoted-printable-encoded once, with a gap for each recipient's link.
+    """A body quoted-printable-encoded once, with a gap for each of a recipient's links.
 
     The text around each placeholder is encoded on its own and joined to the encoded link with
     soft line breaks ('=' CRLF), which decode to nothing: the result is valid quoted-printable for
-    the whole body, at the cost of encoding only the link per recipient.
+    the whole body, at the cost of encoding only the links per recipient.
     """
 
     def __init__(self, text: str) -> None:
-        self.pieces = [_quoted_printable(piece) for piece in text.split(LINK_PLACEHOLDER)]
+        parts = _PLACEHOLDERS.split(text)  # text, placeholder, text, placeholder, ..., text
+        self.pieces = [_quoted_printable(piece) for piece in parts[::2]]
+        self.gaps = parts[1::2]
 
-    def fill(self, link: str) -> bytes:
-        encoded_link = _SOFT_BREAK + _quoted_printable(link) + _SOFT_BREAK
-        return encoded_link.join(self.pieces)
+    def fill(self, links: dict[str, str]) -> bytes:
+        encoded = {
+            key: _SOFT_BREAK + _quoted_printable(link) + _SOFT_BREAK for key, link in links.items()
+        }
+        filled = [self.pieces[0]]
+        for gap, piece in zip(self.gaps, self.pieces[1:], strict=True):
+            filled += [encoded[gap], piece]
+        return b"".join(filled)
 
 
 def _quoted_printable(text: str) -> bytes:

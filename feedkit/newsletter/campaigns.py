@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +17,13 @@ from pathlib import Path
 from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.errors import FeedkitError, SendStoppedError
-from feedkit.mail.message import LINK_PLACEHOLDER
+from feedkit.mail.message import LINK_PLACEHOLDER, PREFERENCES_PLACEHOLDER
 from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
-from feedkit.newsletter.messages import DigestMessages, unsubscribe_link
-from feedkit.newsletter.model import DigestStatus, FrozenDigest
+from feedkit.newsletter.messages import DigestMessages, preferences_link, unsubscribe_link
+from feedkit.newsletter.model import Audience, DigestStatus, FrozenDigest
 from feedkit.newsletter.render import (
+    DigestEntry,
     Issue,
     archive_location,
     check_templates,
@@ -35,10 +36,12 @@ from feedkit.newsletter.render import (
 from feedkit.newsletter.selection import Selection, latest_reviews, select_reviews
 from feedkit.newsletter.sending import Sender, SendReport, stopped_error
 from feedkit.newsletter.subscriptions import normalize_address
+from feedkit.newsletter.topics import Segment, segments
 from feedkit.output import remove_file, write_atomic
 from feedkit.publishing import load, record_visibility
 from feedkit.store import locks
 from feedkit.store import newsletter as records
+from feedkit.store import subscribers as subscriber_records
 from feedkit.store.build import StoreBodyCache
 from feedkit.store.db import Store, open_store
 from feedkit.tokens import Tokens, secret_from_environment
@@ -138,7 +141,7 @@ def plan_send(config: Config, now: datetime | None = None) -> SendPlan:
         return SendPlan(
             subject=subject if selection.reviews else "",
             reviews=len(selection.reviews),
-            recipients=records.count_subscribed(store),
+            recipients=subscriber_records.count_subscribed(store, now or datetime.now(UTC)),
             unfinished=tuple(records.unfinished_digests(store)),
             nothing_new=candidates.nothing_new,
         )
@@ -162,19 +165,31 @@ def preview(config: Config, now: datetime | None = None) -> Preview:
         _, view_url = archive_location(config, datetime.now(UTC), set(records.archive_urls(store)))
         bodies = BodyRenderer(config, StoreBodyCache(store))
         content = render_digest(config, shown, bodies, view_url if config.digest.archive else None)
-    link = _sample_unsubscribe_link(config)
-    write_atomic(html_path, content.html.replace(LINK_PLACEHOLDER, link).encode())
-    write_atomic(text_path, content.text.replace(LINK_PLACEHOLDER, link).encode())
+    links = _sample_links(config)
+    write_atomic(html_path, _fill(content.html, links).encode())
+    write_atomic(text_path, _fill(content.text, links).encode())
     return Preview(html_path, text_path, len(shown.reviews), candidates.nothing_new)
 
 
-def _sample_unsubscribe_link(config: Config) -> str:
-    """A real link for a sample subscriber where the secret is set; a placeholder where not."""
+def _sample_links(config: Config) -> dict[str, str]:
+    """Real links for a sample subscriber where the secret is set; placeholders where not."""
     try:
         tokens = Tokens(secret_from_environment())
     except FeedkitError:
-        return f"{config.unsubscribe_url}?t=preview"
-    return unsubscribe_link(config, tokens, PREVIEW_RECIPIENT)
+        return {
+            LINK_PLACEHOLDER: f"{config.unsubscribe_url}?t=preview",
+            PREFERENCES_PLACEHOLDER: f"{config.web_url}preferences?t=preview",
+        }
+    return {
+        LINK_PLACEHOLDER: unsubscribe_link(config, tokens, PREVIEW_RECIPIENT),
+        PREFERENCES_PLACEHOLDER: preferences_link(config, tokens, PREVIEW_RECIPIENT),
+    }
+
+
+def _fill(body: str, links: dict[str, str]) -> str:
+    for placeholder, link in links.items():
+        body = body.replace(placeholder, link)
+    return body
 
 
 def send_test(
@@ -245,9 +260,9 @@ def send(
         for digest_id in records.unfinished_digests(store):
             reports.append(run.send(store, records.load_digest(store, digest_id)))
         if create and not run.stop.is_set():
-            digest = create_digest(config, store, now)
-            if digest is not None:
-                reports.append(run.send(store, digest))
+            for digest in create_run(config, store, now):
+                if not run.stop.is_set():  # a digest not started now is finished next time
+                    reports.append(run.send(store, digest))
     return reports
 
 
@@ -273,29 +288,53 @@ class _SendRun:
         return sender.run(records.pending_deliveries(store, digest.id))
 
 
-def create_digest(
-    config: Config, store: Store, now: datetime | None = None
-) -> FrozenDigest | None:
-    """Freeze the next digest (reviews, rendered bodies, one delivery per subscriber); None if
-    nothing is new. Its archived copy is written first: no mail ever links to a missing page."""
+def create_run(config: Config, store: Store, now: datetime | None = None) -> list[FrozenDigest]:
+    """Freeze the next run: the reviews new since the last one, as one digest per distinct set
+    of reviews the readers' topics make, each with one delivery per reader. The first digest
+    holds every review of the run, even when no reader takes all of them: it is the run's record
+    and its archived copy, written first, so no mail ever links to a missing page."""
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
     site = load(config, store, moment).site
     record_visibility(store, site)
     selection = _select(config, store, site)
     if not selection.reviews:
-        return None
+        return []
     archived = records.archive_urls(store)
     path, url = archive_location(config, moment, set(archived))
     bodies = BodyRenderer(config, StoreBodyCache(store))
     entries = digest_entries(config, bodies, selection.reviews)
     bodies.save()
-    content = render_content(config, selection, entries, url if config.digest.archive else None)
+    view_url = url if config.digest.archive else None
     if config.digest.archive:
-        # The browser copy: the same digest, without a personal unsubscribe link.
+        # The browser copy: the whole run's digest, without a personal unsubscribe link.
         issue = Issue(moment, archived[-1] if archived else None)
-        html = render_html(config, content.subject, entries, None, None, issue=issue)
+        subject = digest_subject(config, selection.reviews, selection.since)
+        html = render_html(config, subject, entries, None, None, issue=issue)
         write_atomic(path, html.encode("utf-8"))
-    return records.freeze_digest(store, content, moment)
+    readers = subscriber_records.audience(store, moment)
+    parts = _run_parts(config, readers, selection, entries, view_url)
+    return records.freeze_run(store, parts, moment)
+
+
+def _run_parts(
+    config: Config,
+    readers: Sequence[Audience],
+    selection: Selection,
+    entries: Sequence[DigestEntry],
+    view_url: str | None,
+) -> list[records.Part]:
+    """The run's digests: every review first, then each other set some readers chose."""
+    found = segments(selection.reviews, config.topics, readers)
+    if not found or len(found[0].reviews) < len(selection.reviews):
+        found.insert(0, Segment(selection.reviews, (), ""))
+    by_source = dict(zip((review.source for review in selection.reviews), entries, strict=True))
+    parts = []
+    for segment in found:
+        chosen = Selection(selection.since, segment.reviews, selection.first)
+        picked = [by_source[review.source] for review in segment.reviews]
+        content = render_content(config, chosen, picked, view_url)
+        parts.append(records.Part(content, segment.email_keys, segment.label))
+    return parts
 
 
 def pending_count(config: Config) -> int:

@@ -1,7 +1,8 @@
 """Reading a subscriber list as spreadsheets and newsletter services export it.
 
 Comma, semicolon, tab or pipe between fields; the e-mail column found by its header (email,
-e-mail, mail, address, …) or, with no header, by its content; a name column where there is one.
+e-mail, mail, address, …) or, with no header, by its content; a name column where there is one,
+and, with a header, a status and a topics column where there are.
 """
 
 from __future__ import annotations
@@ -29,14 +30,26 @@ NAME_HEADERS = frozenset({"name", "full name", "fullname", "full_name", "display
 # Services that split the name (Mailchimp, Buttondown, Substack exports) get it joined back.
 FIRST_NAME_HEADERS = frozenset({"first name", "first_name", "firstname", "given name", "fname"})
 LAST_NAME_HEADERS = frozenset({"last name", "last_name", "lastname", "surname", "lname"})
+STATUS_HEADERS = frozenset({"status", "state", "subscription status"})
+TOPIC_HEADERS = frozenset({"topics", "topic", "groups", "interests", "tags"})
 _LOOKS_LIKE_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriberRows:
-    """Each row as (address, name), and which columns they came from, for the report."""
+class SubscriberRow:
+    """One row as written: status and topics are "" where the file has no such column."""
 
-    rows: list[tuple[str, str]]
+    address: str
+    name: str = ""
+    status: str = ""
+    topics: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRows:
+    """Every row, and which column held the addresses, for the report."""
+
+    rows: list[SubscriberRow]
     email_column: int
     had_header: bool
 
@@ -46,7 +59,7 @@ class NoAddressColumnError(ValueError):
 
 
 def read_subscriber_rows(text: str) -> SubscriberRows:
-    """The (address, name) pairs of a CSV text; raise NoAddressColumnError if none is found."""
+    """The rows of a CSV text; raise NoAddressColumnError if no column holds addresses."""
     records = [row for row in csv.reader(text.splitlines(), _dialect(text)) if any(row)]
     if not records:
         raise NoAddressColumnError("the file is empty")
@@ -57,7 +70,17 @@ def read_subscriber_rows(text: str) -> SubscriberRows:
     if email_column is None:
         email_column = _column_by_content(body)
     name_columns = _name_columns(header, body, email_column, had_header=had_header)
-    rows = [(_cell(row, email_column), _name(row, name_columns)) for row in body]
+    status_column = _column(header, STATUS_HEADERS) if had_header else None
+    topics_column = _column(header, TOPIC_HEADERS) if had_header else None
+    rows = [
+        SubscriberRow(
+            _cell(row, email_column),
+            _name(row, name_columns),
+            _cell(row, status_column),
+            _cell(row, topics_column),
+        )
+        for row in body
+    ]
     return SubscriberRows(rows, email_column, had_header)
 
 

@@ -27,6 +27,11 @@ def unsubscribe_link(config: Config, tokens: Tokens, address: str) -> str:
     return f"{config.unsubscribe_url}?t={tokens.make(Purpose.UNSUBSCRIBE, address.lower())}"
 
 
+def preferences_link(config: Config, tokens: Tokens, address: str) -> str:
+    """The reader's own "manage your subscription" page: topics, a pause, their data, leaving."""
+    return f"{config.web_url}preferences?t={tokens.make(Purpose.PREFERENCES, address.lower())}"
+
+
 class DigestMessages:
     """Every recipient's message of one digest."""
 
@@ -42,7 +47,8 @@ class DigestMessages:
         message_id = self.test_message_id() if test else self.message_id(address)
         mailto = f"{self.config.digest.unsubscribe_mailto or self.sender}?subject=unsubscribe"
         link = unsubscribe_link(self.config, self.tokens, address)
-        return self.builder.build(Recipient(address, message_id, link, mailto))
+        preferences = preferences_link(self.config, self.tokens, address)
+        return self.builder.build(Recipient(address, message_id, link, mailto, preferences))
 
     def message_id(self, address: str) -> str:
         """The same for every resend of this digest to this address.

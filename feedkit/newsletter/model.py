@@ -57,11 +57,44 @@ UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN)
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
+    """One address on the list, as the state database keeps it; times are ISO 8601 text."""
+
     address: str
     name: str
     status: str
     subscribed_at: str
     unsubscribed_at: str | None
+    confirmed_at: str | None = None
+    paused_until: str | None = None  # no digest is made for it until then
+    source: str = ""  # how it joined: "web", "cli", "import"
+    confirm_requested_at: str | None = None  # the open request a confirmation link answers
+    confirm_sent_at: str | None = None  # the last confirmation mail, for the per-address limit
+    topics: tuple[str, ...] = ()  # none: everything
+
+
+class Request(enum.StrEnum):
+    """What a subscribe request from the site leads to; the reader is told the same every time."""
+
+    CONFIRM = "confirm"  # mail a confirmation link
+    WELCOME = "welcome"  # confirmed opt-in is off: subscribed at once
+    REMIND = "remind"  # already subscribed: mail a note with the link to their preferences
+    QUIET = "quiet"  # mail nothing: a mail went out too recently, or the address complained
+
+
+class Confirmation(enum.StrEnum):
+    """What following a confirmation link did."""
+
+    CONFIRMED = "confirmed"
+    ALREADY = "already"  # it was active already
+    STALE = "stale"  # the request it answered is gone: unsubscribed since, or forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """An active subscriber as a digest run sees it: who, and what they chose."""
+
+    email_key: str
+    topics: frozenset[str]  # empty: everything
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +125,9 @@ class DigestStatus:
     reviews: int
     counts: dict[str, int]
     errors: tuple[tuple[str, str], ...]
+    run_id: int = 0  # the run's first digest: a run makes one digest per distinct set of reviews
+    segment: str = ""  # whose digest it is: "" for every review of the run, else topic names
+
+    @property
+    def recipients(self) -> int:
+        return sum(self.counts.values())

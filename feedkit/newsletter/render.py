@@ -19,7 +19,7 @@ from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.content.markup import absolute_url
 from feedkit.errors import TemplateError
-from feedkit.mail.message import LINK_PLACEHOLDER
+from feedkit.mail.message import LINK_PLACEHOLDER, PREFERENCES_PLACEHOLDER
 from feedkit.model import Review, rating_stars
 from feedkit.newsletter.model import DigestContent
 from feedkit.newsletter.selection import Selection
@@ -151,6 +151,8 @@ def _context(
         "entries": entries,
         "view_url": view_url,
         "unsubscribe_url": unsubscribe_url,
+        # Each recipient's preferences page goes with their unsubscribe link, or neither.
+        "preferences_url": PREFERENCES_PLACEHOLDER if unsubscribe_url else None,
         "issue_date": f"{issue.created.astimezone(config.zone):%-d %B %Y}" if issue else None,
         "previous_issue_url": issue.previous_url if issue else None,
         "first_issue": first_issue,
@@ -172,6 +174,19 @@ def _template(config: Config, name: str) -> jinja2.Template:
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise TemplateError(f"{where}: {exc.message}", "fix the template") from exc
+
+
+def render_template(config: Config, name: str, context: dict[str, object]) -> str:
+    """Any of the site's mail templates; an HTML one with its CSS inlined, as mail needs."""
+    rendered = _render(config, name, context)
+    if not name.endswith(".html.j2"):
+        return rendered
+    return str(css_inline.inline(rendered, keep_at_rules=True, load_remote_stylesheets=False))
+
+
+def site_has_template(config: Config, name: str) -> bool:
+    """Whether the site's own templates/ folder holds `name` (feedkit's own do not count)."""
+    return (config.root / "templates" / name).is_file()
 
 
 def _render(config: Config, name: str, context: dict[str, object]) -> str:

@@ -1,22 +1,48 @@
-"""Who gets the digest: adding, importing, listing, exporting and removing subscribers, and the
-one-click unsubscribe. An address that left (or bounced, or complained) is never brought back by
-an import or an editor's add: only by the reader confirming again."""
+"""Who gets the digest, as editors manage it: adding, importing, listing, exporting, removing,
+resending a confirmation. An address that left (or bounced, or complained, or asked to be
+forgotten) is never brought back by an import or an editor's add: only by the reader confirming
+again. Readers' own requests are in feedkit.newsletter.readers.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+import hashlib
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from feedkit.config import Config
 from feedkit.errors import FeedkitError, SubscriberError
-from feedkit.newsletter.csvfiles import NoAddressColumnError, read_subscriber_rows
+from feedkit.hooks import Event, call_hooks
+from feedkit.mail.transports import Transport
+from feedkit.newsletter.csvfiles import NoAddressColumnError, SubscriberRow, read_subscriber_rows
+from feedkit.newsletter.messages import sender_address
 from feedkit.newsletter.model import Subscriber, SubscriberStatus
-from feedkit.store import newsletter as records
-from feedkit.store.db import open_store
-from feedkit.tokens import Purpose, Tokens, secret_from_environment
+from feedkit.newsletter.notices import Notice, NoticeKind, notice_message, topic_titles
+from feedkit.store import subscribers as records
+from feedkit.store.db import Store, open_store
+from feedkit.tokens import Tokens, secret_from_environment
+
+Transports = Callable[[], Transport]
+# How other newsletter services name the statuses in their exports.
+IMPORTED_STATUSES = {
+    "": SubscriberStatus.ACTIVE,
+    "active": SubscriberStatus.ACTIVE,
+    "subscribed": SubscriberStatus.ACTIVE,
+    "confirmed": SubscriberStatus.ACTIVE,
+    "pending": SubscriberStatus.PENDING,
+    "unconfirmed": SubscriberStatus.PENDING,
+    "unsubscribed": SubscriberStatus.UNSUBSCRIBED,
+    "bounced": SubscriberStatus.BOUNCED,
+    "cleaned": SubscriberStatus.BOUNCED,
+    "complained": SubscriberStatus.COMPLAINED,
+    "spam": SubscriberStatus.COMPLAINED,
+}
+_TOPIC_SEPARATORS = re.compile(r"[\s,;|]+")
 
 
 def normalize_address(address: str) -> tuple[str, str]:
@@ -35,42 +61,110 @@ def normalize_address(address: str) -> tuple[str, str]:
     return ascii_address.lower(), ascii_address
 
 
-def add_subscriber(config: Config, address: str, name: str = "") -> bool:
-    """Subscribe an address (False if it already was); one that left is refused."""
+def forgotten_hash(email_key: str) -> str:
+    """What feedkit keeps of an address that asked to be forgotten: enough to recognise it."""
+    return hashlib.sha256(f"feedkit-forgotten\0{email_key}".encode()).hexdigest()
+
+
+def known_topics(config: Config, names: Iterable[str]) -> tuple[str, ...]:
+    """The names among these that are topics of the site, each once, in the site's order."""
+    wanted = set(names)
+    return tuple(topic.name for topic in config.topics if topic.name in wanted)
+
+
+# -- editors ------------------------------------------------------------------------------------
+
+
+def add_subscriber(
+    config: Config,
+    address: str,
+    name: str = "",
+    *,
+    confirmed: bool,
+    transports: Transports | None = None,
+) -> bool:
+    """Subscribe an address (False if it is on the list already); one that left is refused.
+
+    `confirmed`: the editor has the reader's consent, so the address is active at once; else it
+    waits for the reader to follow the confirmation link mailed through `transports`.
+    """
     key, normalized = normalize_address(address)
+    status = SubscriberStatus.ACTIVE if confirmed else SubscriberStatus.PENDING
+    now = datetime.now(UTC)
     with open_store(config) as store:
-        existing = records.find_subscriber(store, key)
-        if existing is not None and SubscriberStatus(existing.status).suppressed:
-            raise SubscriberError(
-                f"{normalized} {existing.status} on {existing.unsubscribed_at}",
-                "feedkit never mails it again",
-            )
-        if existing is not None:
+        _refuse_if_kept_out(store, key, normalized)
+        if records.find_subscriber(store, key) is not None:
             return False
-        records.insert_subscribers(store, [(key, normalized, " ".join(name.split()))])
+        row = records.NewSubscriber(key, normalized, " ".join(name.split()), status=status)
+        records.insert_subscribers(store, [row], now, "cli")
+    _after_adding(config, [row], transports, now)
     return True
 
 
+def _refuse_if_kept_out(store: Store, key: str, address: str) -> None:
+    existing = records.find_subscriber(store, key)
+    if existing is not None and SubscriberStatus(existing.status).suppressed:
+        raise SubscriberError(
+            f"{address} {existing.status} on {existing.unsubscribed_at or existing.subscribed_at}",
+            "feedkit never mails it again; only the reader can subscribe again, from the site",
+        )
+    if records.is_forgotten(store, forgotten_hash(key)):
+        raise SubscriberError(
+            f"{address} asked to be forgotten",
+            "only the reader can subscribe again, from the site",
+        )
+
+
+def _after_adding(
+    config: Config,
+    rows: Iterable[records.NewSubscriber],
+    transports: Transports | None,
+    now: datetime,
+) -> int:
+    """Confirmation mails for those who must confirm, and the hooks; how many mails went."""
+    mailed = 0
+    for row in rows:
+        if row.status is SubscriberStatus.PENDING and transports is not None:
+            mailed += send_confirmation(config, row.address, transports, now)
+        if row.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
+            call_hooks(config, Event("subscribe", row.address, now, row.topics, "cli"))
+    return mailed
+
+
+def send_confirmation(
+    config: Config, address: str, transports: Transports, now: datetime | None = None
+) -> bool:
+    """Mail a confirmation link to an address that may confirm (pending, or one that left and
+    did not complain); False if it may not. An editor's resend ignores the per-address limit."""
+    moment = now or datetime.now(UTC)
+    key, normalized = normalize_address(address)
+    with open_store(config) as store:
+        request = records.note_confirmation_mail(store, key, moment)
+        subscriber = records.find_subscriber(store, key)
+    if request is None or subscriber is None:
+        return False
+    titles = topic_titles(config, subscriber.topics)
+    notice = Notice(NoticeKind.CONFIRM, normalized, titles, request)
+    mail_notice(config, notice, transports, moment)
+    return True
+
+
+def mail_notice(config: Config, notice: Notice, transports: Transports, now: datetime) -> None:
+    """Send one notice through a transport of its own."""
+    tokens = Tokens(secret_from_environment())
+    message = notice_message(config, tokens, notice, now)
+    with transports() as transport:
+        transport.send(sender_address(config), message)
+
+
 def remove_subscriber(config: Config, address: str) -> bool:
-    key, _ = normalize_address(address)
+    key, normalized = normalize_address(address)
+    now = datetime.now(UTC)
     with open_store(config) as store:
-        return records.unsubscribe(store, key)
-
-
-def unsubscribe_with_token(config: Config, token: str) -> tuple[str, bool] | None:
-    """Unsubscribe the address a genuine unsubscribe token names: (address, whether it was
-    subscribed until now); None for any other token. Unsubscribing twice is harmless."""
-    address = Tokens(secret_from_environment()).read(Purpose.UNSUBSCRIBE, token)
-    if address is None:
-        return None
-    with open_store(config) as store:
-        return address, records.unsubscribe(store, address.lower())
-
-
-def address_of_token(token: str) -> str | None:
-    """The address an unsubscribe token names, without acting on it (the page before the
-    button)."""
-    return Tokens(secret_from_environment()).read(Purpose.UNSUBSCRIBE, token)
+        removed = records.unsubscribe(store, key, now)
+    if removed:
+        call_hooks(config, Event("unsubscribe", normalized, now, source="cli"))
+    return removed
 
 
 def list_subscribers(config: Config, status_filter: str | None = None) -> list[Subscriber]:
@@ -83,12 +177,32 @@ def count_active(config: Config) -> int:
         return records.count_subscribed(store)
 
 
+@dataclass(frozen=True, slots=True)
+class ListCounts:
+    """The list at a glance, for the editors' page."""
+
+    by_status: dict[str, int]
+    by_topic: dict[str, int]  # active subscribers per topic name; "" for everything
+
+
+def list_counts(config: Config) -> ListCounts:
+    with open_store(config, readonly=True) as store:
+        return ListCounts(records.counts_by_status(store), records.active_counts_by_topic(store))
+
+
+# -- import and export --------------------------------------------------------------------------
+
+
 @dataclass(slots=True)
 class ImportReport:
     added: int = 0
     already: int = 0
     unsubscribed: int = 0
     invalid: list[str] = field(default_factory=list)
+    pending: int = 0  # added as waiting for their reader's confirmation
+    confirmations: int = 0  # confirmation mails sent
+    suppressed: int = 0  # added as unsubscribed, bounced or complained: kept out from now on
+    unknown_topics: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
         return (
@@ -102,8 +216,8 @@ class ImportReport:
         return bool(self.added or self.already or self.unsubscribed)
 
 
-def read_subscriber_file(path: Path) -> list[tuple[str, str]]:
-    """(address, name) rows of a CSV file as spreadsheets export it; one clear error if not one."""
+def read_subscriber_file(path: Path) -> list[SubscriberRow]:
+    """The rows of a CSV file as spreadsheets export it; one clear error if it is not one."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -117,38 +231,80 @@ def read_subscriber_file(path: Path) -> list[tuple[str, str]]:
         raise FeedkitError(f"{path}: {exc}", "check that it is the subscriber list") from None
 
 
-HEADER_NAMES = frozenset({"email", "e-mail", "address", "email address"})
-
-
-def import_subscribers(config: Config, rows: Iterable[Sequence[str]]) -> ImportReport:
-    """Rows of (email[, name]), in one transaction; a header row is skipped; those who left stay
-    out."""
+def import_subscribers(
+    config: Config,
+    rows: Iterable[SubscriberRow],
+    *,
+    confirmed: bool,
+    transports: Transports | None = None,
+) -> ImportReport:
+    """Add the rows' new addresses in one transaction; those who left or asked to be forgotten
+    stay out. A row's status (from another service's export) is kept: an unsubscribed one is
+    added as such, so it stays out too. Without `confirmed`, an active row waits for its reader
+    to confirm, and is mailed a link through `transports`."""
     report = ImportReport()
-    new: dict[str, tuple[str, str, str]] = {}
+    now = datetime.now(UTC)
     with open_store(config) as store:
-        known = {s.address.lower(): s.status for s in records.list_subscribers(store)}
-        for row in rows:
-            if not row or not row[0].strip() or row[0].strip().lower() in HEADER_NAMES:
-                continue
-            try:
-                key, normalized = normalize_address(row[0])
-            except SubscriberError:
-                report.invalid.append(row[0])
-                continue
-            if key in known and SubscriberStatus(known[key]).suppressed:
-                report.unsubscribed += 1
-            elif key in known or key in new:
-                report.already += 1
-            else:
-                new[key] = (key, normalized, " ".join(row[1].split()) if len(row) > 1 else "")
-        records.insert_subscribers(store, list(new.values()))
+        new = _new_rows(config, store, rows, report, confirmed=confirmed)
+        records.insert_subscribers(store, list(new.values()), now, "import")
     report.added = len(new)
+    report.pending = sum(row.status is SubscriberStatus.PENDING for row in new.values())
+    report.suppressed = sum(row.status.suppressed for row in new.values())
+    report.confirmations = _after_adding(config, new.values(), transports, now)
     return report
+
+
+def _new_rows(
+    config: Config,
+    store: Store,
+    rows: Iterable[SubscriberRow],
+    report: ImportReport,
+    *,
+    confirmed: bool,
+) -> dict[str, records.NewSubscriber]:
+    known = {s.address.lower(): s.status for s in records.list_subscribers(store)}
+    new: dict[str, records.NewSubscriber] = {}
+    for row in rows:
+        candidate = _imported(config, row, report, confirmed=confirmed)
+        if candidate is None:
+            continue
+        key = candidate.key
+        kept_out = records.is_forgotten(store, forgotten_hash(key))
+        if kept_out or (key in known and SubscriberStatus(known[key]).suppressed):
+            report.unsubscribed += 1
+        elif key in known or key in new:
+            report.already += 1
+        else:
+            new[key] = candidate
+    return new
+
+
+def _imported(
+    config: Config, row: SubscriberRow, report: ImportReport, *, confirmed: bool
+) -> records.NewSubscriber | None:
+    """A row as a new subscriber; None (and noted in the report) when it cannot be one."""
+    status = IMPORTED_STATUSES.get(row.status.strip().lower())
+    try:
+        key, normalized = normalize_address(row.address)
+    except SubscriberError:
+        report.invalid.append(row.address)
+        return None
+    if status is None:
+        report.invalid.append(f"{row.address} (status {row.status!r})")
+        return None
+    if status is SubscriberStatus.ACTIVE and not confirmed:
+        status = SubscriberStatus.PENDING
+    names = [name.lower() for name in _TOPIC_SEPARATORS.split(row.topics) if name]
+    topics = known_topics(config, names)
+    report.unknown_topics.update(set(names) - set(topics))
+    return records.NewSubscriber(key, normalized, " ".join(row.name.split()), topics, status)
 
 
 def export_subscribers(config: Config, out: TextIO) -> int:
     writer = csv.writer(out)
-    writer.writerow(["email", "name", "status", "subscribed_at", "unsubscribed_at"])
+    writer.writerow(
+        ["email", "name", "status", "subscribed_at", "unsubscribed_at", "topics", "source"]
+    )
     subscribers = list_subscribers(config)
     for subscriber in subscribers:
         writer.writerow(
@@ -158,6 +314,8 @@ def export_subscribers(config: Config, out: TextIO) -> int:
                 subscriber.status,
                 subscriber.subscribed_at,
                 subscriber.unsubscribed_at or "",
+                " ".join(subscriber.topics),
+                subscriber.source,
             ]
         )
     return len(subscribers)

@@ -154,6 +154,22 @@ def audiences(db: sqlite3.Connection) -> None:
     )
 
 
+def subscriber_lifecycle(db: sqlite3.Connection) -> None:
+    """What a reader's own choices need: where the subscription came from, a pending request and
+    the last confirmation mail (links and the per-address limit), a pause; and the addresses of
+    readers who asked to be forgotten, kept only as keyed hashes so no import brings them back."""
+    run(
+        db,
+        "ALTER TABLE subscribers ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE subscribers ADD COLUMN confirm_requested_at TEXT",
+        "ALTER TABLE subscribers ADD COLUMN confirm_sent_at TEXT",
+        "ALTER TABLE subscribers ADD COLUMN paused_until TEXT",
+        "CREATE INDEX subscribers_by_status ON subscribers (status)",
+        """CREATE TABLE forgotten (
+            address_hash TEXT PRIMARY KEY, forgotten_at TEXT NOT NULL)""",
+    )
+
+
 # In order; a name, once released, never changes.
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_build_cache", build_cache),
@@ -163,4 +179,5 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0005_admin_sessions", admin_sessions),
     ("0006_delivery_unknown_and_digest_nonce", delivery_unknown_and_digest_nonce),
     ("0007_audiences", audiences),
+    ("0008_subscriber_lifecycle", subscriber_lifecycle),
 )

@@ -5,7 +5,11 @@ selection needs to know of earlier digests. The send lock is in feedkit.store.lo
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from feedkit.errors import FeedkitError
 from feedkit.newsletter.model import (
@@ -15,75 +19,15 @@ from feedkit.newsletter.model import (
     DigestContent,
     DigestStatus,
     FrozenDigest,
-    Subscriber,
     SubscriberStatus,
 )
 from feedkit.newsletter.selection import DigestHistory, Seen
 from feedkit.store.db import Store
+from feedkit.store.subscribers import is_subscribed
 
 
 def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-# -- subscribers ------------------------------------------------------------------------------
-
-
-def find_subscriber(store: Store, email_key: str) -> Subscriber | None:
-    row = store.query_one(
-        "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers WHERE "
-        "email_key = ?",
-        (email_key,),
-    )
-    return None if row is None else Subscriber(*row)
-
-
-def insert_subscribers(store: Store, rows: list[tuple[str, str, str]]) -> None:
-    """New subscribers as (key, address, name), in one transaction."""
-    now = now_text()
-    with store.transaction() as db:
-        db.executemany(
-            "INSERT INTO subscribers (email_key, address, name, status, subscribed_at, "
-            "confirmed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (key, address, name, SubscriberStatus.ACTIVE, now, now)
-                for key, address, name in rows
-            ],
-        )
-
-
-def unsubscribe(store: Store, email_key: str) -> bool:
-    """Mark an address unsubscribed; False if it was not subscribed (unknown, or already out)."""
-    with store.transaction() as db:
-        changed = db.execute(
-            "UPDATE subscribers SET status = ?, unsubscribed_at = ? WHERE email_key = ? AND "
-            "status = ?",
-            (SubscriberStatus.UNSUBSCRIBED, now_text(), email_key, SubscriberStatus.ACTIVE),
-        ).rowcount
-    return changed > 0
-
-
-def list_subscribers(store: Store, status: str | None = None) -> list[Subscriber]:
-    query = "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers"
-    rows = (
-        store.query_all(query + " WHERE status = ? ORDER BY email_key", (status,))
-        if status
-        else (store.query_all(query + " ORDER BY email_key"))
-    )
-    return [Subscriber(*row) for row in rows]
-
-
-def is_subscribed(store: Store, email_key: str) -> bool:
-    row = store.query_one("SELECT status FROM subscribers WHERE email_key = ?", (email_key,))
-    return row is not None and row[0] == SubscriberStatus.ACTIVE
-
-
-def count_subscribed(store: Store) -> int:
-    row = store.query_one(
-        "SELECT count(*) FROM subscribers WHERE status = ?", (SubscriberStatus.ACTIVE,)
-    )
-    return int(row[0]) if row else 0
 
 
 # -- digests ------------------------------------------------------------------------------------
@@ -142,34 +86,59 @@ def record_review_visibility(
         )
 
 
-def freeze_digest(store: Store, content: DigestContent, created: datetime) -> FrozenDigest:
-    """Store a digest and one pending delivery per subscriber, all in one transaction."""
-    nonce = secrets.token_hex(4)
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One digest of a run: its content, which readers it is for, and a label for status."""
+
+    content: DigestContent
+    email_keys: tuple[str, ...]
+    segment: str = ""  # "" for every review of the run
+
+
+def freeze_run(store: Store, parts: Sequence[Part], created: datetime) -> list[FrozenDigest]:
+    """Store a run's digests and one pending delivery per reader, all in one transaction.
+
+    The run is the first digest's number; a reader who is no longer active gets no delivery.
+    """
+    frozen: list[FrozenDigest] = []
     with store.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO digests (created_at, since, subject, html, text, archive_url, nonce) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                created.isoformat(),
-                content.since.isoformat(),
-                content.subject,
-                content.html,
-                content.text,
-                content.archive_url,
-                nonce,
-            ),
-        )
-        digest_id = int(cursor.lastrowid or 0)
-        db.execute("UPDATE digests SET run_id = id WHERE id = ?", (digest_id,))
-        rows = [(digest_id, source, position) for position, source in enumerate(content.sources)]
-        db.executemany(
-            "INSERT INTO digest_items (digest_id, source, position) VALUES (?, ?, ?)", rows
-        )
-        db.execute(
-            "INSERT INTO deliveries (digest_id, email_key, address, status, updated_at) "
-            "SELECT ?, email_key, address, ?, ? FROM subscribers WHERE status = ?",
-            (digest_id, DeliveryStatus.PENDING, created.isoformat(), SubscriberStatus.ACTIVE),
-        )
+        for part in parts:
+            run_id = frozen[0].id if frozen else None
+            frozen.append(_freeze_part(db, part, created, run_id))
+    return frozen
+
+
+def _freeze_part(
+    db: sqlite3.Connection, part: Part, created: datetime, run_id: int | None
+) -> FrozenDigest:
+    nonce = secrets.token_hex(4)
+    content = part.content
+    cursor = db.execute(
+        "INSERT INTO digests (created_at, since, subject, html, text, archive_url, nonce, "
+        "segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            created.isoformat(),
+            content.since.isoformat(),
+            content.subject,
+            content.html,
+            content.text,
+            content.archive_url,
+            nonce,
+            part.segment,
+        ),
+    )
+    digest_id = int(cursor.lastrowid or 0)
+    db.execute("UPDATE digests SET run_id = ? WHERE id = ?", (run_id or digest_id, digest_id))
+    rows = [(digest_id, source, position) for position, source in enumerate(content.sources)]
+    db.executemany("INSERT INTO digest_items (digest_id, source, position) VALUES (?, ?, ?)", rows)
+    db.executemany(
+        "INSERT INTO deliveries (digest_id, email_key, address, status, updated_at) "
+        "SELECT ?, email_key, address, ?, ? FROM subscribers WHERE email_key = ? AND status = ?",
+        [
+            (digest_id, DeliveryStatus.PENDING, created.isoformat(), key, SubscriberStatus.ACTIVE)
+            for key in part.email_keys
+        ],
+    )
     return FrozenDigest(digest_id, created, content, nonce)
 
 
@@ -246,37 +215,38 @@ def mark_delivery(
 
 
 def digest_statuses(store: Store, limit: int = 10) -> list[DigestStatus]:
+    """The digests of the last `limit` runs, newest first."""
     digests = store.query_all(
-        "SELECT id, created_at, subject FROM digests ORDER BY id DESC LIMIT ?", (limit,)
+        "SELECT id, created_at, subject, run_id, segment FROM digests WHERE run_id IN "
+        "(SELECT DISTINCT run_id FROM digests ORDER BY run_id DESC LIMIT ?) ORDER BY id DESC",
+        (limit,),
     )
-    statuses = []
-    for digest_id, created_at, subject in digests:
-        counts = dict(
-            store.query_all(
-                "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status",
-                (digest_id,),
-            )
-        )
-        errors = store.query_all(
-            "SELECT address, last_error FROM deliveries WHERE digest_id = ? AND last_error IS NOT "
-            "NULL "
-            "AND status != ? ORDER BY address LIMIT 20",
-            (digest_id, DeliveryStatus.SENT),
-        )
-        items = store.query_one(
-            "SELECT count(*) FROM digest_items WHERE digest_id = ?", (digest_id,)
-        )
-        statuses.append(
-            DigestStatus(
-                int(digest_id),
-                str(created_at),
-                str(subject),
-                int(items[0]) if items else 0,
-                {str(k): int(v) for k, v in counts.items()},
-                tuple((str(a), str(e)) for a, e in errors),
-            )
-        )
-    return statuses
+    return [_digest_status(store, row) for row in digests]
+
+
+def _digest_status(store: Store, row: Sequence[Any]) -> DigestStatus:
+    """One digest's counts by outcome, and why the first failures failed."""
+    digest_id, created_at, subject, run_id, segment = row
+    counts = store.query_all(
+        "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status",
+        (digest_id,),
+    )
+    errors = store.query_all(
+        "SELECT address, last_error FROM deliveries WHERE digest_id = ? AND last_error IS NOT "
+        "NULL AND status != ? ORDER BY address LIMIT 20",
+        (digest_id, DeliveryStatus.SENT),
+    )
+    items = store.query_one("SELECT count(*) FROM digest_items WHERE digest_id = ?", (digest_id,))
+    return DigestStatus(
+        int(digest_id),
+        str(created_at),
+        str(subject),
+        int(items[0]) if items else 0,
+        {str(status): int(count) for status, count in counts},
+        tuple((str(address), str(error)) for address, error in errors),
+        run_id=int(run_id),
+        segment=str(segment),
+    )
 
 
 # -- the send lock ------------------------------------------------------------------------------

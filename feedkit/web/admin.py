@@ -18,9 +18,10 @@ from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns, subscriptions
+from feedkit.privacy import address_tag
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.pages import SECURITY_HEADERS, Pages
-from feedkit.web.privacy import address_tag, client_address
+from feedkit.web.privacy import client_address
 
 logger = logging.getLogger("feedkit.web")
 NOTICE_AGE = timedelta(minutes=5)

@@ -1,9 +1,6 @@
-"""What the web side's log may say of people: client addresses as they came, e-mail addresses
-only as a short hash."""
+"""Who a request came from, as the web side's log names it (e-mail addresses: feedkit.privacy)."""
 
 from __future__ import annotations
-
-import hashlib
 
 from starlette.requests import Request
 
@@ -11,9 +8,3 @@ from starlette.requests import Request
 def client_address(request: Request) -> str:
     """The client's address as uvicorn has it (X-Forwarded-For only from a trusted proxy)."""
     return request.client.host if request.client else "unknown"
-
-
-def address_tag(address: str) -> str:
-    """A short SHA-256 of an e-mail address, for the log: the same address, the same tag, and no
-    address in clear (`printf %s ADDRESS | sha256sum | cut -c1-12` finds one's tag)."""
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:12]

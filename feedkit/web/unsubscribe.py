@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from feedkit.config import Config
-from feedkit.newsletter import subscriptions
+from feedkit.newsletter import readers
+from feedkit.privacy import address_tag
 from feedkit.web.pages import Pages
-from feedkit.web.privacy import address_tag
 
 logger = logging.getLogger("feedkit.web")
 
@@ -27,7 +27,7 @@ class Unsubscribing:
     async def ask(self, request: Request) -> Response:
         """The address the link is for, and one button: nothing changes yet."""
         token = request.query_params.get("t", "")
-        address = subscriptions.address_of_token(token) if token else None
+        address = readers.address_of_token(token) if token else None
         if address is None:
             return self._invalid_link()
         return self.pages.render("unsubscribe.html.j2", address=address, token=token)
@@ -36,7 +36,7 @@ class Unsubscribing:
         token = request.query_params.get("t", "")
         if not token:
             return self._invalid_link()
-        done = await run_in_threadpool(subscriptions.unsubscribe_with_token, self.config, token)
+        done = await run_in_threadpool(readers.unsubscribe_with_token, self.config, token)
         if done is None:
             return self._invalid_link()
         address, changed = done

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import load_config
-from feedkit.newsletter import campaigns, subscriptions
-from tests.conftest import write_site
+from feedkit.newsletter import campaigns
+from tests.conftest import import_rows, write_site
 from tests.smtp_server import Faults, SmtpServer
 
 SUBSCRIBERS = 30
@@ -44,7 +44,7 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
         )
         config = load_config(write_site(tmp_path, reviews, smtp))
         addresses = [f"reader{number:02d}@example.org" for number in range(SUBSCRIBERS)]
-        subscriptions.import_subscribers(config, [[address] for address in addresses])
+        import_rows(config, [[address] for address in addresses])
         env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
         sender = subprocess.Popen(
             [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],

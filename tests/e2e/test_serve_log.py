@@ -15,10 +15,9 @@ import httpx2 as httpx
 
 from feedkit import pipeline
 from feedkit.config import load_config
-from feedkit.newsletter import subscriptions
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.e2e.test_web_security import wait_for_port
 from tests.smtp_server import free_port
 from tests.test_newsletter import REVIEWS
@@ -63,7 +62,7 @@ def test_serve_logs_each_login_test_send_and_unsubscribe(tmp_path: Path) -> None
     digest = '[digest]\nfrom_address = "d@reviews.example.org"\n'
     config = load_config(write_site(tmp_path, REVIEWS, digest))
     pipeline.build(config)
-    subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    import_rows(config, [["ann@example.org"], ["bob@example.org"]])
     port = free_port()
     env = {**os.environ, "FEEDKIT_SECRET": SECRET, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
     command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import Config, load_config
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns
 from feedkit.operations import FIRST_START_KEY
 from feedkit.store.db import Store
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 
 SECRET = "service-test-secret-long-enough"  # noqa: S105 - a test value
@@ -77,7 +77,7 @@ def make_site(
         f"[schedule]\n{schedule}"
     )
     config = load_config(write_site(root, reviews, extra))
-    subscriptions.import_subscribers(config, [[f"reader{n}@example.org"] for n in range(3)])
+    import_rows(config, [[f"reader{n}@example.org"] for n in range(3)])
     return config
 
 
@@ -141,7 +141,7 @@ def test_manual_send_is_refused_while_the_service_sends(tmp_path: Path) -> None:
         config = make_site(
             tmp_path, slow, 'build = ""\ndigest = "* * * * * *"\n', {"a.md": review("Alphaville")}
         )
-        subscriptions.import_subscribers(config, [[f"more{n}@example.org"] for n in range(20)])
+        import_rows(config, [[f"more{n}@example.org"] for n in range(20)])
         service = Running(tmp_path)
         try:
             wait_for(lambda: len(slow.handler.received) >= 2)
@@ -176,7 +176,7 @@ def test_sigterm_mid_send_then_restart_gives_one_copy_each(tmp_path: Path) -> No
         addresses = [f"reader{n}@example.org" for n in range(3)] + [
             f"more{n}@example.org" for n in range(25)
         ]
-        subscriptions.import_subscribers(config, [[address] for address in addresses])
+        import_rows(config, [[address] for address in addresses])
         first = Running(tmp_path)
         wait_for(lambda: len(slow.handler.received) >= 5)
         started = time.monotonic()
@@ -204,7 +204,7 @@ def test_an_interrupted_digest_is_finished_at_start_not_at_the_next_digest_time(
         tmp_path, server, 'build = ""\ndigest = "0 8 1 1 *"\n', {"a.md": review("Alphaville")}
     )
     with Store(config.database_path) as store:
-        campaigns.create_digest(config, store)  # frozen, nothing sent yet: as after a kill
+        campaigns.create_run(config, store)  # frozen, nothing sent yet: as after a kill
     service = Running(tmp_path)
     try:
         wait_for(lambda: campaigns.pending_count(config) == 0)

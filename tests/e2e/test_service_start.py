@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedkit.config import Config, load_config
-from feedkit.newsletter import subscriptions
 from feedkit.operations import FIRST_START_KEY
 from feedkit.store.db import Store
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 
 SECRET = "service-start-secret-long-enough"  # noqa: S105 - a test value
 
@@ -28,7 +27,7 @@ def review(title: str) -> str:
 def site(root: Path, schedule: str) -> Config:
     extra = f'[digest]\nfrom_address = "digest@reviews.example.org"\n[schedule]\n{schedule}'
     config = load_config(write_site(root, {"a.md": review("Alphaville")}, extra))
-    subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    import_rows(config, [["ann@example.org"], ["bob@example.org"]])
     return config
 
 

@@ -22,7 +22,7 @@ from feedkit.config import Config, load_config
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns, subscriptions
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.smtp_server import SmtpServer, free_port
 from tests.test_newsletter import REVIEWS
 from tests.test_web import quick_hash
@@ -58,7 +58,7 @@ def site(tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> C
     )
     config = load_config(write_site(tmp_path, REVIEWS, extra))
     pipeline.build(config)
-    subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+    import_rows(config, [["ann@example.org"], ["bob@example.org"]])
     return config
 
 

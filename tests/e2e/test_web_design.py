@@ -20,9 +20,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import write_site
+from tests.conftest import import_rows, write_site
 from tests.e2e.test_web_security import wait_for_port
 from tests.smtp_server import free_port
 from tests.test_newsletter import review
@@ -179,7 +179,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
         patch.setenv("FEEDKIT_SECRET", SECRET)
         config = load_config(write_site(root, REVIEWS, SCHEDULE))
         pipeline.build(config)
-        subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+        import_rows(config, [["ann@example.org"], ["bob@example.org"]])
         campaigns.send(config, lambda: open_transport(config))
         stalker = dated_review("Stalker DVD", 0.5, rating="4", image="/images/stalker.jpg")
         (config.content_dir / "stalker.md").write_text(stalker, "utf-8")
