@@ -183,6 +183,8 @@ def test_init_makes_a_site_that_builds(tmp_path: Path) -> None:
         "config.toml",
         "content/welcome-to-feedkit.md",
         "templates/base.html.j2",
+        "templates/confirm.html.j2",
+        "templates/confirm.txt.j2",
         "templates/digest.html.j2",
         "templates/digest.txt.j2",
         "templates/feed.xsl",
