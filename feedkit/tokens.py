@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
@@ -34,11 +34,20 @@ class Purpose(enum.StrEnum):
     SESSION = "session"  # an editor's session id, also checked against the state database
     LOGIN_FORM = "login-form"  # the login form's CSRF token, before there is a session
     NOTICE = "notice"  # a one-line notice carried to the editors' page in its address
+    SUBSCRIBE_FORM = "subscribe-form"  # when the subscribe form was shown: robots are too quick
 
 
 # Tokens for these carry their age and are refused once too old; the others never expire, and are
 # the same string whenever they are made for the same subject (a resent message is the same).
-EXPIRING = frozenset({Purpose.CONFIRM, Purpose.SESSION, Purpose.LOGIN_FORM, Purpose.NOTICE})
+EXPIRING = frozenset(
+    {
+        Purpose.CONFIRM,
+        Purpose.SESSION,
+        Purpose.LOGIN_FORM,
+        Purpose.NOTICE,
+        Purpose.SUBSCRIBE_FORM,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,17 @@ class Tokens:
             return Checked(None, _text(serializer.load_payload(expired.payload or b"")))
         except (BadData, UnicodeError, ValueError):
             return Checked(self._legacy(purpose, token))
+
+    def age(self, purpose: Purpose, token: str) -> timedelta | None:
+        """How long ago a genuine expiring token was made; None for any other token."""
+        serializer = self._serializer(purpose)
+        if not isinstance(serializer, URLSafeTimedSerializer):
+            return None
+        try:
+            _, made = serializer.loads(token, return_timestamp=True)
+        except (BadData, UnicodeError, ValueError):
+            return None
+        return datetime.now(UTC) - made if isinstance(made, datetime) else None
 
     def _legacy(self, purpose: Purpose, token: str) -> str | None:
         if purpose is not Purpose.UNSUBSCRIBE:

@@ -139,32 +139,32 @@ def read_confirm_link(config: Config, token: str) -> ConfirmLink:
 
 
 def confirm_subscription(
-    config: Config, token: str, transports: Transports, now: datetime | None = None
-) -> tuple[ConfirmLink, Confirmation | None]:
-    """Confirm the request a valid link answers: the address becomes active, is welcomed (when
-    the site has a welcome) and the hooks are told. Nothing happens for any other link."""
+    config: Config, token: str, now: datetime | None = None
+) -> tuple[ConfirmLink, Confirmation | None, Subscriber | None]:
+    """Confirm the request a valid link answers: the address becomes active (then `welcome`
+    it). Nothing happens for any other link."""
     link = read_confirm_link(config, token)
     if link.state is not LinkState.VALID:
-        return link, None
+        return link, None, None
     moment = now or datetime.now(UTC)
     with open_store(config) as store:
         outcome = records.confirm(store, link.address, link.request, moment)
         subscriber = records.find_subscriber(store, link.address)
         if outcome is Confirmation.CONFIRMED:
             records.remember_again(store, forgotten_hash(link.address))
-    if outcome is Confirmation.CONFIRMED and subscriber is not None:
-        _welcome(config, subscriber, transports, moment)
-    return link, outcome
+    return link, outcome, subscriber
 
 
-def _welcome(
-    config: Config, subscriber: Subscriber, transports: Transports, now: datetime
+def welcome(
+    config: Config, subscriber: Subscriber, transports: Transports, now: datetime | None = None
 ) -> None:
+    """After a confirmation: tell the hooks, and mail the welcome when the site has one."""
+    moment = now or datetime.now(UTC)
     address = subscriber.address
-    call_hooks(config, Event("confirm", address, now, subscriber.topics, "web"))
+    call_hooks(config, Event("confirm", address, moment, subscriber.topics, "web"))
     if welcome_enabled(config):
         titles = topic_titles(config, subscriber.topics)
-        mail_notice(config, Notice(NoticeKind.WELCOME, address, titles), transports, now)
+        mail_notice(config, Notice(NoticeKind.WELCOME, address, titles), transports, moment)
 
 
 def resend_confirmation(

@@ -1,4 +1,4 @@
-"""`feedkit serve`: feeds over HTTP, one-click unsubscribe, and the editors' page.
+"""`feedkit serve`: feeds over HTTP, subscribing and unsubscribing, and the editors' page.
 
 A Starlette app over the same config, state database and use cases as the CLI and the scheduler;
 each group of routes has a module of its own.
@@ -21,6 +21,7 @@ from feedkit.web.auth import PasswordChecks
 from feedkit.web.login import Login, check_admin_hash
 from feedkit.web.pages import Pages
 from feedkit.web.public import PublicSide
+from feedkit.web.subscribing import Subscribing
 from feedkit.web.unsubscribe import Unsubscribing
 
 logger = logging.getLogger("feedkit.web")
@@ -35,6 +36,7 @@ class WebApp:
         self.pages = Pages(config)
         self.public = PublicSide(config, self.pages)
         self.unsubscribing = Unsubscribing(config, self.pages)
+        self.subscribing = Subscribing(config, self.pages, tokens)
         self.login = Login(config, self.pages, tokens)
         self.editors = Editors(config, self.pages, tokens)
 
@@ -44,11 +46,22 @@ class WebApp:
 
     def routes(self) -> list[Route]:
         """Each route names its methods; a GET route answers HEAD alike; neither changes state."""
-        guard, editors = self.login.guard, self.editors
+        guard, editors, readers = self.login.guard, self.editors, self.subscribing
         return [
             Route("/", self.public.home, methods=["GET"]),
             Route("/unsubscribe", self.unsubscribing.ask, methods=["GET"]),
             Route("/unsubscribe", self.unsubscribing.unsubscribe, methods=["POST"]),
+            Route("/subscribe", readers.form, methods=["GET"]),
+            Route("/subscribe", readers.subscribe, methods=["POST"]),
+            Route("/confirm", readers.confirm_page, methods=["GET"]),
+            Route("/confirm", readers.confirm, methods=["POST"]),
+            Route("/confirm/resend", readers.resend, methods=["POST"]),
+            Route("/preferences", readers.preferences, methods=["GET"]),
+            Route("/preferences", readers.choose_topics, methods=["POST"]),
+            Route("/preferences/pause", readers.pause, methods=["POST"]),
+            Route("/preferences/data", readers.data, methods=["GET"]),
+            Route("/preferences/unsubscribe", readers.unsubscribe, methods=["POST"]),
+            Route("/preferences/forget", readers.forget, methods=["POST"]),
             Route("/admin/login", self.login.form, methods=["GET"]),
             Route("/admin/login", self.login.login, methods=["POST"]),
             Route("/admin/logout", guard(self.login.logout), methods=["POST"]),

@@ -1,0 +1,52 @@
+"""How often one client, and everyone together, may ask for something: a sliding window each.
+
+Kept in memory, per `feedkit serve` process: the limits hold off a flood, and a restart that
+forgets them lets a flood through for one window at most.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+MAX_TRACKED_CLIENTS = 10_000
+
+
+class RateLimit:
+    """At most `per_client` requests from one client and `total` from all in `window` seconds."""
+
+    def __init__(self, per_client: int, total: int, window: float = 3600) -> None:
+        self.per_client = per_client
+        self.total = total
+        self.window = window
+        self.clients: dict[str, deque[float]] = {}
+        self.everyone: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        """Count a request now and say whether it is within both limits (one refused counts
+        against neither)."""
+        with self.lock:
+            now = time.monotonic()
+            self._forget_idle_clients(now)
+            recent = self._recent(self.clients.setdefault(client, deque()), now)
+            everyone = self._recent(self.everyone, now)
+            if len(recent) >= self.per_client or len(everyone) >= self.total:
+                return False
+            recent.append(now)
+            everyone.append(now)
+            return True
+
+    def _recent(self, marks: deque[float], now: float) -> deque[float]:
+        while marks and marks[0] <= now - self.window:
+            marks.popleft()
+        return marks
+
+    def _forget_idle_clients(self, now: float) -> None:
+        if len(self.clients) <= MAX_TRACKED_CLIENTS:
+            return
+        cutoff = now - self.window
+        idle = [key for key, marks in self.clients.items() if not marks or marks[-1] <= cutoff]
+        for key in idle:
+            del self.clients[key]
