@@ -14,6 +14,7 @@ import pytest
 
 from feedkit.config import load_config
 from feedkit.newsletter import campaigns
+from feedkit.store.db import Store
 from tests.conftest import import_rows, write_site
 from tests.smtp_server import Faults, SmtpServer
 
@@ -76,5 +77,60 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
             run_cli(tmp_path, "digest", "resume").stdout
             == "Nothing to resume: every digest is finished.\n"
         )
+    finally:
+        server.stop()
+
+
+def test_sigkill_in_a_run_of_two_digests_then_resume_gives_each_reader_one(
+    tmp_path: Path,
+) -> None:
+    """Half the readers chose a topic: the run makes two digests; a SIGKILL in the first and a
+    resume leave each reader with one copy of their own digest, and none of the other."""
+    server = SmtpServer(Faults(delay=0.03)).start()
+    try:
+        date = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        reviews: dict[str, str | bytes] = {
+            "a.md": f"---\ntitle: Alphaville DVD\ndate: {date}\ntags: [dvd]\n---\nText.\n",
+            "b.md": f"---\ntitle: Brazil Blu-ray\ndate: {date}\ntags: [blu-ray]\n---\nText.\n",
+        }
+        settings = (
+            '[digest]\ntransport = "smtp"\n[smtp]\nhost = "127.0.0.1"\n'
+            f'port = {server.port}\nsecurity = "none"\n'
+            '[[topics]]\nname = "blu-ray"\ntags = ["blu-ray"]\n'
+        )
+        config = load_config(write_site(tmp_path, reviews, settings))
+        addresses = [f"reader{number:02d}@example.org" for number in range(SUBSCRIBERS)]
+        import_rows(config, [[address] for address in addresses])
+        with Store(config.database_path) as store:
+            chosen = [(address, "blu-ray") for address in addresses[::2]]
+            store.db.executemany("INSERT INTO subscriber_topics VALUES (?, ?)", chosen)
+            store.db.commit()
+        env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while len(server.handler.received) < 5 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=30)
+        assert 0 < len(server.handler.received) < SUBSCRIBERS
+
+        resumed = run_cli(tmp_path, "digest", "resume")
+        assert resumed.returncode == 0, resumed.stderr
+
+        copies = server.handler.by_recipient()
+        assert sorted(copies) == addresses
+        for address, items in copies.items():
+            ids = {item.message["Message-ID"] for item in items}
+            assert len(ids) == 1, address  # a resend, if any, is the same message
+            subject = items[0].message["Subject"]
+            expected = "1 new review" if address in addresses[::2] else "2 new reviews"
+            assert expected in subject, (address, subject)
+        assert campaigns.pending_count(config) == 0
     finally:
         server.stop()
