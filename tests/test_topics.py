@@ -120,7 +120,7 @@ def titles_received(server: SmtpServer) -> dict[str, list[str]]:
     for address, copies in server.handler.by_recipient().items():
         for copy in copies:
             body = copy.message.get_body(("plain",))
-            text = body.get_content() if body is not None else ""  # type: ignore[union-attr]
+            text = body.get_content() if body is not None else ""
             names = [title for title in ("Vertigo", "Ran", "Alien") if f"\n{title} " in text]
             found.setdefault(address, []).append(" ".join(names))
     return found

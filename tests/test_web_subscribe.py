@@ -80,7 +80,7 @@ def mailbox(config: Config) -> MailBox:
     def read() -> list[EmailMessage]:
         paths = sorted(config.outbox_dir.glob("*.eml"), key=lambda path: path.stat().st_mtime_ns)
         parser = BytesParser(policy=policy.default)
-        return [parser.parsebytes(path.read_bytes()) for path in paths]  # type: ignore[misc]
+        return [parser.parsebytes(path.read_bytes()) for path in paths]
 
     return read
 
