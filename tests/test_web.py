@@ -279,7 +279,7 @@ def test_admin_pages_redirect_to_login_without_a_session(client: TestClient, pat
     assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
 
 
-@pytest.mark.parametrize("path", ["/admin/send", "/admin/test", "/admin/logout"])
+@pytest.mark.parametrize("path", ["/admin/send", "/admin/test", "/admin/resend", "/admin/logout"])
 def test_admin_actions_are_401_without_a_session(
     client: TestClient, config: Config, path: str
 ) -> None:
@@ -509,6 +509,24 @@ def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
     assert campaigns.status(config) == []
 
 
+def test_the_page_counts_subscribers_and_resends_a_confirmation(
+    client: TestClient, config: Config
+) -> None:
+    """Counts by status; a pending reader gets a fresh link, an active one is not pending."""
+    subscriptions.add_subscriber(
+        config, "zoe@example.org", confirmed=False, transports=lambda: open_transport(config)
+    )
+    csrf = log_in(client)
+    counts = parse_html(client.get("/admin").text).xpath('//section[@aria-label="Subscribers"]')
+    terms = [" ".join(node.text_content().split()) for node in counts[0].xpath(".//dt | .//dd")]
+    assert terms[:4] == ["Active", "2", "Pending", "1"]
+    sent = client.post("/admin/resend", data={"csrf": csrf, "address": "zoe@example.org"})
+    assert "A new confirmation link went to zoe@example.org." in sent.text
+    assert len(list(config.outbox_dir.glob("confirm-*.eml"))) == 2
+    refused = client.post("/admin/resend", data={"csrf": csrf, "address": "ann@example.org"})
+    assert "ann@example.org is not waiting for a confirmation." in refused.text
+
+
 def test_notice_cannot_be_forged_by_a_link(client: TestClient) -> None:
     """A crafted ?notice= does not make the editors' page say anything."""
     log_in(client)
@@ -698,7 +716,7 @@ def dashboard_facts(config: Config) -> dict[str, str]:
     with TestClient(create_app(config)) as client:
         log_in(client)
         page = parse_html(client.get("/admin").content)
-    (facts,) = page.xpath("//dl")
+    facts = page.xpath('//section[@aria-label="The next digest"]//dl')[0]
     terms = list(facts.iter("dt"))
     return {term.text_content(): " ".join(term.getnext().text_content().split()) for term in terms}
 

@@ -3,6 +3,7 @@ itself (the same lock and code path as the CLI and the scheduler) and how recent
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from datetime import timedelta
@@ -42,6 +43,8 @@ class Editors:
         context: dict[str, Any] = {
             "plan": await run_in_threadpool(campaigns.plan_send, self.config),
             "subscribers": await run_in_threadpool(subscriptions.count_active, self.config),
+            "counts": await run_in_threadpool(subscriptions.list_counts, self.config),
+            "topics": self.config.topics,
             **next_digest_time(self.config),
             "statuses": await run_in_threadpool(campaigns.status, self.config, 5),
             "sending": self.is_sending(),
@@ -79,6 +82,23 @@ class Editors:
             return self._redirect_with_notice(f"Test not sent: {error}")
         logger.info("digest: test sent to %s", who)
         return self._redirect_with_notice(f"Test sent to {address}")
+
+    async def resend_confirmation(self, request: Request) -> Response:
+        """An editor mails a reader a fresh confirmation link (the per-address limit aside)."""
+        address = str((await request.form()).get("address", "")).strip()
+        who = f"{address_tag(address)} (from {client_address(request)})"
+        transports = functools.partial(open_transport, self.config)
+        try:
+            sent = await run_in_threadpool(
+                subscriptions.send_confirmation, self.config, address, transports
+            )
+        except FeedkitError as error:
+            logger.warning("subscribe: confirmation to %s not sent: %s", who, error)
+            return self._redirect_with_notice(f"Not sent: {error}")
+        if not sent:
+            return self._redirect_with_notice(f"{address} is not waiting for a confirmation.")
+        logger.info("subscribe: confirmation resent to %s", who)
+        return self._redirect_with_notice(f"A new confirmation link went to {address}.")
 
     async def confirm_send(self, request: Request) -> Response:
         plan = await run_in_threadpool(campaigns.plan_send, self.config)

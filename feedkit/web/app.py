@@ -68,6 +68,7 @@ class WebApp:
             Route("/admin", guard(editors.dashboard), methods=["GET"]),
             Route("/admin/preview", guard(editors.preview), methods=["GET"]),
             Route("/admin/test", guard(editors.send_test), methods=["POST"]),
+            Route("/admin/resend", guard(editors.resend_confirmation), methods=["POST"]),
             Route("/admin/send", guard(editors.confirm_send), methods=["GET"]),
             Route("/admin/send", guard(editors.start_send), methods=["POST"]),
             Route("/admin/status", guard(editors.status), methods=["GET"]),
