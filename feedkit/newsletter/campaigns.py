@@ -11,7 +11,7 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedkit.config import Config
@@ -22,6 +22,7 @@ from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
 from feedkit.newsletter.messages import DigestMessages, preferences_link, unsubscribe_link
 from feedkit.newsletter.model import Audience, DigestStatus, FrozenDigest
+from feedkit.newsletter.notices import check_notice_templates
 from feedkit.newsletter.render import (
     DigestEntry,
     Issue,
@@ -219,6 +220,7 @@ def check_ready(config: Config) -> None:
     """What sending needs, checked without sending: the secret, the templates, the transport."""
     secret_from_environment()
     check_templates(config)
+    check_notice_templates(config)
     open_transport(config)
 
 
@@ -257,6 +259,7 @@ def send(
     run = _SendRun(config, tokens, transports, on_result, stop or threading.Event())
     reports: list[SendReport] = []
     with open_store(config) as store, locks.send_lock(store):
+        _forget_stale_requests(config, store, now)
         for digest_id in records.unfinished_digests(store):
             reports.append(run.send(store, records.load_digest(store, digest_id)))
         if create and not run.stop.is_set():
@@ -264,6 +267,12 @@ def send(
                 if not run.stop.is_set():  # a digest not started now is finished next time
                     reports.append(run.send(store, digest))
     return reports
+
+
+def _forget_stale_requests(config: Config, store: Store, now: datetime | None) -> None:
+    """Requests never confirmed go after pending_days, even on a site nobody subscribes to."""
+    days = timedelta(days=config.subscribe.pending_days)
+    subscriber_records.forget_stale_requests(store, (now or datetime.now(UTC)) - days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from feedkit.config import Config
 from feedkit.errors import StateError
+from feedkit.newsletter.notices import check_notice_templates
 from feedkit.tokens import Tokens, secret_from_environment
 from feedkit.web.admin import Editors
 from feedkit.web.auth import PasswordChecks
@@ -33,6 +34,7 @@ class WebApp:
     def __init__(self, config: Config) -> None:
         tokens = Tokens(secret_from_environment())
         check_admin_hash()
+        check_notice_templates(config)  # a broken confirmation template stops serve at start
         self.pages = Pages(config)
         self.public = PublicSide(config, self.pages)
         self.unsubscribing = Unsubscribing(config, self.pages)
