@@ -21,6 +21,7 @@ from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns
+from feedkit.tokens import Purpose, Tokens
 from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import import_rows, write_site
 from tests.e2e.test_web_security import wait_for_port
@@ -36,7 +37,7 @@ SECRET = "design-test-secret-long-enough"  # noqa: S105 - a test value
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
 SIZES = {"desktop": 1280, "phone": 375}
 SCHEMES = ["light", "dark"]
-PAGES = ["home", "admin", "digest", "archive"]
+PAGES = ["home", "admin", "digest", "archive", "subscribe", "preferences"]
 
 # Every visible text against the colour behind it, as WCAG 2 computes contrast: 4.5 for normal
 # text, 3 for large (24 px, or 18.66 px bold). Each failure comes back as a short description.
@@ -134,11 +135,13 @@ OVERFLOW = """
 }
 """
 
-# Buttons, button-like links and fields that touch or overlap another one (less than 6 px apart).
+# Buttons, button-like links and fields that touch or overlap another one (less than 6 px apart);
+# a control hidden from everyone (aria-hidden, clipped: the subscribe form's honeypot) is none.
 CROWDED = """
 () => {
   const controls = [...document.querySelectorAll("button, .button, input:not([type=hidden])")]
-    .filter(element => element.getBoundingClientRect().width > 0);
+    .filter(element => element.getBoundingClientRect().width > 0)
+    .filter(element => !element.closest("[aria-hidden=true]"));
   const crowded = [];
   controls.forEach((a, i) => controls.slice(i + 1).forEach(b => {
     const [x, y] = [a.getBoundingClientRect(), b.getBoundingClientRect()];
@@ -167,6 +170,14 @@ SCHEDULE = """
 from_address = "digest@reviews.example.org"
 [schedule]
 digest = "0 8 * * FRI"
+[[topics]]
+name = "blu-ray"
+title = "Blu-ray releases"
+tags = ["blu-ray"]
+[[topics]]
+name = "classics"
+title = "Classics of world cinema, restored"
+categories = ["classics"]
 """
 LONG_TITLE = "Noël au cinéma: a very long title that wraps on a phone"
 
@@ -216,7 +227,14 @@ def path_of(page_name: str, site: Config) -> str:
     """Where each page is served; the archive page is the newest issue, which has one before it."""
     folder = site.output_dir / "digests"
     archives = sorted(folder.glob("*.html"), key=lambda path: path.stat().st_mtime)
-    paths = {"home": "/", "admin": "/admin", "digest": "/admin/preview"}
+    preferences = Tokens(SECRET.encode()).make(Purpose.PREFERENCES, "ann@example.org")
+    paths = {
+        "home": "/",
+        "admin": "/admin",
+        "digest": "/admin/preview",
+        "subscribe": "/subscribe",
+        "preferences": f"/preferences?t={preferences}",
+    }
     return paths.get(page_name) or f"/digests/{archives[-1].name}"
 
 
