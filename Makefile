@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 run: export FEEDKIT_SECRET := $(or $(FEEDKIT_SECRET),example-site-secret-not-for-production)
 run: $(STAMP)
 	$(BIN)/feedkit build
-	$(BIN)/feedkit subscribers import subscribers.csv
+	$(BIN)/feedkit subscribers import --confirmed subscribers.csv
 	$(BIN)/feedkit digest preview
 	$(BIN)/feedkit digest send --yes
 	@echo "Feeds are in public/: feed.xml (RSS), atom.xml (Atom), feed.json (JSON Feed), categories/*/"
