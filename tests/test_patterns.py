@@ -13,11 +13,11 @@ from types import ModuleType
 import pytest
 import yaml
 
-from feedkit.content import files, frontmatter, markup, metadata, simpleyaml
+from feedkit.content import files, frontmatter, markup, metadata
 from feedkit.content import loader as content
 from tests.regex_steps import StepCounter
 
-MODULES = (content, files, frontmatter, markup, metadata, simpleyaml)
+MODULES = (content, files, frontmatter, markup, metadata)
 Shape = tuple[str, str, str]  # prefix, repeated unit, suffix
 SPACES: list[Shape] = [("", " ", ""), ("x", " ", "y"), ("", " \t", "#"), ("", "a", "")]
 KEY_PATTERN = "frontmatter._key_pattern(title)"  # built per key, so not a module attribute
@@ -90,22 +90,8 @@ ADVERSARIAL: dict[str, tuple[str, list[Shape]]] = {
     "metadata._NON_WORD": ("finditer", [("", " -", "a")]),
     "metadata._RATING": ("fullmatch", [("4", " ", "x"), ("4/", " ", "x"), ("", "4", ".")]),
     KEY_PATTERN: ("match", [("", " ", "title"), ("title", " ", "x"), ("'", "'", "")]),
-    "simpleyaml._TOP_KEY": (
-        "fullmatch",
-        [
-            ("title: x", " ", "y"),
-            ("title", " ", "x"),
-            ("a", "-", ":x"),
-            ("k:", " ", "\x85"),
-        ],
-    ),
-    "simpleyaml._NESTED_KEY": ("fullmatch", [("  name: x", " ", "y"), ("  n", " ", "x")]),
-    "simpleyaml._ITEM": ("fullmatch", [("- x", " ", "y"), ("", " ", "-"), ("-", " ", "\x85")]),
-    "simpleyaml._COMMENT_START": ("search", []),  # SPACES are its worst case
-    "simpleyaml._PLAIN_INT": ("fullmatch", [("", "1", "x"), ("-", "0", "")]),
-    "simpleyaml._PLAIN_FLOAT": ("fullmatch", [("", "1", "x"), ("1.", "1", "x")]),
 }
-# simpleyaml resolves plain values with PyYAML's own table of patterns.
+# The YAML reader resolves plain values with PyYAML's own table of patterns.
 YAML_SHAPES: list[Shape] = [
     (prefix, unit, suffix)
     for prefix in ("", "-", "2025-01-01", "0x", "0b", ".")
@@ -159,7 +145,7 @@ def spans_by_re(pattern: re.Pattern[str], subject: str, mode: str) -> list[tuple
 
 
 def test_every_pattern_in_the_content_modules_is_checked() -> None:
-    """A new pattern in content, frontmatter, markup or simpleyaml needs its inputs listed here."""
+    """A new pattern in content, frontmatter, markup or metadata needs its inputs listed here."""
     found = {name for module in MODULES for name in module_patterns(module)}
     assert found == set(ADVERSARIAL) - {KEY_PATTERN}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -39,9 +38,8 @@ FENCES = {"---": "yaml", "+++": "toml"}
 
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024  # a review's details; past this it is a mistake or an attack
-MAX_NESTING = 32  # front matter nests two or three deep; PyYAML's composer recurses per level
+MAX_NESTING = 32  # front matter nests two or three deep; TOML's reader recurses per level
 _CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in FENCES}
-_ALIASES = "front matter uses YAML anchors and aliases (&name, *name); write the values out"
 _TOO_DEEP = f"front matter nests lists or mappings more than {MAX_NESTING} deep; write it flatter"
 
 
@@ -70,14 +68,12 @@ def split_front_matter(text: str) -> SplitFile:
 def _parse_yaml(inner: str) -> dict[str, Any]:
     import yaml  # noqa: PLC0415 - imported on first use; an unchanged site parses no YAML
 
-    from feedkit.content import simpleyaml  # noqa: PLC0415 - it needs yaml too
+    from feedkit.content.yamlreader import RefusedYamlError, load_yaml  # noqa: PLC0415
 
     try:
-        values = simpleyaml.load(inner)
-        if values is None:  # outside the plain subset: PyYAML reads it
-            values = yaml.load(inner, Loader=yaml_loaders()[0])  # noqa: S506 - a safe loader
-    except FrontMatterError:
-        raise
+        values = load_yaml(inner)
+    except RefusedYamlError as exc:
+        raise FrontMatterError(str(exc), exc.line + 1 if exc.line else None) from None
     except yaml.MarkedYAMLError as exc:
         message = f"front matter is not valid YAML ({exc.problem}); fix that line"
         raise FrontMatterError(message, _yaml_line(exc)) from exc
@@ -85,51 +81,9 @@ def _parse_yaml(inner: str) -> dict[str, Any]:
         raise FrontMatterError(f"front matter is not valid YAML ({exc})", None) from exc
     except ValueError as exc:  # PyYAML builds `2025-02-30` as a date and the calendar refuses it
         raise _impossible_date(inner, exc) from exc
+    except RecursionError:  # a pathological value PyYAML's pure loader recurses into
+        raise FrontMatterError(_TOO_DEEP, None) from None
     return _as_mapping(values)
-
-
-@functools.cache
-def yaml_loaders() -> tuple[type[Any], ...]:
-    """PyYAML's safe loaders made to refuse aliases and deep nesting; libyaml's first, if built."""
-    import yaml  # noqa: PLC0415 - imported on first use, as in _parse_yaml
-
-    class RefusingComposer(yaml.composer.Composer):
-        """Composes as PyYAML does, except that an alias or deep nesting is refused where it is.
-
-        Aliases can nest into a structure exponentially large to walk (a "billion laughs"), and
-        refusing them here sees them however they are written: after a tag, in a flow, as a key.
-        """
-
-        nesting = 0
-        peek_event: Callable[[], yaml.Event]  # the parser's, whichever one it is
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
-            line = event.start_mark.line + 2 if event.start_mark else None
-            if isinstance(event, yaml.AliasEvent):
-                raise FrontMatterError(_ALIASES, line)
-            if self.nesting >= MAX_NESTING:
-                raise FrontMatterError(_TOO_DEEP, line)
-            self.nesting += 1
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.nesting -= 1
-
-    class PureLoader(RefusingComposer, yaml.SafeLoader):
-        """The pure-Python parser, with the refusing composer."""
-
-    if not hasattr(yaml, "CSafeLoader"):
-        return (PureLoader,)
-
-    class LibyamlLoader(RefusingComposer, yaml.CSafeLoader):
-        """libyaml parses; the refusing composer, not libyaml's own, builds the nodes."""
-
-        def __init__(self, stream: str) -> None:
-            yaml.CSafeLoader.__init__(self, stream)
-            yaml.composer.Composer.__init__(self)
-
-    return (LibyamlLoader, PureLoader)
 
 
 def _yaml_line(exc: yaml.MarkedYAMLError) -> int | None:
