@@ -200,13 +200,12 @@ def print_problems(problems: Sequence[Problem]) -> None:
         click.echo(f"{label}: {problem}", err=True)
 
 
-def log_to_stderr() -> None:
+def log_to_stderr(log_format: str = "text") -> None:
     """One line per event on stderr, as the service and the web side log; a supervisor keeps
-    them."""
-    import logging  # noqa: PLC0415 - only the long-running commands log
+    them. `json` writes each as a JSON object (feedkit.cli.logs lists the keys)."""
+    from feedkit.cli.logs import configure_logging  # noqa: PLC0415 - only long-running commands
 
-    log_format = "%(asctime)s %(levelname)s %(message)s"
-    logging.basicConfig(level=logging.INFO, format=log_format, stream=sys.stderr, force=True)
+    configure_logging(log_format)
 
 
 def print_notes(notes: Sequence[str]) -> None:
