@@ -1,18 +1,20 @@
 """What the service keeps and checks about itself: its heartbeat, when it first started, when the
 digest last ran, whether a digest came due while it was down, and whether it can start at all;
-and its health and numbers as others read them."""
+its health and numbers as others read them; backing its database up and restoring it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from feedkit.config import Config
 from feedkit.content.files import require_content_folder
-from feedkit.errors import ConfigError
+from feedkit.errors import ConfigError, LockedError, StateError
 from feedkit.monitoring import Health, JobRecord, Numbers, health_problems
 from feedkit.newsletter import campaigns
 from feedkit.schedule import check_schedule
+from feedkit.store import backup as copies
 from feedkit.store import locks
 from feedkit.store import monitoring as watch
 from feedkit.store import newsletter as records
@@ -171,3 +173,42 @@ def _heartbeat(store: Store) -> datetime | None:
 def _pending(store: Store) -> int:
     unfinished = records.unfinished_digests(store)
     return sum(len(records.pending_deliveries(store, digest)) for digest in unfinished)
+
+
+# -- backup and restore -------------------------------------------------------------------------
+
+
+def backup(config: Config, target: Path) -> int:
+    """A consistent copy of the state database at `target`, even while a send writes to it; the
+    copy's size in bytes."""
+    return copies.backup_database(config.database_path, target)
+
+
+def restore(
+    config: Config, source: Path, *, force: bool = False, now: datetime | None = None
+) -> Path | None:
+    """Put a backup in place of the state database, then bring it up to this feedkit's schema.
+
+    A database with migrations the backup lacks is newer than it and is refused unless `force`;
+    so is any restore while a digest is being sent. What was there is copied aside first; its
+    path is returned (None when there was nothing).
+    """
+    restored = copies.backup_migrations(source)
+    target = config.database_path
+    current = copies.database_migrations(target)
+    newer = sorted(current - restored)
+    if newer and not force:
+        raise StateError(
+            f"{target}: is newer than {source} (it has {', '.join(newer)}; the backup has not)",
+            "pass --force to replace it all the same (a copy of it is kept)",
+        )
+    holder = copies.sender_of(target)
+    if holder is not None:
+        raise LockedError(f"a digest is being sent ({holder})", "wait for it, then restore")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    there = target.is_file() and target.stat().st_size > 0  # even damaged: kept, not lost
+    kept = target.with_name(f"{target.name}.before-restore-{stamp}") if there else None
+    copies.restore_database(source, target, kept)
+    with open_store(config):
+        pass  # an older backup gets the migrations made since
+    return kept

@@ -63,6 +63,11 @@ class FeedkitGroup(OneLineGroup):
         "schedule": ("feedkit.cli.service:schedule", "Show when each job runs next."),
         "serve": ("feedkit.cli.web:serve", "Serve feeds, unsubscribe and the editors' page."),
         "status": ("feedkit.cli.operations:status", "Show the service's health."),
+        "backup": ("feedkit.cli.operations:backup", "Copy the state database to FILE, safely."),
+        "restore": (
+            "feedkit.cli.operations:restore",
+            "Put a backup in place of the state database.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

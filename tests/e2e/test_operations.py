@@ -1,10 +1,12 @@
 """Operations as real processes: a service whose mail server goes down turns /healthz to 503 and
-tells one alert and one recovery."""
+tells one alert and one recovery; a backup taken in the middle of a real send restores to a
+sound database that finishes that send, each pending message once."""
 
 from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -19,7 +21,7 @@ from feedkit.newsletter import campaigns
 from tests.conftest import write_site
 from tests.e2e.test_service import ENV, review, wait_for
 from tests.http_sink import HttpSink
-from tests.smtp_server import SmtpServer, free_port
+from tests.smtp_server import Faults, SmtpServer, free_port
 from tests.test_operations import subscribe
 
 READERS = [f"reader{n}@example.org" for n in range(3)]
@@ -107,3 +109,79 @@ def test_a_digest_server_that_is_down_gives_503_one_alert_and_one_recovery(
     copies = digest_server.handler.by_recipient()
     assert {address: len(items) for address, items in copies.items()} == dict.fromkeys(READERS, 1)
     assert campaigns.pending_count(config) == 0
+
+
+def feedkit(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "feedkit.cli", *args]
+    return subprocess.run(
+        command, cwd=root, env=ENV, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def deliveries(database: Path) -> dict[str, str]:
+    with sqlite3.connect(database) as db:
+        return dict(db.execute("SELECT address, status FROM deliveries"))
+
+
+def integrity(database: Path) -> list[str]:
+    with sqlite3.connect(database) as db:
+        return [str(row[0]) for row in db.execute("PRAGMA integrity_check")]
+
+
+def smtp_site(port: int) -> str:
+    smtp = f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+    return '[digest]\ntransport = "smtp"\n' + smtp
+
+
+def test_a_backup_taken_during_a_send_restores_sound_and_resumes_each_message_once(
+    tmp_path: Path,
+) -> None:
+    """`feedkit backup` while `digest send` is sending gives a copy with some messages sent and
+    some pending; restored where the database was lost, it passes integrity_check, and `digest
+    resume` sends exactly the pending ones, once each, as the same messages."""
+    slow, spare = SmtpServer(Faults(delay=0.1)).start(), SmtpServer().start()
+    try:
+        addresses = [f"reader{n:02d}@example.org" for n in range(30)]
+        config_path = write_site(tmp_path, {"a.md": review("Alphaville")}, smtp_site(slow.port))
+        config = load_config(config_path)
+        subscribe(config, addresses)
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: len(slow.handler.received) >= 5, 60)
+        made = feedkit(tmp_path, "backup", "mid-send.db")
+        assert sender.poll() is None, "the send was over before the backup was taken"
+        assert made.returncode == 0, made.stderr
+        assert sender.wait(timeout=60) == 0
+        backup = tmp_path / "mid-send.db"
+        at_backup = deliveries(backup)
+        pending = sorted(address for address, status in at_backup.items() if status == "pending")
+        assert 0 < len(pending) < len(addresses)
+        assert integrity(backup) == ["ok"]
+
+        for suffix in ("", "-wal", "-shm"):  # the database is lost; the mail server moved
+            Path(f"{config.database_path}{suffix}").unlink(missing_ok=True)
+        config_path.write_text(
+            config_path.read_text().replace(f"port = {slow.port}", f"port = {spare.port}")
+        )
+        restored = feedkit(tmp_path, "restore", "mid-send.db")
+        assert restored.returncode == 0, restored.stderr
+        assert integrity(config.database_path) == ["ok"]
+        resumed = feedkit(tmp_path, "digest", "resume")
+        assert resumed.returncode == 0, resumed.stderr
+        again = feedkit(tmp_path, "digest", "resume")
+        assert again.stdout == "Nothing to resume: every digest is finished.\n"
+    finally:
+        slow.stop()
+        spare.stop()
+    resent = spare.handler.by_recipient()
+    assert sorted(resent) == pending
+    assert all(len(items) == 1 for items in resent.values())
+    first = slow.handler.by_recipient()
+    for address, items in resent.items():
+        assert items[0].message["Message-ID"] == first[address][0].message["Message-ID"]
+    assert set(deliveries(config.database_path).values()) == {"sent"}
