@@ -22,6 +22,7 @@ from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
 from feedkit.newsletter import campaigns, subscriptions
 from feedkit.operations import DIGEST_RUN_KEY, FIRST_START_KEY, HEARTBEAT_KEY
+from feedkit.service import scheduler
 from feedkit.store.db import Store
 from feedkit.web.app import create_app
 from tests.conftest import write_site
@@ -112,6 +113,18 @@ def test_healthz_is_503_when_the_last_run_of_a_job_failed_and_200_once_it_goes_t
     assert (status, body["problems"]) == (503, [f"digest failed once in a row: {error}"])
     operations.record_job_run(config, "digest", ok=True, seconds=1.0, error="")
     assert healthz(config)[0] == 200
+
+
+def test_run_once_from_cron_leaves_a_heartbeat_and_its_runs_for_healthz(tmp_path: Path) -> None:
+    """`run --once` is the service when cron starts it: afterwards /healthz is 200 with the
+    build's run, and no heartbeat problem."""
+    config = site(tmp_path, '[schedule]\ndigest = ""\n')
+    assert scheduler.run_once(config) == []
+    status, body = healthz(config)
+    assert status == 200
+    last_build = body["last_build"]
+    assert isinstance(last_build, dict)
+    assert last_build["ok"] is True
 
 
 def test_a_digest_due_over_an_hour_ago_that_never_went_is_unhealthy(tmp_path: Path) -> None:
