@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,6 +126,22 @@ def test_run_once_from_cron_leaves_a_heartbeat_and_its_runs_for_healthz(tmp_path
     last_build = body["last_build"]
     assert isinstance(last_build, dict)
     assert last_build["ok"] is True
+
+
+def test_a_digest_run_that_finds_another_send_under_way_is_neither_success_nor_failure(
+    tmp_path: Path,
+) -> None:
+    """Skipped for a live send lock, the digest job records no run: /healthz stays 200."""
+    config = site(tmp_path)
+    subscribe(config, ["ann@example.org"])
+    beat(config)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    host = socket.gethostname() + "-other"
+    with Store(config.database_path) as store, store.transaction() as db:
+        db.execute("INSERT INTO locks VALUES ('digest', ?, 4242, ?, ?, 't')", (host, now, now))
+    assert scheduler.digest_job(config, threading.Event()) is False
+    status, body = healthz(config)
+    assert (status, body["last_digest"]) == (200, {"digest": None})
 
 
 def test_a_digest_due_over_an_hour_ago_that_never_went_is_unhealthy(tmp_path: Path) -> None:

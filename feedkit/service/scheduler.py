@@ -113,6 +113,8 @@ def digest_job(config: Config, stop: threading.Event, *, create: bool = True) ->
     """
     try:
         run = campaigns.deliver(config, stop=stop, create=create)
+    except LockedError:
+        raise  # skipped, not failed: `monitored` says so
     except FeedkitError as error:
         log.error("digest: %s", error)
         return False
