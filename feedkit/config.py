@@ -163,6 +163,26 @@ class TopicSettings:
         return self.title or self.name
 
 
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Who hears of a job that keeps failing or a digest that did not go, and what counts as
+    unhealthy; mail goes through the smtp_* settings here when smtp_host is set, else [smtp]."""
+
+    to: tuple[str, ...] = ()
+    from_address: str = ""  # default: [digest] from_address
+    webhook_url: str = ""  # gets a JSON POST per alert and per recovery
+    ping_url: str = ""  # a dead man's switch, fetched after every job that went through
+    failures: int = 2  # failed runs of one job in a row that make an incident
+    digest_late_minutes: int = 60  # a due digest not out this long after its time is an incident
+    stale_after_minutes: int = 5  # a service heartbeat older than this is unhealthy
+    monitoring_from: tuple[str, ...] = ("127.0.0.1", "::1")  # who may read /healthz and /metrics
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password_env: str = "FEEDKIT_ALERTS_SMTP_PASSWORD"  # noqa: S105 - a variable's name
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSettings,
     "content": ContentSettings,
@@ -174,6 +194,7 @@ SECTIONS: dict[str, type] = {
     "web": WebSettings,
     "subscribe": SubscribeSettings,
     "hooks": HookSettings,
+    "alerts": AlertSettings,
 }
 TOPICS = "topics"  # an array of tables, [[topics]]: the one key that is not a section
 HOOK_EVENTS = ("subscribe", "confirm", "unsubscribe")
@@ -194,6 +215,7 @@ class Config:
     web: WebSettings
     subscribe: SubscribeSettings = SubscribeSettings()
     hooks: HookSettings = HookSettings()
+    alerts: AlertSettings = AlertSettings()
     topics: tuple[TopicSettings, ...] = ()
 
     @property
@@ -383,6 +405,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_web(sections["web"], errors)
     _check_subscribe(sections["subscribe"], errors)
     _check_hooks(sections["hooks"], errors)
+    _check_alerts(sections["alerts"], sections["digest"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if content.max_file_kb < 1:
@@ -526,6 +549,49 @@ def _check_topics(topics: tuple[TopicSettings, ...], errors: list[str]) -> None:
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 _TOPIC_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+def _check_alerts(alerts: AlertSettings, digest: DigestSettings, errors: list[str]) -> None:
+    """Addresses, URLs and numbers an alert needs; a typo here would only show in an emergency."""
+    for address in (*alerts.to, alerts.from_address):
+        if address and not _looks_like_address(address):
+            errors.append(f"[alerts] to/from_address: {address!r} is not a plain e-mail address")
+    if alerts.to and not (alerts.from_address or digest.from_address):
+        errors.append(
+            "[alerts] from_address: needed to mail alerts (or set [digest] from_address)"
+        )
+    for key in ("webhook_url", "ping_url"):
+        url = getattr(alerts, key)
+        if url and not _is_http_url(url):
+            errors.append(f"[alerts] {key}: {url!r} is not an http(s) URL")
+    for key in ("failures", "digest_late_minutes", "stale_after_minutes", "smtp_port"):
+        if getattr(alerts, key) < 1:
+            errors.append(f"[alerts] {key}: must be at least 1, not {getattr(alerts, key)}")
+    if alerts.smtp_security not in SECURITY_MODES:
+        modes = ", ".join(SECURITY_MODES)
+        errors.append(f"[alerts] smtp_security: {alerts.smtp_security!r} is not one of {modes}")
+    for value in alerts.monitoring_from:
+        if not _is_address_or_network(value):
+            errors.append(
+                f"[alerts] monitoring_from: {value!r} is not an IP address or network;"
+                " write e.g. '127.0.0.1' or '10.0.0.0/8'"
+            )
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_address_or_network(value: str) -> bool:
+    try:
+        if "/" in value:
+            ipaddress.ip_network(value)
+        else:
+            ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
 
 

@@ -146,7 +146,8 @@ class SmtpServer:
 
     def __init__(self, faults: Faults | None = None, **kwargs: Any) -> None:
         self.handler = Handler(faults or Faults())
-        self.port = free_port()
+        # port=N: a server that comes back where one went down
+        self.port = int(kwargs.pop("port", 0)) or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def start(self) -> SmtpServer:

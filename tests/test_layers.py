@@ -28,12 +28,14 @@ LAYERS = {
     "feedkit.operations": USE_CASES,
     "feedkit.editors": USE_CASES,
     "feedkit.scaffold": USE_CASES,
+    "feedkit.alerts": USE_CASES,
     "feedkit.store": STORE,
     "feedkit.content": STEPS,
     "feedkit.feeds": STEPS,
     "feedkit.newsletter": STEPS,
     "feedkit.mail": STEPS,
     "feedkit.bounceparse": STEPS,
+    "feedkit.notify": STEPS,
     "feedkit": BASE,
 }
 # Who may talk to what outside the process.
@@ -43,6 +45,7 @@ ONLY_IN = {
     "ssl": ("feedkit.mail.transports",),
     "uvicorn": ("feedkit.cli.web",),
     "starlette": ("feedkit.web",),
+    "prometheus_client": ("feedkit.web.monitoring",),
 }
 # Calls that change files: only output (atomic writes) and the store do them.
 PATH_WRITES = {"write_text", "write_bytes", "unlink", "rmdir", "mkdir", "rename", "chmod", "touch"}

@@ -62,6 +62,12 @@ class FeedkitGroup(OneLineGroup):
         "run": ("feedkit.cli.service:run", "Run the service: build and send on the schedule."),
         "schedule": ("feedkit.cli.service:schedule", "Show when each job runs next."),
         "serve": ("feedkit.cli.web:serve", "Serve feeds, unsubscribe and the editors' page."),
+        "status": ("feedkit.cli.operations:status", "Show the service's health."),
+        "backup": ("feedkit.cli.operations:backup", "Copy the state database to FILE, safely."),
+        "restore": (
+            "feedkit.cli.operations:restore",
+            "Put a backup in place of the state database.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -200,13 +206,12 @@ def print_problems(problems: Sequence[Problem]) -> None:
         click.echo(f"{label}: {problem}", err=True)
 
 
-def log_to_stderr() -> None:
+def log_to_stderr(log_format: str = "text") -> None:
     """One line per event on stderr, as the service and the web side log; a supervisor keeps
-    them."""
-    import logging  # noqa: PLC0415 - only the long-running commands log
+    them. `json` writes each as a JSON object (feedkit.cli.logs lists the keys)."""
+    from feedkit.cli.logs import configure_logging  # noqa: PLC0415 - only long-running commands
 
-    log_format = "%(asctime)s %(levelname)s %(message)s"
-    logging.basicConfig(level=logging.INFO, format=log_format, stream=sys.stderr, force=True)
+    configure_logging(log_format)
 
 
 def print_notes(notes: Sequence[str]) -> None:

@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from feedkit.cli.logs import log_format_option
 from feedkit.cli.main import PORT, config_from, config_option, log_to_stderr
 from feedkit.errors import FeedkitError
 
@@ -25,8 +26,11 @@ from feedkit.errors import FeedkitError
     help="With --serve: the address to listen on.",
 )
 @click.option("--port", type=PORT, default=8080, show_default=True, help="With --serve: the port.")
+@log_format_option
 @click.pass_context
-def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) -> None:
+def run(
+    ctx: click.Context, *, once: bool, with_web: bool, host: str, port: int, log_format: str
+) -> None:
     """Run the service: build and send on the schedule.
 
     The jobs and their times are the [schedule] in config.toml; it runs until stopped.
@@ -37,7 +41,7 @@ def run(ctx: click.Context, once: bool, with_web: bool, host: str, port: int) ->
     from feedkit.cli.web import start_web_thread  # noqa: PLC0415
     from feedkit.service import scheduler  # noqa: PLC0415
 
-    log_to_stderr()
+    log_to_stderr(log_format)
     # APScheduler's own lines ("Adding job tentatively", "Added job") say nothing an operator
     # needs.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

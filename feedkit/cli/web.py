@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from feedkit.cli.logs import log_format_option
 from feedkit.cli.main import PORT, config_from, config_option, log_to_stderr
 from feedkit.config import Config
 from feedkit.errors import FeedkitError, ServeError, UsageError
@@ -42,8 +43,9 @@ HOW_TO_GIVE_A_PASSWORD = "pipe it in as one line, or run this at a terminal"  # 
     is_flag=True,
     help="Read a password (12+ characters; typed twice, or one line from a pipe); print its hash.",
 )
+@log_format_option
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, hash_password: bool, log_format: str) -> None:
     """Serve feeds, unsubscribe and the editors' page.
 
     Over HTTP: the feeds in public/, one-click unsubscribe and the editors' page at /admin.
@@ -60,7 +62,7 @@ def serve(ctx: click.Context, host: str, port: int, hash_password: bool) -> None
 
         click.echo(f"{ADMIN_HASH_ENV}='{make_hash(_read_new_password())}'")
         return
-    log_to_stderr()
+    log_to_stderr(log_format)
     config = config_from(ctx)
     server = _web_server(config)
     listening = listen(host, port)

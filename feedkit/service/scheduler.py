@@ -6,20 +6,23 @@ while the service was down runs once at start; SIGTERM/SIGINT stop cleanly, SIGH
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Concatenate, ParamSpec
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feedkit import operations, pipeline
+from feedkit import alerts, operations, pipeline
 from feedkit.config import Config, load_config
 from feedkit.errors import FeedkitError, LockedError
 from feedkit.newsletter import campaigns
@@ -31,12 +34,65 @@ HEARTBEAT_SECONDS = 60
 # A job whose time came while the previous run of it was still going is run late rather than
 # dropped if it is at most this late; longer downtime is handled by the catch-up at start.
 MISFIRE_GRACE_SECONDS = {"build": 300, "digest": 3600}
+JobArguments = ParamSpec("JobArguments")
+Job = Callable[Concatenate[Config, JobArguments], bool]
 
 
+def monitored(name: str) -> Callable[[Job[JobArguments]], Job[JobArguments]]:
+    """A job whose every run is recorded for /healthz, /metrics and alerts, quoting the error it
+    logged. A digest that found another send under way was skipped: neither success nor failure.
+    """
+
+    def decorate(job: Job[JobArguments]) -> Job[JobArguments]:
+        @functools.wraps(job)
+        def run(
+            config: Config, /, *args: JobArguments.args, **kwargs: JobArguments.kwargs
+        ) -> bool:
+            errors = _ErrorLines(name)
+            log.addHandler(errors)
+            started = time.monotonic()
+            try:
+                ok = job(config, *args, **kwargs)
+            except LockedError as error:
+                log.warning("%s: skipped: %s", name, error)
+                return False
+            finally:
+                log.removeHandler(errors)
+            _after_job(config, name, ok, time.monotonic() - started, errors.last)
+            return ok
+
+        return run
+
+    return decorate
+
+
+class _ErrorLines(logging.Handler):
+    """The last error line one job logs from its own thread: the words an alert quotes."""
+
+    def __init__(self, job: str) -> None:
+        super().__init__(logging.ERROR)
+        self.prefix = f"{job}: "
+        self.thread = threading.get_ident()
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.last = record.getMessage().removeprefix(self.prefix)
+
+
+def _after_job(config: Config, name: str, ok: bool, seconds: float, error: str) -> None:
+    try:
+        alerts.after_job(config, name, ok=ok, seconds=seconds, error=error)
+    except FeedkitError as problem:
+        log.error("alerts: %s", problem)
+
+
+@monitored("build")
 def build_job(config: Config) -> bool:
     """Build the feeds; one log line says what happened. True if the build went through."""
     try:
         report = pipeline.build(config)
+        operations.record_build_numbers(config, report.published, len(report.written))
     except FeedkitError as error:
         log.error("build: %s", error)
         return False
@@ -48,6 +104,7 @@ def build_job(config: Config) -> bool:
     return True
 
 
+@monitored("digest")
 def digest_job(config: Config, stop: threading.Event, *, create: bool = True) -> bool:
     """Finish any unfinished digest, then (if `create`) send what is new; one log line per digest.
 
@@ -56,9 +113,8 @@ def digest_job(config: Config, stop: threading.Event, *, create: bool = True) ->
     """
     try:
         run = campaigns.deliver(config, stop=stop, create=create)
-    except LockedError as error:
-        log.warning("digest: skipped: %s", error)
-        return False
+    except LockedError:
+        raise  # skipped, not failed: `monitored` says so
     except FeedkitError as error:
         log.error("digest: %s", error)
         return False
@@ -76,7 +132,12 @@ def digest_job(config: Config, stop: threading.Event, *, create: bool = True) ->
 
 
 def heartbeat_job(config: Config) -> None:
+    """The service is alive; and a digest that came due but never went is found here."""
     operations.record_heartbeat(config)
+    try:
+        alerts.look(config)
+    except FeedkitError as problem:
+        log.error("alerts: %s", problem)
 
 
 def digest_was_missed(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
@@ -208,6 +269,7 @@ def run_once(config: Config, now: datetime | None = None) -> list[str]:
     """
     moment = now or datetime.now(UTC)
     triggers = check_schedule(config)
+    operations.record_heartbeat(config)  # run from cron, this is the service's sign of life
     failed = []
     if "build" in triggers and not build_job(config):
         failed.append("build")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedkit.errors import LockedError
+from feedkit.monitoring import LockHolder
 from feedkit.store.db import Store, utc_text
 
 STALE_LOCK_AFTER = timedelta(seconds=90)  # a holder whose heartbeat is this old is gone
@@ -57,6 +58,17 @@ def send_lock(store: Store) -> Iterator[None]:
         _HELD_HERE.discard(token)
         with store.transaction() as db:
             db.execute("DELETE FROM locks WHERE name = 'digest' AND token = ?", (token,))
+
+
+def current_holder(store: Store) -> LockHolder | None:
+    """Who is sending a digest now; None when nobody is (a lock left by a dead process is no
+    holder)."""
+    row = store.query_one(
+        "SELECT host, pid, acquired_at, heartbeat_at, token FROM locks WHERE name = 'digest'"
+    )
+    if row is None or not _is_alive(*row):
+        return None
+    return LockHolder(str(row[0]), int(row[1]), datetime.fromisoformat(row[2]))
 
 
 def _beat_until(database: Path, token: str, done: threading.Event) -> None:

@@ -170,6 +170,23 @@ def subscriber_lifecycle(db: sqlite3.Connection) -> None:
     )
 
 
+def operations(db: sqlite3.Connection) -> None:
+    """What the service keeps about itself: each job's runs (totals, not a row per run, so the
+    table never grows), numbers builds report, and incidents until their recovery is told."""
+    run(
+        db,
+        """CREATE TABLE jobs (
+            name TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0, failures_in_a_row INTEGER NOT NULL DEFAULT 0,
+            seconds_total REAL NOT NULL DEFAULT 0, last_run_at TEXT, last_success_at TEXT,
+            last_failure_at TEXT, last_error TEXT NOT NULL DEFAULT '')""",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL)",
+        """CREATE TABLE incidents (
+            name TEXT PRIMARY KEY, summary TEXT NOT NULL, opened_at TEXT NOT NULL,
+            alerted_at TEXT, resolved_at TEXT)""",
+    )
+
+
 # In order; a name, once released, never changes.
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_build_cache", build_cache),
@@ -180,4 +197,5 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0006_delivery_unknown_and_digest_nonce", delivery_unknown_and_digest_nonce),
     ("0007_audiences", audiences),
     ("0008_subscriber_lifecycle", subscriber_lifecycle),
+    ("0010_operations", operations),
 )

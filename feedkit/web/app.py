@@ -20,6 +20,7 @@ from feedkit.tokens import Tokens, secret_from_environment
 from feedkit.web.admin import Editors
 from feedkit.web.auth import PasswordChecks
 from feedkit.web.login import Login, check_admin_hash
+from feedkit.web.monitoring import Monitoring
 from feedkit.web.pages import Pages
 from feedkit.web.public import PublicSide
 from feedkit.web.subscribing import Subscribing
@@ -41,6 +42,7 @@ class WebApp:
         self.subscribing = Subscribing(config, self.pages, tokens)
         self.login = Login(config, self.pages, tokens)
         self.editors = Editors(config, self.pages, tokens)
+        self.monitoring = Monitoring(config, self.pages)
 
     @property
     def password_checks(self) -> PasswordChecks:
@@ -74,6 +76,8 @@ class WebApp:
             Route("/admin/send", guard(editors.confirm_send), methods=["GET"]),
             Route("/admin/send", guard(editors.start_send), methods=["POST"]),
             Route("/admin/status", guard(editors.status), methods=["GET"]),
+            Route("/healthz", self.monitoring.healthz, methods=["GET"]),
+            Route("/metrics", self.monitoring.metrics, methods=["GET"]),
             Route("/{path:path}", self.public.file, methods=["GET"]),
         ]
 
