@@ -34,7 +34,8 @@ def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> Fe
     bodies.save()
     build_state.record_outputs(store, feeds.fingerprints)
     build_state.forget_outputs(store, feeds.forgotten)
-    build_state.record_feed_index(store, [(plan.folder, plan.title) for plan in plans])
+    listed = [(plan.folder, plan.title) for plan in plans if plan.subscription]
+    build_state.record_feed_index(store, listed)
     return feeds
 
 
