@@ -39,6 +39,16 @@ def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> Fe
     return feeds
 
 
+def announce(config: Config, changed_feeds: list[str]) -> tuple[str, ...]:
+    """Tell the WebSub hubs of each rewritten feed (relative paths); a note per hub."""
+    if not config.feeds.websub_hubs or not changed_feeds:
+        return ()
+    from feedkit.feeds import websub  # noqa: PLC0415 - urllib only when there is a hub to call
+
+    urls = SiteUrls.of(config)
+    return tuple(websub.announce(config.feeds.websub_hubs, [urls.url(p) for p in changed_feeds]))
+
+
 def record_visibility(store: Store, site: Site) -> None:
     """Note which reviews are public now, so one that was a draft goes into the next digest."""
     public = {review.source for review in site.published_reviews}

@@ -141,3 +141,13 @@ def test_the_check_catches_an_upward_import() -> None:
     assert list(
         writing_calls(ast.parse("import os\nos.replace(a, b)\n'x'.replace('a', 'b')"))
     ) == ["os.replace"]
+
+
+HTTP_CLIENTS = ("urllib.request", "http.client")
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_only_the_websub_client_makes_http_requests(module: str) -> None:
+    """Outgoing HTTP (the pings to WebSub hubs) stays in one module."""
+    clients = [name for name in imported(MODULES[module]) if in_package(name, HTTP_CLIENTS)]
+    assert clients == [] or module == "feedkit.feeds.websub"
