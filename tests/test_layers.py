@@ -23,6 +23,7 @@ LAYERS = {
     "feedkit.publishing": USE_CASES,
     "feedkit.newsletter.campaigns": USE_CASES,
     "feedkit.newsletter.subscriptions": USE_CASES,
+    "feedkit.newsletter.archive": USE_CASES,
     "feedkit.operations": USE_CASES,
     "feedkit.editors": USE_CASES,
     "feedkit.scaffold": USE_CASES,

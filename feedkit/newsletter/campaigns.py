@@ -20,6 +20,7 @@ from feedkit.errors import FeedkitError, SendStoppedError
 from feedkit.mail.message import LINK_PLACEHOLDER
 from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
+from feedkit.newsletter.archive import publish_digest_archive
 from feedkit.newsletter.messages import DigestMessages, unsubscribe_link
 from feedkit.newsletter.model import DigestStatus, FrozenDigest
 from feedkit.newsletter.render import (
@@ -295,7 +296,10 @@ def create_digest(
         issue = Issue(moment, archived[-1] if archived else None)
         html = render_html(config, content.subject, entries, None, None, issue=issue)
         write_atomic(path, html.encode("utf-8"))
-    return records.freeze_digest(store, content, moment)
+    digest = records.freeze_digest(store, content, moment)
+    if config.digest.archive:
+        publish_digest_archive(config, store, site)
+    return digest
 
 
 def pending_count(config: Config) -> int:
