@@ -88,7 +88,8 @@ def test_a_crawler_recovers_every_review_exactly_once(site: Config, name: str) -
 
 def test_json_feed_pages_through_the_same_documents(site: Config) -> None:
     """next_url leads from feed.json through the archives; ids are those of the XML feeds."""
-    items = [item for page in crawl_json(site) for item in page["items"]]  # type: ignore[attr-defined]
+    pages: list[dict[str, list[dict[str, str]]]] = crawl_json(site)  # type: ignore[assignment]
+    items = [item for page in pages for item in page["items"]]
     ids = [item["id"] for item in items]
     assert len(ids) == len(set(ids)) == 18
     atom_ids = {entry.id for document in crawl_xml(site, "atom.xml") for entry in document.entries}

@@ -21,7 +21,14 @@ from pathlib import Path
 import jinja2
 
 from feedkit.config import Config
-from feedkit.feeds.formats import FEED_FILES, STYLESHEET_NAME, Channel, FeedEntry, render_feed
+from feedkit.feeds.formats import (
+    CONTENT_TYPES,
+    FEED_FILES,
+    STYLESHEET_NAME,
+    Channel,
+    FeedEntry,
+    render_feed,
+)
 from feedkit.model import Author, Review, Site
 from feedkit.output import write_if_changed
 from feedkit.store.archives import ArchivedDigest, archived_digests
@@ -32,6 +39,7 @@ from feedkit.words import plural
 log = logging.getLogger("feedkit.digests")
 
 FOLDER = "digests/"
+LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 INDEX = "index.html"
 NAV_START, NAV_END = "<!-- feedkit:issues -->", "<!-- /feedkit:issues -->"
 STYLE_START, STYLE_END = "<!-- feedkit:issues-style -->", "<!-- /feedkit:issues-style -->"
@@ -136,7 +144,7 @@ def _issue_links(config: Config, issues: Sequence[ArchivedDigest]) -> list[Issue
 
 def _write_index(config: Config, issues: Sequence[ArchivedDigest]) -> list[Path]:
     template = _templates().get_template("digests.html.j2")
-    feeds = [(fmt, FEED_FILES[fmt]) for fmt in config.feeds.formats]
+    feeds = [(LABELS[fmt], CONTENT_TYPES[fmt], FEED_FILES[fmt]) for fmt in config.feeds.formats]
     page = template.render(
         site={
             "title": config.site.title,
