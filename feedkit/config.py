@@ -59,6 +59,8 @@ class FeedSettings:
     category_feeds: bool = True
     tag_feeds: bool = False
     stylesheet: bool = True
+    websub_hubs: tuple[str, ...] = ()  # WebSub hubs told of every changed feed
+    archives: bool = True  # RFC 5005: the site's feed links to monthly archives of every review
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,11 +414,22 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
         errors.append(f"[content] max_file_kb: must be at least 1, not {content.max_file_kb}")
     if feeds.limit < 1:
         errors.append(f"[feeds] limit: must be at least 1, not {feeds.limit}")
+    _check_hubs(feeds.websub_hubs, errors)
     for fmt in feeds.formats:
         if fmt not in FEED_FORMATS:
             guesses = difflib.get_close_matches(fmt, FEED_FORMATS, n=1)
             hint = f"did you mean '{guesses[0]}'?" if guesses else f"use {', '.join(FEED_FORMATS)}"
             errors.append(f"[feeds] formats: unknown format {fmt!r}; {hint}")
+
+
+def _check_hubs(hubs: tuple[str, ...], errors: list[str]) -> None:
+    for hub in hubs:
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(
+                f"[feeds] websub_hubs: {hub!r} is not an absolute http(s) URL; write e.g. "
+                "https://pubsubhubbub.appspot.com/"
+            )
 
 
 TRANSPORTS = ("file", "smtp")
@@ -549,6 +562,8 @@ def _check_topics(topics: tuple[TopicSettings, ...], errors: list[str]) -> None:
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 _TOPIC_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
 def _check_alerts(alerts: AlertSettings, digest: DigestSettings, errors: list[str]) -> None:
     """Addresses, URLs and numbers an alert needs; a typo here would only show in an emergency."""
     for address in (*alerts.to, alerts.from_address):

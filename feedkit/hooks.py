@@ -15,11 +15,10 @@ import logging
 import os
 import shlex
 import subprocess
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.error import URLError
 
+from feedkit import httpclient
 from feedkit.config import Config
 from feedkit.privacy import address_tag
 
@@ -95,21 +94,13 @@ def _run_command(config: Config, event: Event, payload: bytes) -> None:
 
 
 def _post(config: Config, event: Event, payload: bytes) -> None:
-    headers = {"Content-Type": "application/json", "User-Agent": "feedkit"}
+    headers = {"Content-Type": "application/json"}
     secret = os.environ.get(config.hooks.secret_env, "") if config.hooks.secret_env else ""
     if secret:
         digest = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
         headers[SIGNATURE_HEADER] = f"sha256={digest}"
-    # The URL's scheme was checked when the config was read: http or https only.
-    request = urllib.request.Request(config.hooks.url, payload, headers, method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=config.hooks.timeout):  # noqa: S310
-            pass
-    except (URLError, OSError, ValueError) as error:
-        logger.warning(
-            "hook: %s for %s: %s: %s",
-            event.name,
-            address_tag(event.address),
-            config.hooks.url,
-            error,
-        )
+        httpclient.send(config.hooks.url, payload, headers, timeout=config.hooks.timeout)
+    except httpclient.HttpFailure as failure:
+        tag = address_tag(event.address)
+        logger.warning("hook: %s for %s: %s: %s", event.name, tag, config.hooks.url, failure)

@@ -5,8 +5,6 @@ and a GET to a dead man's switch. Each failure is one FeedkitError saying where 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -14,7 +12,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
-from feedkit import __version__
+from feedkit import __version__, httpclient
 from feedkit.config import Config, SmtpSettings
 from feedkit.errors import FeedkitError
 from feedkit.mail.message import OutgoingMessage
@@ -107,23 +105,13 @@ def ping(url: str) -> None:
 
 
 def _fetch(url: str, body: bytes | None, what: str) -> None:
-    parts = urlsplit(url)
     # Only the host is ever named: such URLs often hold a secret token in their path.
-    where = f"{what} to {parts.hostname or '?'}"
-    if parts.scheme not in ("http", "https"):
-        raise FeedkitError(f"{where}: not an http(s) URL", "check [alerts] in config.toml")
-    headers = {"User-Agent": USER_AGENT}
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - scheme checked
+    where = f"{what} to {urlsplit(url).hostname or '?'}"
+    headers = {"Content-Type": "application/json"} if body is not None else {}
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
-            response.read()
-    except urllib.error.HTTPError as exc:
-        raise FeedkitError(f"{where}: answered {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise FeedkitError(f"{where}: cannot be reached ({reason})") from exc
+        httpclient.send(url, body, headers, timeout=HTTP_TIMEOUT)
+    except httpclient.HttpFailure as failure:
+        raise FeedkitError(f"{where}: {failure}", "check [alerts] in config.toml") from None
 
 
 def _iso(moment: datetime) -> str:

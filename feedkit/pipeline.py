@@ -79,7 +79,9 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
         publishing.record_visibility(store, result.site)
         report = _report(result, feeds.written, feeds.unchanged, feeds.removed, notes)
         _remember(store, inputs, report, result)
-    return report
+    # After the store is closed: a slow hub holds up no other process.
+    hub_notes = publishing.announce(config, feeds.changed_subscriptions)
+    return replace(report, notes=report.notes + hub_notes) if hub_notes else report
 
 
 def feed_index(config: Config) -> list[tuple[str, str]]:

@@ -34,8 +34,19 @@ def publish_feeds(config: Config, store: Store, site: Site, now: datetime) -> Fe
     bodies.save()
     build_state.record_outputs(store, feeds.fingerprints)
     build_state.forget_outputs(store, feeds.forgotten)
-    build_state.record_feed_index(store, [(plan.folder, plan.title) for plan in plans])
+    listed = [(plan.folder, plan.title) for plan in plans if plan.subscription]
+    build_state.record_feed_index(store, listed)
     return feeds
+
+
+def announce(config: Config, changed_feeds: list[str]) -> tuple[str, ...]:
+    """Tell the WebSub hubs of each rewritten feed (relative paths); a note per hub."""
+    if not config.feeds.websub_hubs or not changed_feeds:
+        return ()
+    from feedkit.feeds import websub  # noqa: PLC0415 - urllib only when there is a hub to call
+
+    urls = SiteUrls.of(config)
+    return tuple(websub.announce(config.feeds.websub_hubs, [urls.url(p) for p in changed_feeds]))
 
 
 def record_visibility(store: Store, site: Site) -> None:

@@ -588,7 +588,7 @@ def test_reviews_are_sorted_newest_first(make_site: SiteMaker) -> None:
             id="whitespace-only",
         ),
         pytest.param(
-            b"title: x\ndate: 2025-03-14\n\nJust a body.\n",
+            b"# A heading\n\nJust a body: no metadata.\n",
             "content/x.md:1: has no front matter; start the file with a '---' line, then 'title: "
             "...', "
             "then a '---' line",

@@ -368,7 +368,7 @@ def test_tag_feeds_when_asked(make_site: SiteMaker) -> None:
 
 def test_limit_and_summary_only(make_site: SiteMaker) -> None:
     """`limit` keeps the newest N; full_text = false leaves out the body everywhere."""
-    config = make_site(CORPUS, "[feeds]\nlimit = 2\nfull_text = false\n")
+    config = make_site(CORPUS, "[feeds]\nlimit = 2\nfull_text = false\narchives = false\n")
     build(config)
     rss = parse(config, "feed.xml")
     atom = parse(config, "atom.xml")
@@ -461,3 +461,45 @@ def test_the_format_writers_publish_entries_that_are_not_reviews() -> None:
         issue.content_html,
     )
     assert item["authors"] == [{"name": "Reel Notes"}]
+
+
+# -- covers --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relative", ["feed.xml", "atom.xml"])
+def test_cover_is_media_rss_content_and_thumbnail(site: Config, relative: str) -> None:
+    """The cover reaches a reader as Media RSS content (absolute URL, type) and thumbnail."""
+    entry = parse(site, relative).entries[2]
+    cover = "https://reviews.example.org/images/tom.jpg"
+    assert entry.media_content == [{"url": cover, "type": "image/jpeg", "medium": "image"}]
+    assert entry.media_thumbnail == [{"url": cover}]
+    assert "media_content" not in parse(site, relative).entries[0]  # Vertigo has no cover
+
+
+def test_cover_in_json_feed_is_image_and_banner(site: Config) -> None:
+    """JSON Feed items carry the cover as `image` and `banner_image`, absolute."""
+    items: list[dict[str, object]] = json_feed(site)["items"]  # type: ignore[assignment]
+    cover = "https://reviews.example.org/images/tom.jpg"
+    assert (items[2]["image"], items[2]["banner_image"]) == (cover, cover)
+    assert "image" not in items[0]
+
+
+def test_a_cover_beside_its_review_has_its_size(make_site: SiteMaker) -> None:
+    """A page bundle's cover.webp is announced with its type and its length in bytes."""
+    config = make_site(
+        {
+            "films/solaris/index.md": "---\ntitle: Solaris\ndate: 2025-02-01\nimage: cover.webp\n"
+            "---\nThe ocean thinks.\n",
+            "films/solaris/cover.webp": b"RIFF" + bytes(2044),
+        }
+    )
+    build(config)
+    (entry,) = parse(config, "feed.xml").entries
+    assert entry.media_content == [
+        {
+            "url": "https://reviews.example.org/reviews/2025/solaris/cover.webp",
+            "filesize": "2048",
+            "type": "image/webp",
+            "medium": "image",
+        }
+    ]

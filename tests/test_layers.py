@@ -25,6 +25,7 @@ LAYERS = {
     "feedkit.newsletter.subscriptions": USE_CASES,
     "feedkit.newsletter.readers": USE_CASES,
     "feedkit.hooks": USE_CASES,
+    "feedkit.newsletter.archive": USE_CASES,
     "feedkit.operations": USE_CASES,
     "feedkit.editors": USE_CASES,
     "feedkit.scaffold": USE_CASES,
@@ -146,3 +147,13 @@ def test_the_check_catches_an_upward_import() -> None:
     assert list(
         writing_calls(ast.parse("import os\nos.replace(a, b)\n'x'.replace('a', 'b')"))
     ) == ["os.replace"]
+
+
+HTTP_CLIENTS = ("urllib.request", "http.client")
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_only_the_http_client_makes_http_requests(module: str) -> None:
+    """Outgoing HTTP (WebSub pings, hooks, alerts) stays in one module."""
+    clients = [name for name in imported(MODULES[module]) if in_package(name, HTTP_CLIENTS)]
+    assert clients == [] or module == "feedkit.httpclient"

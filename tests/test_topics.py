@@ -146,6 +146,9 @@ def test_each_reader_gets_only_what_they_chose_once(config: Config, server: Smtp
     assert {item.run_id for item in statuses} == {statuses[-1].id}
     blu = server.handler.by_recipient()["blu@example.org"][0].message
     assert blu["Subject"] == "Test Reviews: 2 new reviews, including Vertigo Blu-ray"
+    index = (config.output_dir / "digests" / "index.html").read_text("utf-8")
+    assert index.count("3 new reviews") == 1  # one issue per run: the copy with every review
+    assert "2 new reviews" not in index
 
 
 def test_changing_topics_after_a_digest_never_sends_it_again(

@@ -32,6 +32,7 @@ class SplitFile:
     values: dict[str, Any]
     body: str
     front_matter_text: str
+    first_line: int = 2  # the file line front_matter_text starts on: after a fence, or the first
 
 
 FENCES = {"---": "yaml", "+++": "toml"}
@@ -48,6 +49,10 @@ def split_front_matter(text: str) -> SplitFile:
     first_line, _, rest = text.partition("\n")
     fence = first_line.strip()
     if fence not in FENCES:
+        from feedkit.content import headers  # noqa: PLC0415 - it imports this module
+
+        if headers.starts_with_headers(text):
+            return headers.split_headers(text)
         raise FrontMatterError(
             "has no front matter; start the file with a '---' line, then 'title: ...', then a "
             "'---' line",
@@ -164,7 +169,7 @@ def _as_mapping(values: object) -> dict[str, Any]:
 def key_line(split: SplitFile, key: str) -> int | None:
     """The file line on which a front-matter key is written, for error messages."""
     pattern = _key_pattern(key)
-    for number, line in enumerate(split.front_matter_text.split("\n"), start=2):
+    for number, line in enumerate(split.front_matter_text.split("\n"), start=split.first_line):
         if pattern.match(line):
             return number
     return None

@@ -44,7 +44,7 @@ KNOWN_KEYS = frozenset(
 )
 
 
-HIDDEN_STATUSES = frozenset({"draft", "private", "pending", "unpublished"})
+HIDDEN_STATUSES = frozenset({"draft", "hidden", "private", "pending", "unpublished"})
 
 
 # dateutil fills what a text leaves out from this default; year 1 means the text had no year.

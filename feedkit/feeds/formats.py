@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 from feedkit import __version__
 from feedkit.content.markup import clean_text
+from feedkit.feeds.extensions import NAME, FeedLinks
 from feedkit.model import Author
 
 if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry as FeedGeneratorEntry
     from feedgen.feed import FeedGenerator
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -44,7 +46,9 @@ class FeedEntry:
     updated: datetime | None = None  # a significant change, when there was one
     authors: tuple[Author, ...] = ()
     categories: tuple[str, ...] = ()
-    image_url: str | None = None
+    image_url: str | None = None  # the cover, absolute
+    image_type: str | None = None  # its media type, where the file name says it
+    image_size: int | None = None  # its length in bytes, where the file is known
 
     @property
     def last_modified(self) -> datetime:
@@ -67,6 +71,23 @@ class Channel:
     stylesheet_url: str | None = None
     # The date of a feed with no entries: the site's first build, a date that stays put.
     empty_since: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    hubs: tuple[str, ...] = ()  # WebSub hubs through which readers may subscribe
+    # RFC 5005, each as format -> URL: the next older archive, the next newer one, and (set for
+    # an archive document only, which it marks as one) the subscription feed.
+    prev_archive: dict[str, str] | None = None
+    next_archive: dict[str, str] | None = None
+    current: dict[str, str] | None = None
+
+    def links(self, fmt: str) -> list[tuple[str, str]]:
+        """(rel, URL) of the feed-level links beyond self and alternate, for one format."""
+        links = [("hub", hub) for hub in self.hubs]
+        history = (
+            ("current", self.current),
+            ("prev-archive", self.prev_archive),
+            ("next-archive", self.next_archive),
+        )
+        links += [(rel, urls[fmt]) for rel, urls in history if urls]
+        return links
 
 
 def render_feed(fmt: str, channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -84,11 +105,12 @@ def feed_updated(channel: Channel, entries: Sequence[FeedEntry]) -> datetime:
 
 
 def render_rss(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
-    generator = _base_generator(channel)
+    generator = _base_generator(channel, entries)
     generator.load_extension("dc")
     # feedgen takes the channel <link> from the last link() call: self first, site last.
     generator.link(href=channel.feed_urls["rss"], rel="self")
     generator.link(href=channel.site_url, rel="alternate")
+    _add_links(generator, channel, "rss")
     generator.description(_text(channel.description) or _text(channel.title))
     generator.lastBuildDate(feed_updated(channel, entries))
     for entry in entries:
@@ -111,15 +133,17 @@ def _add_rss_item(generator: FeedGenerator, channel: Channel, entry: FeedEntry) 
     item.description(html.escape(entry.summary, quote=False))
     if channel.full_text:
         item.content(entry.content_html)
+    _add_cover(item, entry)
 
 
 def render_atom(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
-    generator = _base_generator(channel)
+    generator = _base_generator(channel, entries)
     generator.id(channel.feed_urls["atom"])
     if channel.description:
         generator.subtitle(_text(channel.description))
     generator.link(href=channel.feed_urls["atom"], rel="self", type=CONTENT_TYPES["atom"])
     generator.link(href=channel.site_url, rel="alternate", type="text/html")
+    _add_links(generator, channel, "atom")
     generator.updated(feed_updated(channel, entries).astimezone(channel.zone))
     if channel.default_author:
         generator.author(_atom_author(channel.default_author))
@@ -144,6 +168,7 @@ def _add_atom_entry(generator: FeedGenerator, channel: Channel, entry: FeedEntry
     item.summary(html.escape(entry.summary, quote=False), type="html")
     if channel.full_text and entry.content_html:  # a blank element is a warning (NotBlank)
         item.content(entry.content_html, type="html")
+    _add_cover(item, entry)
 
 
 def render_json_feed(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
@@ -158,6 +183,10 @@ def render_json_feed(channel: Channel, entries: Sequence[FeedEntry]) -> bytes:
     feed["language"] = channel.language
     if channel.default_author:
         feed["authors"] = [_json_author(channel.default_author)]
+    if channel.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in channel.hubs]
+    if channel.prev_archive:  # JSON Feed pages through older items with next_url
+        feed["next_url"] = channel.prev_archive["json"]
     feed["items"] = [_json_item(channel, entry) for entry in entries]
     text = json.dumps(feed, ensure_ascii=False, indent=2) + "\n"
     return text.encode("utf-8")
@@ -172,6 +201,7 @@ def _json_item(channel: Channel, entry: FeedEntry) -> dict[str, object]:
     item["summary"] = entry.summary
     if entry.image_url:
         item["image"] = entry.image_url
+        item["banner_image"] = entry.image_url
     item["date_published"] = entry.published.astimezone(channel.zone).isoformat()
     if entry.updated:
         item["date_modified"] = entry.last_modified.astimezone(channel.zone).isoformat()
@@ -182,7 +212,7 @@ def _json_item(channel: Channel, entry: FeedEntry) -> dict[str, object]:
     return item
 
 
-def _base_generator(channel: Channel) -> FeedGenerator:
+def _base_generator(channel: Channel, entries: Sequence[FeedEntry]) -> FeedGenerator:
     # Imported here: feedgen brings lxml (40 ms), which a build with nothing to write never needs.
     from feedgen.feed import FeedGenerator  # noqa: PLC0415
 
@@ -192,7 +222,34 @@ def _base_generator(channel: Channel) -> FeedGenerator:
     generator.generator(GENERATOR, version=__version__)
     if channel.copyright:
         generator.rights(_text(channel.copyright))
+    if any(entry.image_url for entry in entries):  # the media namespace only where it is used
+        generator.load_extension("media")
     return generator
+
+
+def _add_links(generator: FeedGenerator, channel: Channel, fmt: str) -> None:
+    """Hub and archive links, and the archive mark, where the channel has any."""
+    links = channel.links(fmt)
+    if not links and channel.current is None:
+        return
+    generator.register_extension(NAME, FeedLinks, None)
+    extension: FeedLinks = getattr(generator, NAME)
+    extension.links = links
+    extension.archive = channel.current is not None
+
+
+def _add_cover(item: FeedGeneratorEntry, entry: FeedEntry) -> None:
+    """The cover as Media RSS, which readers show as the entry's thumbnail (RSS and Atom alike;
+    an Atom enclosure link would lose its rel to a feedgen bug)."""
+    if not entry.image_url:
+        return
+    content = {"url": entry.image_url, "medium": "image"}
+    if entry.image_type:
+        content["type"] = entry.image_type
+    if entry.image_size:
+        content["fileSize"] = str(entry.image_size)
+    item.media.content(content, group=None)
+    item.media.thumbnail({"url": entry.image_url}, group=None)
 
 
 def _authors(channel: Channel, entry: FeedEntry) -> tuple[Author, ...]:

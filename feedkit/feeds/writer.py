@@ -4,7 +4,7 @@ stylesheet. What earlier builds wrote comes in, and what to remember goes out: n
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -30,6 +30,7 @@ class FeedsWritten:
     removed: list[Path]
     fingerprints: Fingerprints  # of the feeds rendered now
     forgotten: list[str]  # relative paths of the feeds removed
+    changed_subscriptions: list[str] = field(default_factory=list)  # rewritten, not archives
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +57,21 @@ def write_feeds(config: Config, work: FeedWork, bodies: BodyRenderer) -> FeedsWr
     ]
     feeds = map_chunks(_render_feeds, jobs, RENDER_FEEDS_SHARE)
     written: list[Path] = []
+    subscriptions: list[str] = []
     fingerprints: Fingerprints = {}
     for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True):
         relative = plan.folder + FEED_FILES[fmt]
         if write_if_changed(config.output_dir / relative, data):
             written.append(config.output_dir / relative)
+            if plan.subscription:
+                subscriptions.append(relative)
         fingerprints[relative] = (fingerprint, len(data))
     unplanned = sorted(set(work.previous) - planned_paths(config, work.plans))
     removed = _remove(config, unplanned)
     unchanged = len(work.plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
         written += _write_stylesheet(config)
-    return FeedsWritten(written, unchanged, removed, fingerprints, unplanned)
+    return FeedsWritten(written, unchanged, removed, fingerprints, unplanned, subscriptions)
 
 
 def _stale_feeds(config: Config, work: FeedWork) -> list[tuple[FeedPlan, str, str]]:
@@ -99,6 +103,8 @@ def _render_feeds(jobs: list[tuple[str, Channel, list[FeedEntry]]]) -> list[byte
 def _plan_fingerprint(config: Config, plan: FeedPlan, fmt: str, ids: dict[str, str]) -> str:
     digest = hashlib.sha256(code_fingerprint())
     digest.update(repr((config.site, config.content, config.feeds, fmt)).encode())
+    # Where the plan sits among the archives: a new neighbour is a link to write.
+    digest.update(repr((plan.title, plan.prev_archive, plan.next_archive, plan.archive)).encode())
     for review in plan.reviews:
         digest.update(f"{ids[review.source]}\0{review.content_hash}\0{review.path}\n".encode())
     return digest.hexdigest()

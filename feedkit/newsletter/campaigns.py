@@ -20,6 +20,7 @@ from feedkit.errors import FeedkitError, SendStoppedError
 from feedkit.mail.message import LINK_PLACEHOLDER, PREFERENCES_PLACEHOLDER
 from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
+from feedkit.newsletter.archive import publish_digest_archive
 from feedkit.newsletter.messages import DigestMessages, preferences_link, unsubscribe_link
 from feedkit.newsletter.model import Audience, DigestStatus, FrozenDigest
 from feedkit.newsletter.notices import check_notice_templates
@@ -322,7 +323,10 @@ def create_run(config: Config, store: Store, now: datetime | None = None) -> lis
         write_atomic(path, html.encode("utf-8"))
     readers = subscriber_records.audience(store, moment)
     parts = _run_parts(config, readers, selection, entries, view_url)
-    return records.freeze_run(store, parts, moment)
+    run = records.freeze_run(store, parts, moment)
+    if config.digest.archive:
+        publish_digest_archive(config, store, site)
+    return run
 
 
 def _run_parts(

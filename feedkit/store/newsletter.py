@@ -165,7 +165,9 @@ def load_digest(store: Store, digest_id: int) -> FrozenDigest:
 
 def archive_urls(store: Store) -> list[str]:
     """The addresses of every archived copy, oldest digest first."""
-    rows = store.query_all("SELECT archive_url FROM digests WHERE archive_url != '' ORDER BY id")
+    rows = store.query_all(
+        "SELECT archive_url FROM digests WHERE archive_url != '' AND id = run_id ORDER BY id"
+    )
     return [str(row[0]) for row in rows]
 
 

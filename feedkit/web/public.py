@@ -1,5 +1,9 @@
 """What anyone may read: the home page listing the feeds the last build wrote (the content itself
-is never read here) and the files in public/, with conditional GET and nothing outside it."""
+is never read here) and the files in public/, with conditional GET and nothing outside it.
+
+A feed is served as itself to a feed reader, and as a page to a browser (one whose Accept header
+puts HTML first), under the same URL: `Vary: Accept` keeps caches from mixing the two up.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from feedkit import pipeline
 from feedkit.config import Config
 from feedkit.errors import StateError
 from feedkit.feeds.formats import CONTENT_TYPES, FEED_FILES
+from feedkit.feeds.plans import ARCHIVE_FOLDER
+from feedkit.feeds.reading import FORMAT_OF_FILE, FeedView, read_feed
 from feedkit.web.pages import SECURITY_HEADERS, Pages
 
 logger = logging.getLogger("feedkit.web")
@@ -34,7 +40,9 @@ FILE_TYPES = {
     ".json": "application/json" + UTF8,
 }
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-FEED_GROUPS = (("categories", "By category"), ("tags", "By tag"))  # folders in public/, in order
+# Folders in public/, in order; digests/ holds the feed of past digests, written at each digest.
+FEED_GROUPS = (("categories", "By category"), ("tags", "By tag"), ("digests", "The newsletter"))
+DIGESTS_FOLDER = "digests/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +96,72 @@ class PublicSide:
         groups = [(heading, [f for f in others if f.group == key]) for key, heading in FEED_GROUPS]
         groups.append(("More feeds", [feed for feed in others if feed.group not in headings]))
         groups = [(heading, listed) for heading, listed in groups if listed]
-        listing: dict[str, Any] = {"main": main, "others": others, "groups": groups}
+        digests = (self.config.output_dir / DIGESTS_FOLDER / "index.html").is_file()
+        listing: dict[str, Any] = {
+            "main": main,
+            "others": others,
+            "groups": groups,
+            "digests": digests,
+        }
         return self.pages.render("home.html.j2", site_url=self.config.base_url, **listing)
 
     async def file(self, request: Request) -> Response:
         path = safe_path(self.config.output_dir, request.path_params["path"])
         if path is None:
             return self.pages.message(404, "Not found", "There is no such page here.")
-        return file_response(path, request)
+        if path.name not in FORMAT_OF_FILE:
+            return file_response(path, request)
+        headers = {"Vary": "Accept", "Link": self._feed_links(path)}
+        if prefers_html(request.headers.get("accept", "")):
+            return await run_in_threadpool(self._feed_page, path, request, headers)
+        return file_response(path, request, headers)
+
+    def _feed_links(self, path: Path) -> str:
+        """WebSub discovery in HTTP: the hubs (archives have none: they never change) and the
+        feed's own URL, as the feed itself names them."""
+        relative = path.relative_to(self.config.output_dir.resolve()).as_posix()
+        hubs = () if relative.startswith(ARCHIVE_FOLDER + "/") else self.config.feeds.websub_hubs
+        links = [f'<{hub}>; rel="hub"' for hub in hubs]
+        return ", ".join([*links, f'<{self.config.base_url}{relative}>; rel="self"'])
+
+    def _feed_page(self, path: Path, request: Request, headers: dict[str, str]) -> Response:
+        """The feed as a readable page: what a feed is, its address to copy, its entries."""
+        relative = path.relative_to(self.config.output_dir.resolve()).as_posix()
+        view = read_feed(path.name, path.read_bytes())
+        page = self.pages.templates.get_template("feed.html.j2").render(
+            site_title=self.config.site.title,
+            site_url=self.config.base_url,
+            view=view,
+            feed_url=self.config.base_url + relative,
+            format_label=FORMAT_LABELS[FORMAT_OF_FILE[path.name]],
+            dates=[self._date(entry.published) for entry in view.entries],
+            **self._archive_paths(view),
+        )
+        return conditional_response(
+            page.encode("utf-8"), "text/html" + UTF8, path.stat().st_mtime, request, headers
+        )
+
+    def _archive_paths(self, view: FeedView) -> dict[str, str | None]:
+        """The archive neighbours as paths on this server, which may not be the site's host."""
+        base = self.config.base_url
+
+        def local(url: str | None) -> str | None:
+            return "/" + url.removeprefix(base) if url and url.startswith(base) else url
+
+        return {
+            "older_path": local(view.older_url),
+            "newer_path": local(view.newer_url),
+            "current_path": local(view.current_url),
+        }
+
+    def _date(self, moment: datetime | None) -> str:
+        return f"{moment.astimezone(self.config.zone):%-d %B %Y}" if moment else ""
 
     def _listed_feeds(self) -> list[ListedFeed]:
         """Each feed with the formats the build wrote for it, with their full addresses."""
         feeds = []
-        for folder, title in self._feed_index():
+        digests = (DIGESTS_FOLDER, f"{self.config.site.title}: past digests")
+        for folder, title in [*self._feed_index(), digests]:
             paths = [(fmt, folder + FEED_FILES[fmt]) for fmt in self.config.feeds.formats]
             links = tuple(
                 FeedLink(FORMAT_LABELS[fmt], path, self.config.base_url, CONTENT_TYPES[fmt])
@@ -151,20 +212,54 @@ def content_type(path: Path) -> str:
     return FILE_TYPES.get(path.name) or FILE_TYPES.get(path.suffix, "application/octet-stream")
 
 
-def file_response(path: Path, request: Request) -> Response:
+def file_response(
+    path: Path, request: Request, extra_headers: dict[str, str] | None = None
+) -> Response:
     """The file with ETag and Last-Modified, or 304 when the client's copy is current."""
     data = path.read_bytes()
+    return conditional_response(
+        data, content_type(path), path.stat().st_mtime, request, extra_headers or {}
+    )
+
+
+def conditional_response(
+    data: bytes, media_type: str, mtime: float, request: Request, extra_headers: dict[str, str]
+) -> Response:
+    """`data` with an ETag of its own bytes (so a feed and its page never share one)."""
     etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    modified = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+    modified = datetime.fromtimestamp(int(mtime), UTC)
     headers = {
         **SECURITY_HEADERS,
+        **extra_headers,
         "ETag": etag,
         "Last-Modified": format_datetime(modified, usegmt=True),
         "Cache-Control": "public, max-age=300",
     }
     if not_modified(request, etag, modified):
         return Response(status_code=304, headers=headers)
-    return Response(data, media_type=content_type(path), headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether the Accept header's first choice (highest q, then first written) is a web page:
+    true for browsers, false for feed readers, curl and a missing header."""
+    choices = []
+    for position, part in enumerate(accept.split(",")):
+        media_type, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media_type and quality > 0:  # q=0: "not this one"
+            choices.append((-quality, position, media_type.lower()))
+    return bool(choices) and min(choices)[2] in HTML_TYPES
 
 
 def not_modified(request: Request, etag: str, modified: datetime) -> bool:

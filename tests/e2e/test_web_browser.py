@@ -193,3 +193,23 @@ def test_feeds_with_non_ascii_text_read_correctly_in_the_browser(
         shown = page.locator("body").inner_text()
         assert "Noël © Studio ★ classics" in shown, name
         assert "Ã" not in shown, name
+
+
+def test_a_feed_opened_in_the_browser_is_a_readable_page(
+    browser: Browser, server_url: str, tmp_path: Path
+) -> None:
+    """Chromium asking for /feed.xml gets a page, not XML or an XSLT notice: the feed's title,
+    what a feed is, its address with a Copy button, and each review as a link."""
+    page = browser.new_page()
+    response = page.goto(f"{server_url}/feed.xml")
+    assert response is not None
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    expect(page.locator("h1")).to_have_text("Test Reviews")
+    expect(page.locator(".about h2")).to_have_text("This page is a feed (RSS)")
+    expect(page.locator("#feed-url")).to_have_text("https://reviews.example.org/feed.xml")
+    expect(page.locator("button.copy")).to_be_visible()
+    expect(page.locator(".entries h2 a")).to_have_text(
+        ["Vertigo Blu-ray", "Ran 4K UHD", "An Old Review"]
+    )
+    assert "XSLT" not in page.locator("body").inner_text()
+    shot(page, tmp_path, "feed-page")

@@ -37,7 +37,7 @@ SECRET = "design-test-secret-long-enough"  # noqa: S105 - a test value
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
 SIZES = {"desktop": 1280, "phone": 375}
 SCHEMES = ["light", "dark"]
-PAGES = ["home", "admin", "digest", "archive", "subscribe", "preferences"]
+PAGES = ["home", "admin", "digest", "archive", "subscribe", "preferences", "feed", "digests"]
 
 # Every visible text against the colour behind it, as WCAG 2 computes contrast: 4.5 for normal
 # text, 3 for large (24 px, or 18.66 px bold). Each failure comes back as a short description.
@@ -224,16 +224,20 @@ def browser() -> Iterator[Browser]:
 
 
 def path_of(page_name: str, site: Config) -> str:
-    """Where each page is served; the archive page is the newest issue, which has one before it."""
+    """Where each page is served; the archive page is the newest issue, which has one before it,
+    and a feed opened in a browser is a page too."""
     folder = site.output_dir / "digests"
-    archives = sorted(folder.glob("*.html"), key=lambda path: path.stat().st_mtime)
     preferences = Tokens(SECRET.encode()).make(Purpose.PREFERENCES, "ann@example.org")
+    issues = [path for path in folder.glob("*.html") if path.name != "index.html"]
+    archives = sorted(issues, key=lambda path: path.stat().st_mtime)
     paths = {
         "home": "/",
         "admin": "/admin",
         "digest": "/admin/preview",
         "subscribe": "/subscribe",
         "preferences": f"/preferences?t={preferences}",
+        "feed": "/feed.xml",
+        "digests": "/digests/",
     }
     return paths.get(page_name) or f"/digests/{archives[-1].name}"
 
