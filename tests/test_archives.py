@@ -15,6 +15,7 @@ from feedkit import pipeline
 from feedkit.config import Config
 from feedkit.feeds.plans import FeedPlan, site_feed_and_archives
 from feedkit.model import Review
+from feedkit.store.db import Store
 from tests.conftest import SiteMaker
 
 NOW = datetime(2024, 7, 20, 12, 0, tzinfo=UTC)
@@ -166,9 +167,12 @@ def test_a_month_that_ends_is_archived_and_only_its_neighbour_relinked(site: Con
 
 
 def test_an_edited_review_rewrites_only_its_own_archive(site: Config) -> None:
-    """Changing a March review rewrites March's archive documents and nothing else."""
+    """Retitling a March review rewrites March's archive documents and nothing else."""
     path = site.content_dir / "2024-03/r3-3.md"
-    path.write_text(path.read_text(encoding="utf-8") + "\nA late correction.\n", encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace(
+        "title: Review 3-3", "title: Review 3-3, fixed"
+    )
+    path.write_text(text, encoding="utf-8")
     report = pipeline.build(site, now=NOW)
     written = sorted(str(path.relative_to(site.output_dir)) for path in report.written)
     assert written == [
@@ -176,6 +180,18 @@ def test_an_edited_review_rewrites_only_its_own_archive(site: Config) -> None:
         "archive/2024-03/feed.json",
         "archive/2024-03/feed.xml",
     ]
+
+
+def test_archives_are_made_from_front_matter_and_render_no_body(site: Config) -> None:
+    """An archive entry is its title, date, link and written summary: a body edit rewrites no
+    archive, and a first build renders only the bodies the site's own feed shows."""
+    path = site.content_dir / "2024-03/r3-3.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA late correction.\n", encoding="utf-8")
+    report = pipeline.build(site, now=NOW)
+    assert not any("archive/" in str(written) for written in report.written)
+    with Store(site.database_path) as store:
+        rendered = {row[0] for row in store.query_all("SELECT source FROM rendered_bodies")}
+    assert not any(source.startswith("2024-03/") for source in rendered)
 
 
 def test_archives_can_be_turned_off(make_site: SiteMaker) -> None:

@@ -7,14 +7,14 @@ from __future__ import annotations
 import html
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
-from feedkit.content.markup import absolute_url, clean_text
+from feedkit.content.markup import absolute_url, clean_text, cut_words
 from feedkit.content.metadata import slugify
 from feedkit.feeds.formats import FEED_FILES, STYLESHEET_NAME, Channel, FeedEntry
 from feedkit.model import Author, Review, rating_stars
@@ -158,7 +158,8 @@ def channel_for(config: Config, plan: FeedPlan, first_build: datetime) -> Channe
         current=feed_urls("") if plan.archive else None,
         language=site.language,
         zone=config.zone,
-        full_text=config.feeds.full_text,
+        # Archives hold what the front matter says, not the text: they stay cheap to build.
+        full_text=config.feeds.full_text and not plan.archive,
         default_author=author,
         copyright=site.copyright,
         stylesheet_url=stylesheet,
@@ -169,24 +170,39 @@ def channel_for(config: Config, plan: FeedPlan, first_build: datetime) -> Channe
 def review_entries(
     config: Config, plan: FeedPlan, ids: dict[str, str], bodies: BodyRenderer
 ) -> list[FeedEntry]:
-    """Each review of a plan as a feed entry: its stable id, its rendered body, its cover."""
+    """Each review of a plan as a feed entry: its stable id, its rendered body, its cover.
+
+    An archive's entries are made from the front matter alone (a summary written there, else
+    the title): a site's first build would otherwise render every review it ever published.
+    """
+    if plan.archive:
+        return [archive_entry(config, review, ids[review.source]) for review in plan.reviews]
     return [review_entry(config, review, ids[review.source], bodies) for review in plan.reviews]
 
 
 def review_entry(config: Config, review: Review, entry_id: str, bodies: BodyRenderer) -> FeedEntry:
+    entry = archive_entry(config, review, entry_id)
+    body = bodies(review)
+    # A review with no text at all is summed up by its title.
+    summary = body.summary or clean_text(review.title).strip()
+    content = _content_html(review, body.html, entry.image_url)
+    return replace(entry, summary=summary, content_html=content)
+
+
+def archive_entry(config: Config, review: Review, entry_id: str) -> FeedEntry:
+    """A review's entry from its front matter alone: no body is read or rendered."""
     url = page_url(config, review)
     image = absolute_url(url, review.image) if review.image else None
     image_type, image_size = cover_facts(config, review, image)
-    body = bodies(review)
+    written = cut_words(review.summary, config.content.summary_words) if review.summary else ""
     return FeedEntry(
         id=entry_id,
         url=url,
         title=review.title,
         published=review.published,
         updated=review.updated,
-        # A review with no text at all is summed up by its title.
-        summary=body.summary or clean_text(review.title).strip(),
-        content_html=_content_html(review, body.html, image),
+        summary=written or clean_text(review.title).strip(),
+        content_html="",
         authors=review.authors,
         categories=(*review.categories, *review.tags),
         image_url=image,

@@ -46,7 +46,7 @@ class FeedWork:
 def write_feeds(config: Config, work: FeedWork, bodies: BodyRenderer) -> FeedsWritten:
     """Render and write every feed whose inputs changed; remove the ones no longer planned."""
     stale = _stale_feeds(config, work)
-    bodies.prepare(review for plan, _, _ in stale for review in plan.reviews)
+    bodies.prepare(review for plan, _, _ in stale if not plan.archive for review in plan.reviews)
     jobs = [
         (
             fmt,
