@@ -22,7 +22,7 @@ import pytest
 
 from feedkit.config import Config, load_config
 from feedkit.errors import StateError
-from feedkit.newsletter import campaigns
+from feedkit.newsletter import history
 from feedkit.newsletter.messages import DigestMessages
 from feedkit.newsletter.model import DigestContent, FrozenDigest
 from feedkit.store import newsletter as mailstate
@@ -166,8 +166,8 @@ def test_a_reply_that_condemns_the_message_stops_the_run_and_keeps_everyone_pend
         f"error: the mail server at 127.0.0.1:{server.port} refused the message itself ({reply}"
     )
     assert "fix the cause, then run 'feedkit digest resume'" in error_lines[0]
-    assert campaigns.pending_count(config) == 5
-    (status,) = campaigns.status(config)
+    assert history.pending_count(config) == 5
+    (status,) = history.status(config)
     assert status.counts == {"pending": 5}
 
 
@@ -201,7 +201,7 @@ def test_a_late_reply_after_data_is_unknown_and_resent_once_with_the_same_id(
     assert first.returncode == 7
     assert "0 sent, 0 failed, 0 deferred, 1 unknown" in first.stdout
     assert copies_per_recipient(server) == {"reader00@example.org": 1}
-    (status,) = campaigns.status(config)
+    (status,) = history.status(config)
     assert status.counts == {"unknown": 1}
     faults.reply_delay = 0
     resumed = run_cli(tmp_path, "digest", "resume")
@@ -222,7 +222,7 @@ def test_no_reply_twice_is_final(tmp_path: Path, server_with: Callable[..., Smtp
     run_cli(tmp_path, "digest", "resume")
     assert run_cli(tmp_path, "digest", "resume").stdout.startswith("Nothing to resume")
     assert copies_per_recipient(server) == {"reader00@example.org": 2}
-    (status,) = campaigns.status(config)
+    (status,) = history.status(config)
     assert status.counts == {"failed": 1}
     ((_, reason),) = status.errors
     assert reason.startswith(
@@ -251,7 +251,7 @@ def test_a_server_that_never_answers_stops_the_run_after_three_timeouts(
     assert "3 timeouts or lost connections in a row, so the mail server is taken to be down" in (
         sent.stderr
     )
-    (status,) = campaigns.status(config)
+    (status,) = history.status(config)
     assert status.counts == {"unknown": 3, "pending": 7}
     working = server_with()
     settings = config.path.read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ LAYERS = {
     "feedkit.newsletter.campaigns": USE_CASES,
     "feedkit.newsletter.subscriptions": USE_CASES,
     "feedkit.newsletter.readers": USE_CASES,
+    "feedkit.newsletter.history": USE_CASES,
     "feedkit.hooks": USE_CASES,
     "feedkit.newsletter.archive": USE_CASES,
     "feedkit.operations": USE_CASES,

@@ -21,7 +21,7 @@ import trustme
 from feedkit.config import Config, load_config
 from feedkit.errors import LockedError, MailConfigError, OutputError, SubscriberError
 from feedkit.mail.transports import FileTransport, open_transport
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns, history, subscriptions
 from feedkit.newsletter.messages import DigestMessages, unsubscribe_link
 from feedkit.newsletter.sending import SendReport
 from feedkit.store import newsletter as mailstate
@@ -217,7 +217,7 @@ def test_wrong_password_is_one_clear_error(
             f"127.0.0.1:{running.port}: the server refused the login for 'editor' (535); "
             "check [smtp] username and the password in $FEEDKIT_SMTP_PASSWORD"
         )
-        assert campaigns.pending_count(config) == 2
+        assert history.pending_count(config) == 2
     finally:
         running.stop()
 
@@ -301,7 +301,7 @@ def test_550_fails_only_that_recipient(site_maker: Callable[..., Config]) -> Non
         assert_exactly_once(
             running, [address for address in addresses if address != "reader002@example.org"]
         )
-        (status,) = campaigns.status(config)
+        (status,) = history.status(config)
         assert status.counts == {"sent": 3, "failed": 1}
         assert status.errors == (("reader002@example.org", "550 5.1.1 No such mailbox here"),)
     finally:
@@ -336,7 +336,7 @@ def test_connection_dropped_after_the_whole_message_is_unknown_then_resent_once(
         addresses = subscribe(config, 8)
         (report,) = send_all(config)
         assert (report.counts["sent"], report.counts["unknown"]) == (7, 1)
-        assert campaigns.pending_count(config) == 1
+        assert history.pending_count(config) == 1
         (resumed,) = campaigns.send(config, lambda: open_transport(config), create=False)
         assert resumed.counts["sent"] == 1
         assert_exactly_once(running, addresses)
@@ -357,7 +357,7 @@ def test_unreachable_server_leaves_everything_pending_then_resume_sends(
         "3 timeouts or lost connections in a row, so the mail server is taken to be down "
         f"(last: cannot reach the mail server at 127.0.0.1:{running.port} ("
     )
-    assert campaigns.pending_count(config) == 3
+    assert history.pending_count(config) == 3
     running.start()
     try:
         reports = campaigns.send(config, lambda: open_transport(config), create=False)
@@ -484,7 +484,7 @@ def test_preview_writes_html_and_text(site_maker: Callable[..., Config]) -> None
     assert "Vertigo Blu-ray" in written.html_path.read_text(encoding="utf-8")
     link = unsubscribe_link(config, Tokens(SECRET.encode()), campaigns.PREVIEW_RECIPIENT)
     assert link in written.text_path.read_text(encoding="utf-8")
-    assert campaigns.status(config) == []  # a preview records no digest
+    assert history.status(config) == []  # a preview records no digest
 
 
 def test_test_send_goes_to_one_address_and_is_not_recorded(
@@ -500,7 +500,7 @@ def test_test_send_goes_to_one_address_and_is_not_recorded(
     assert sent.saved_to is None
     again = campaigns.send_test(config, "editor@example.org", open_transport(config))
     assert again.message_id != sent.message_id
-    assert campaigns.status(config) == []
+    assert history.status(config) == []
     assert campaigns.plan_send(config).reviews == 2
 
 
@@ -582,7 +582,7 @@ def test_full_disk_stops_the_send_and_keeps_the_rest_pending(
     assert "No space left on device" in str(caught.value)
     monkeypatch.undo()
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    assert campaigns.pending_count(config) == 6
+    assert history.pending_count(config) == 6
     (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir), create=False)
     assert report.counts["sent"] == 6
     assert len(list(config.outbox_dir.glob("*.eml"))) == 6
@@ -604,7 +604,7 @@ def test_an_archive_page_that_cannot_be_written_freezes_no_digest(
         campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     monkeypatch.undo()
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    assert campaigns.status(config) == []
+    assert history.status(config) == []
     assert not config.outbox_dir.exists()
     (report,) = campaigns.send(config, lambda: FileTransport(config.outbox_dir))
     assert report.counts["sent"] == 2

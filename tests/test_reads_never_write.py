@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import FileTransport
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns, history, subscriptions
 from feedkit.web.app import create_app
 from feedkit.web.auth import hash_password
 from feedkit.web.login import ADMIN_HASH_ENV
@@ -63,8 +63,8 @@ def test_reads_go_on_while_a_send_holds_the_write_lock(config: Config, tmp_path:
         assert shown.reviews == 2
         outbox = FileTransport(tmp_path / "tests")
         finishes(lambda: campaigns.send_test(config, "editor@example.org", outbox))
-        assert finishes(lambda: campaigns.status(config)) == []
-        assert finishes(lambda: campaigns.pending_count(config)) == 0
+        assert finishes(lambda: history.status(config)) == []
+        assert finishes(lambda: history.pending_count(config)) == 0
         assert len(finishes(lambda: subscriptions.list_subscribers(config))) == 2  # type: ignore[arg-type]
     finally:
         holder.execute("ROLLBACK")

@@ -12,7 +12,7 @@ import pytest
 from feedkit.config import Config, TopicSettings, load_config
 from feedkit.mail.transports import open_transport
 from feedkit.model import Review
-from feedkit.newsletter import campaigns, readers
+from feedkit.newsletter import campaigns, history, readers
 from feedkit.newsletter.model import Audience
 from feedkit.newsletter.topics import in_topic, reviews_for, segments
 from feedkit.store import subscribers as subscriber_records
@@ -138,7 +138,7 @@ def test_each_reader_gets_only_what_they_chose_once(config: Config, server: Smtp
         "all@example.org": ["Vertigo Ran Alien"],
         "blu@example.org": ["Vertigo Alien"],
     }
-    statuses = campaigns.status(config)
+    statuses = history.status(config)
     assert [(item.segment, item.reviews, item.recipients) for item in statuses] == [
         ("blu-ray", 2, 1),
         ("", 3, 1),

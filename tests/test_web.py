@@ -27,7 +27,7 @@ from feedkit.config import Config, load_config
 from feedkit.editors import password_key
 from feedkit.errors import ConfigError
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns, history, subscriptions
 from feedkit.store import sessions as websessions
 from feedkit.store.db import Store
 from feedkit.tokens import Purpose, Tokens
@@ -285,7 +285,7 @@ def test_admin_actions_are_401_without_a_session(
 ) -> None:
     """A POST without a session is refused and sends nothing."""
     assert client.post(path, data={"csrf": "x", "address": "x@example.org"}).status_code == 401
-    assert campaigns.status(config) == []
+    assert history.status(config) == []
 
 
 def test_forged_session_cookie_is_refused(client: TestClient) -> None:
@@ -451,7 +451,7 @@ def test_forged_csrf_token_is_refused(client: TestClient, config: Config) -> Non
     """A logged-in POST with the wrong CSRF token is 403 and does nothing."""
     log_in(client)
     assert client.post("/admin/send", data={"csrf": "forged"}).status_code == 403
-    assert campaigns.status(config) == []
+    assert history.status(config) == []
 
 
 @pytest.mark.parametrize("forged", ["é", "\u2028", "ü" * 40], ids=["accent", "separator", "long"])
@@ -459,7 +459,7 @@ def test_non_ascii_csrf_token_is_refused(client: TestClient, config: Config, for
     """A CSRF value outside ASCII is a forged token like any other: 403, and nothing is sent."""
     log_in(client)
     assert client.post("/admin/send", data={"csrf": forged}).status_code == 403
-    assert campaigns.status(config) == []
+    assert history.status(config) == []
 
 
 def test_dashboard_preview_and_confirmation(client: TestClient) -> None:
@@ -490,7 +490,7 @@ def test_send_now_uses_the_same_path_and_status_follows_it(
     while "Sending…" in (page := client.get("/admin/status").text):
         assert time.monotonic() < deadline, "the send did not finish"
         time.sleep(0.05)
-    (status,) = campaigns.status(config)
+    (status,) = history.status(config)
     assert status.counts == {"sent": 2}
     assert len(list(config.outbox_dir.glob("*.eml"))) == 2
     assert '<td class="count" data-label="sent">2</td>' in page
@@ -506,7 +506,7 @@ def test_send_test_from_the_page(client: TestClient, config: Config) -> None:
     assert response.headers["location"].startswith("/admin?notice=")
     assert "Test sent to editor@example.org" in client.get(response.headers["location"]).text
     assert [path.name.startswith("test-") for path in config.outbox_dir.glob("*.eml")] == [True]
-    assert campaigns.status(config) == []
+    assert history.status(config) == []
 
 
 def test_the_page_counts_subscribers_and_resends_a_confirmation(
@@ -749,7 +749,7 @@ def test_dashboard_says_when_the_digest_is_not_scheduled(
 def test_recent_digests_show_times_in_words(client: TestClient, config: Config) -> None:
     """A digest's time shows as 'Mon 30 Nov 2026, 10:57 GMT' in the site's zone, not in ISO."""
     campaigns.send(config, lambda: open_transport(config))
-    (status,) = campaigns.status(config)
+    (status,) = history.status(config)
     log_in(client)
     page = parse_html(client.get("/admin").content)
     (shown,) = page.xpath("//table//time")

@@ -96,10 +96,10 @@ def _send_test(config: Config, address: str) -> None:
 @click.pass_context
 def resume(ctx: click.Context) -> None:
     """Finish interrupted digests: send only what is still pending."""
-    from feedkit.newsletter import campaigns  # noqa: PLC0415
+    from feedkit.newsletter import history  # noqa: PLC0415
 
     config = config_from(ctx)
-    if not campaigns.pending_count(config):
+    if not history.pending_count(config):
         click.echo("Nothing to resume: every digest is finished.")
         return
     _run_send(config, create=False, new_recipients=0)
@@ -111,9 +111,9 @@ def resume(ctx: click.Context) -> None:
 @click.pass_context
 def digest_status(ctx: click.Context, limit: int) -> None:
     """The recent digests: sent, pending and failed per digest, with the failures' reasons."""
-    from feedkit.newsletter import campaigns  # noqa: PLC0415
+    from feedkit.newsletter import history  # noqa: PLC0415 - not campaigns: reading is quick
 
-    statuses = campaigns.status(config_from(ctx), limit)
+    statuses = history.status(config_from(ctx), limit)
     if not statuses:
         click.echo("No digest has been sent yet.")
     runs: dict[int, list[DigestStatus]] = {}
@@ -160,9 +160,9 @@ def _run_send(config: Config, *, create: bool, new_recipients: int) -> None:
     from rich.console import Console  # noqa: PLC0415
 
     from feedkit.mail.transports import open_transport  # noqa: PLC0415
-    from feedkit.newsletter import campaigns  # noqa: PLC0415
+    from feedkit.newsletter import campaigns, history  # noqa: PLC0415
 
-    total = campaigns.pending_count(config) + new_recipients
+    total = history.pending_count(config) + new_recipients
     # The bar goes to stderr and only to a terminal: piped output stays the summary lines alone.
     console = Console(stderr=True)
     columns = (

@@ -22,7 +22,7 @@ from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
 from feedkit.newsletter.archive import publish_digest_archive
 from feedkit.newsletter.messages import DigestMessages, preferences_link, unsubscribe_link
-from feedkit.newsletter.model import Audience, DigestStatus, FrozenDigest
+from feedkit.newsletter.model import Audience, FrozenDigest
 from feedkit.newsletter.notices import check_notice_templates
 from feedkit.newsletter.render import (
     DigestEntry,
@@ -348,14 +348,3 @@ def _run_parts(
         content = render_content(config, chosen, picked, view_url)
         parts.append(records.Part(content, segment.email_keys, segment.label))
     return parts
-
-
-def pending_count(config: Config) -> int:
-    with open_store(config, readonly=True) as store:
-        unfinished = records.unfinished_digests(store)
-        return sum(len(records.pending_deliveries(store, digest)) for digest in unfinished)
-
-
-def status(config: Config, limit: int = 10) -> list[DigestStatus]:
-    with open_store(config, readonly=True) as store:
-        return records.digest_statuses(store, limit)

@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from feedkit import alerts, operations, pipeline
 from feedkit.config import Config, load_config
 from feedkit.errors import FeedkitError, LockedError
-from feedkit.newsletter import campaigns
+from feedkit.newsletter import campaigns, history
 from feedkit.schedule import check_schedule
 
 log = logging.getLogger("feedkit")
@@ -120,7 +120,7 @@ def digest_job(config: Config, stop: threading.Event, *, create: bool = True) ->
         return False
     if not run.reports:
         log.info("digest: nothing new since the last digest; nothing sent")
-    pending = campaigns.pending_count(config) if run.reports else 0
+    pending = history.pending_count(config) if run.reports else 0
     for report in run.reports:
         log.info("digest: %s; %d still pending", report.summary(), pending)
     if run.failure is not None:
@@ -171,7 +171,7 @@ class Service:
         if self._catch_up_needed():
             log.info("digest: one was due while the service was down; sending it now")
             self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up")
-        elif self.config.schedule.digest and campaigns.pending_count(self.config):
+        elif self.config.schedule.digest and history.pending_count(self.config):
             # An earlier run was stopped mid-send: finish it now, not at the next digest time.
             log.info("digest: an interrupted digest has messages pending; finishing it now")
             arguments = (self.config, self.stop)
@@ -280,7 +280,7 @@ def run_once(config: Config, now: datetime | None = None) -> list[str]:
 
 def _digest_once(config: Config, trigger: BaseTrigger, now: datetime) -> bool:
     due = digest_was_missed(config, trigger, now)
-    if due or campaigns.pending_count(config):
+    if due or history.pending_count(config):
         return digest_job(config, threading.Event(), create=due)
     upcoming_time = trigger.get_next_fire_time(None, now)
     log.info("digest: not due; next at %s", f"{upcoming_time:%a %d %b %Y %H:%M %Z}")

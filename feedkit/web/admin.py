@@ -18,7 +18,7 @@ from feedkit import schedule
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import campaigns, subscriptions
+from feedkit.newsletter import campaigns, history, subscriptions
 from feedkit.privacy import address_tag
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.pages import SECURITY_HEADERS, Pages
@@ -46,7 +46,7 @@ class Editors:
             "counts": await run_in_threadpool(subscriptions.list_counts, self.config),
             "topics": self.config.topics,
             **next_digest_time(self.config),
-            "statuses": await run_in_threadpool(campaigns.status, self.config, 5),
+            "statuses": await run_in_threadpool(history.status, self.config, 5),
             "sending": self.is_sending(),
             "notice": self._notice(request.query_params.get("notice", "")),
         }
@@ -131,7 +131,7 @@ class Editors:
         return self.sending is not None and self.sending.is_alive()
 
     async def status(self, _request: Request) -> Response:
-        statuses = await run_in_threadpool(campaigns.status, self.config, 10)
+        statuses = await run_in_threadpool(history.status, self.config, 10)
         sending, error = self.is_sending(), self.send_error
         return self.pages.render("status.html.j2", statuses=statuses, sending=sending, error=error)
 

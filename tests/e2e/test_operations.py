@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import load_config
-from feedkit.newsletter import campaigns
+from feedkit.newsletter import history
 from tests.conftest import write_site
 from tests.e2e.test_service import ENV, review, wait_for
 from tests.http_sink import HttpSink
@@ -108,7 +108,7 @@ def test_a_digest_server_that_is_down_gives_503_one_alert_and_one_recovery(
     assert [request.json()["event"] for request in hooks.on("/hook")] == ["alert", "recovered"]
     copies = digest_server.handler.by_recipient()
     assert {address: len(items) for address, items in copies.items()} == dict.fromkeys(READERS, 1)
-    assert campaigns.pending_count(config) == 0
+    assert history.pending_count(config) == 0
 
 
 def feedkit(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import load_config
-from feedkit.newsletter import campaigns
+from feedkit.newsletter import history
 from feedkit.store.db import Store
 from tests.conftest import import_rows, write_site
 from tests.smtp_server import Faults, SmtpServer
@@ -72,7 +72,7 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
         for items in twice.values():
             assert len(items) == 2
             assert items[0].message["Message-ID"] == items[1].message["Message-ID"]
-        assert campaigns.pending_count(config) == 0
+        assert history.pending_count(config) == 0
         assert (
             run_cli(tmp_path, "digest", "resume").stdout
             == "Nothing to resume: every digest is finished.\n"
@@ -131,6 +131,6 @@ def test_sigkill_in_a_run_of_two_digests_then_resume_gives_each_reader_one(
             subject = items[0].message["Subject"]
             expected = "1 new review" if address in addresses[::2] else "2 new reviews"
             assert expected in subject, (address, subject)
-        assert campaigns.pending_count(config) == 0
+        assert history.pending_count(config) == 0
     finally:
         server.stop()

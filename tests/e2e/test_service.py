@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from feedkit.config import Config, load_config
-from feedkit.newsletter import campaigns
+from feedkit.newsletter import campaigns, history
 from feedkit.operations import FIRST_START_KEY
 from feedkit.store.db import Store
 from tests.conftest import import_rows, write_site
@@ -129,7 +129,7 @@ def test_digest_missed_during_downtime_is_sent_once_at_start(
     finally:
         assert service.stop() == 0
     assert "digest: one was due while the service was down; sending it now" in service.text()
-    assert [status.id for status in campaigns.status(config)] == [1]
+    assert [status.id for status in history.status(config)] == [1]
     assert len(server.handler.received) == 3
 
 
@@ -182,10 +182,10 @@ def test_sigterm_mid_send_then_restart_gives_one_copy_each(tmp_path: Path) -> No
         started = time.monotonic()
         assert first.stop() == 0
         assert time.monotonic() - started < 5
-        assert 0 < campaigns.pending_count(config) < len(addresses)
+        assert 0 < history.pending_count(config) < len(addresses)
         second = Running(tmp_path)
         try:
-            wait_for(lambda: campaigns.pending_count(config) == 0, 60)
+            wait_for(lambda: history.pending_count(config) == 0, 60)
         finally:
             assert second.stop() == 0
         copies = slow.handler.by_recipient()
@@ -207,14 +207,14 @@ def test_an_interrupted_digest_is_finished_at_start_not_at_the_next_digest_time(
         campaigns.create_run(config, store)  # frozen, nothing sent yet: as after a kill
     service = Running(tmp_path)
     try:
-        wait_for(lambda: campaigns.pending_count(config) == 0)
+        wait_for(lambda: history.pending_count(config) == 0)
     finally:
         assert service.stop() == 0
     copies = server.handler.by_recipient()
     assert {address: len(items) for address, items in copies.items()} == {
         f"reader{n}@example.org": 1 for n in range(3)
     }
-    assert [status.id for status in campaigns.status(config)] == [1]
+    assert [status.id for status in history.status(config)] == [1]
     assert "an interrupted digest has messages pending; finishing it now" in service.text()
 
 
