@@ -105,6 +105,7 @@ class ScheduleSettings:
     build: str = "*/10 * * * *"
     digest: str = "0 8 * * FRI"
     catch_up: bool = True
+    watch: bool = True  # with the build on, also rebuild as soon as a review file changes
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from feedkit.config import Config, load_config
 from feedkit.errors import FeedkitError, LockedError
 from feedkit.newsletter import campaigns, history
 from feedkit.schedule import check_schedule
+from feedkit.service.watcher import ContentWatcher
 
 log = logging.getLogger("feedkit")
 
@@ -157,9 +158,17 @@ class Service:
     stop: threading.Event = field(default_factory=threading.Event)
     reload_requested: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler = field(init=False)
+    # One build at a time, whether the cron or a saved file started it.
+    build_lock: threading.Lock = field(default_factory=threading.Lock)
+    stop_watching: threading.Event = field(default_factory=threading.Event)
+    watching: str = ""  # the content folder whose saves start a build, if any
 
     def __post_init__(self) -> None:
         self.scheduler = BackgroundScheduler(timezone=self.config.schedule_zone)
+
+    def build_now(self, config: Config) -> bool:
+        with self.build_lock:
+            return build_job(config)
 
     def start(self) -> None:
         self._schedule(self.config)
@@ -167,7 +176,8 @@ class Service:
         if (
             self.config.schedule.build
         ):  # the feeds are fresh from the start, not from the next tick
-            self.scheduler.add_job(build_job, args=(self.config,), id="first-build")
+            self.scheduler.add_job(self.build_now, args=(self.config,), id="first-build")
+        self._watch(self.config)
         if self._catch_up_needed():
             log.info("digest: one was due while the service was down; sending it now")
             self.scheduler.add_job(digest_job, args=(self.config, self.stop), id="catch-up")
@@ -180,6 +190,19 @@ class Service:
             )
         log.info("feedkit is running: %s", "; ".join(self.describe_jobs()))
 
+    def _watch(self, config: Config) -> None:
+        """Rebuild on every save, while the build job is on and `[schedule] watch` too."""
+        self.stop_watching.set()
+        self.stop_watching = threading.Event()
+        self.watching = ""
+        if not (config.schedule.build and config.schedule.watch):
+            return
+        watcher = ContentWatcher(
+            str(config.content_dir), lambda: self.build_now(self.config), self.stop_watching
+        )
+        watcher.start()
+        self.watching = config.content.dir
+
     def _catch_up_needed(self) -> bool:
         trigger = check_schedule(self.config).get("digest")
         return bool(trigger and self.config.schedule.catch_up) and digest_was_missed(
@@ -188,16 +211,19 @@ class Service:
 
     def describe_jobs(self) -> list[str]:
         jobs = [job for job in self.scheduler.get_jobs() if job.id in ("build", "digest")]
-        return [
+        described = [
             f"{job.id} next at {job.next_run_time:%a %d %b %Y %H:%M %Z}"
             for job in jobs
             if job.next_run_time
         ]
+        if self.watching:
+            described.append(f"and whenever a review in {self.watching}/ is saved")
+        return described
 
     def _schedule(self, config: Config) -> None:
         triggers = check_schedule(config)
         jobs: dict[str, tuple[Callable[..., object], tuple[object, ...]]] = {
-            "build": (build_job, (config,)),
+            "build": (self.build_now, (config,)),
             "digest": (digest_job, (config, self.stop)),
         }
         for name, trigger in triggers.items():
@@ -231,6 +257,7 @@ class Service:
                 self.scheduler.remove_job(job_id)
         self.config = config
         self._schedule(config)
+        self._watch(config)
         log.info("reload: %s re-read; %s", self.config_path.name, "; ".join(self.describe_jobs()))
 
     def wait(self) -> None:
@@ -241,6 +268,7 @@ class Service:
                 self.reload_requested.clear()
                 self.reload()
         log.info("stopping: finishing the job in flight")
+        self.stop_watching.set()
         self.scheduler.shutdown(wait=True)
         log.info("stopped")
 
