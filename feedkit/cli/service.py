@@ -42,9 +42,10 @@ def run(
     from feedkit.service import scheduler  # noqa: PLC0415
 
     log_to_stderr(log_format)
-    # APScheduler's own lines ("Adding job tentatively", "Added job") say nothing an operator
-    # needs.
+    # APScheduler's own lines ("Adding job tentatively", "Added job") and watchfiles' ("1 change
+    # detected") say nothing an operator needs: feedkit logs what they led to.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     config = config_from(ctx)
     scheduler.check_ready(config)
     if once:
