@@ -31,6 +31,7 @@ from pathlib import Path
 import hugo_site  # benchmarks/ is on sys.path when this runs as a script
 import measure
 from generate import GENERATOR_VERSION, MANIFEST_NAME
+from measure import Measured
 from report import Row, judge, print_table, write_json
 from service_latency import measure_service
 from styles import STYLES
@@ -111,16 +112,28 @@ def rewritten(before: dict[str, int], after: dict[str, int]) -> list[str]:
     return sorted(name for name in names if before.get(name) != after.get(name))
 
 
-def bench_cold(config: Config, runs: int, row: Row) -> Row:
-    for _ in range(runs):
-        reset_state(config)
-        measured = measure.run_measured(feedkit_command(config, "build"))
-        if not row.record(measured):
-            return row
-    row.notes.append(_last_line(measured.stdout))
-    row.notes.append(f"{row.processes} processes in the build's tree")
-    row.notes += _stderr_summary(measured.stderr)
+def cold_run(config: Config, row: Row) -> Measured | None:
+    """One cold build, added to `row`; None once the row has crashed."""
+    if row.crashed:
+        return None
+    reset_state(config)
+    measured = measure.run_measured(feedkit_command(config, "build"))
+    return measured if row.record(measured) else None
+
+
+def finish_cold(row: Row, last: Measured | None) -> Row:
+    if last is not None:
+        row.notes.append(_last_line(last.stdout))
+        row.notes.append(f"{row.processes} processes in the build's tree")
+        row.notes += _stderr_summary(last.stderr)
     return row
+
+
+def bench_cold(config: Config, runs: int, row: Row) -> Row:
+    last = None
+    for _ in range(runs):
+        last = cold_run(config, row) or last
+    return finish_cold(row, last)
 
 
 def memory_row(cold: Row) -> Row:
@@ -180,23 +193,27 @@ def _stderr_summary(stderr: str) -> list[str]:
 # -- Hugo ---------------------------------------------------------------------------------------
 
 
-def bench_hugo(binary: str, site: Path, runs: int, published: int, style: str) -> Row:
-    """Hugo's build of the same corpus; its feed's items are counted against feedkit's."""
-    hugo = hugo_site.prepare(binary, site)
-    row = Row(f"hugo/{style}", f"Hugo home RSS, {style} (yardstick)", style)
-    for _ in range(runs):
-        hugo.reset()
-        measured = measure.run_measured(hugo.command())
-        if not row.record(measured):
-            return row
+def hugo_run(hugo: hugo_site.HugoSite, row: Row) -> Measured | None:
+    """One cold Hugo build, added to `row`; None once the row has crashed."""
+    if row.crashed:
+        return None
+    hugo.reset()
+    measured = measure.run_measured(hugo.command())
+    return measured if row.record(measured) else None
+
+
+def finish_hugo(row: Row, hugo: hugo_site.HugoSite, last: Measured | None, published: int) -> Row:
+    """Hugo's feed items counted against feedkit's published reviews; its warnings noted."""
+    if last is None:
+        return row
     row.items = hugo_site.feed_items(hugo)
     if row.items is None:
-        row.crashed = f"Hugo wrote no readable {hugo.feed.relative_to(site)}"
+        row.crashed = f"Hugo wrote no readable {hugo.feed.name}"
         return row
     difference = f" ({row.items - published:+,})" if row.items != published else ""
     counts = f"feed holds {row.items:,} items; feedkit publishes {published:,}"
     row.notes.append(counts + difference)
-    warnings = hugo_site.warnings_in(measured.stdout + measured.stderr)
+    warnings = hugo_site.warnings_in(last.stdout + last.stderr)
     if warnings:
         row.notes.append(f"{len(warnings)} warnings, first: {warnings[0]}")
     return row
@@ -236,16 +253,24 @@ def bench_service(site: Path, manifest: dict[str, object], runs: int, bound: flo
 # -- the whole run ------------------------------------------------------------------------------
 
 
-def bench_style(args: argparse.Namespace, style: str, hugo: str | None) -> dict[str, Row]:
+def bench_style(args: argparse.Namespace, style: str, binary: str | None) -> dict[str, Row]:
+    """feedkit's and Hugo's cold builds of one corpus, taking turns: on a busy machine both
+    builds of a pair see much the same load, which steadies the ratio."""
     site, manifest = ensure_corpus(args.reviews, args.seed, style)
     config = load_config(site / "config.toml")
-    name = f"cold build, {args.reviews:,}, {style}"
-    cold = bench_cold(config, args.runs, Row(f"cold/{style}", name, style))
-    _progress(cold)
-    rows = {cold.key: cold, f"memory/{style}": memory_row(cold)}
+    cold = Row(f"cold/{style}", f"cold build, {args.reviews:,}, {style}", style)
+    yardstick = Row(f"hugo/{style}", f"Hugo home RSS, {style} (yardstick)", style)
+    hugo = hugo_site.prepare(binary, site) if binary else None
+    last_cold = last_hugo = None
+    for _ in range(args.runs):
+        last_cold = cold_run(config, cold) or last_cold
+        if hugo is not None:
+            last_hugo = hugo_run(hugo, yardstick) or last_hugo
+    rows = {cold.key: _progress(finish_cold(cold, last_cold))}
+    rows[f"memory/{style}"] = memory_row(cold)
     if hugo is not None:
         published = int(str(manifest["published"]))
-        rows[f"hugo/{style}"] = _progress(bench_hugo(hugo, site, args.runs, published, style))
+        rows[yardstick.key] = _progress(finish_hugo(yardstick, hugo, last_hugo, published))
     return rows
 
 
@@ -287,10 +312,14 @@ def run_all(args: argparse.Namespace, hugo: str | None) -> dict[str, Row]:
     rows: dict[str, Row] = {}
     for style in args.styles:
         rows.update(bench_style(args, style, hugo))
-    rows.update(bench_main_style(args, args.styles[0]))
+    main_style = args.styles[0]
+    if rows[f"cold/{main_style}"].crashed:
+        print(f"  the cold build of the {main_style} style failed: its other runs are left out")
+    else:
+        rows.update(bench_main_style(args, main_style))
     if args.large:
-        rows["large"] = bench_large(args, args.styles[0])
-    judge(rows, args.styles[0])
+        rows["large"] = bench_large(args, main_style)
+    judge(rows, main_style)
     return rows
 
 
@@ -322,15 +351,22 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--reviews", type=int, default=10_000, help="reviews per corpus (default 10000)")
-    add("--runs", type=int, default=3, help="runs per build measurement; the median is reported")
+    add("--runs", type=_positive, default=3, help="runs per build measurement; the median counts")
     add("--styles", type=_styles, default=list(STYLES), help="comma-separated; the first is main")
     add("--large", action="store_true", help=f"also a cold build of {LARGE_REVIEWS:,} reviews")
     add("--seed", type=int, default=42, help="the generator's random seed (default 42)")
-    add("--cli-runs", type=int, default=10, help="runs of each CLI command (default 10)")
+    add("--cli-runs", type=_positive, default=10, help="runs of each CLI command (default 10)")
     add("--service-runs", type=int, default=5, help="saves timed in the service (0: skip it)")
     add("--service-bound", type=float, default=10.0, help="seconds a save may take (default 10)")
     add("--json", type=Path, metavar="FILE", help="also write the results to FILE as JSON")
     return parser.parse_args()
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of runs; give 1 or more")
+    return number
 
 
 def _styles(text: str) -> list[str]:

@@ -42,6 +42,7 @@ class Measured:
     """One finished command: how long it took, its memory, and what it printed."""
 
     seconds: float
+    cpu_seconds: float  # user + system, of the process and every child it waited for
     peak_kib: int  # highest Σ of VmHWM over the processes alive in one sample
     concurrent_kib: int  # highest Σ of VmRSS in one sample
     processes: int  # processes seen in the tree, the first one included
@@ -137,14 +138,16 @@ def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
         sampler = TreeSampler(child.pid)
         sampler.start()
         try:
-            child.wait()
+            _, status, usage = os.wait4(child.pid, 0)
         finally:
             seconds = time.perf_counter() - started
             sampler.finish()
+        child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Measured(
             seconds=seconds,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
             peak_kib=sampler.peak,
             concurrent_kib=sampler.concurrent,
             processes=len(sampler.seen),

@@ -43,6 +43,7 @@ class Row:
     name: str
     style: str | None = None
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     peaks_kib: list[int] = field(default_factory=list)
     concurrent_kib: list[int] = field(default_factory=list)
     processes: int = 0
@@ -71,6 +72,10 @@ class Row:
         return statistics.median(self.seconds) if self.seconds else math.nan
 
     @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else math.nan
+
+    @property
     def peak_mib(self) -> float:
         return max(self.peaks_kib) / 1024 if self.peaks_kib else math.nan
 
@@ -85,6 +90,7 @@ class Row:
             self.crashed = f"exit {measured.returncode}: {said[-500:]}"
             return False
         self.seconds.append(measured.seconds)
+        self.cpu_seconds.append(measured.cpu_seconds)
         self.peaks_kib.append(measured.peak_kib)
         self.concurrent_kib.append(measured.concurrent_kib)
         self.processes = max(self.processes, measured.processes)
@@ -179,6 +185,10 @@ def _time(row: Row) -> str:
     return f"{median:.3f}" if median < 0.1 else f"{median:.2f}"
 
 
+def _cpu(row: Row) -> str:
+    return "-" if math.isnan(row.median_cpu) or not row.show_time else f"{row.median_cpu:.2f}"
+
+
 def _peak(row: Row) -> str:
     return "-" if math.isnan(row.peak_mib) else f"{row.peak_mib:.0f}"
 
@@ -188,10 +198,11 @@ def _ratio(row: Row) -> str:
 
 
 def print_table(rows: dict[str, Row]) -> None:
-    print("\n| run | median s | peak MB | target | ratio | verdict |")
-    print("| --- | ---: | ---: | --- | --- | --- |")
+    print("\n| run | median s | CPU s | peak MB | target | ratio | verdict |")
+    print("| --- | ---: | ---: | ---: | --- | --- | --- |")
     for row in rows.values():
-        cells = (row.name, _time(row), _peak(row), row.target, _ratio(row), row.verdict)
+        figures = (_time(row), _cpu(row), _peak(row))
+        cells = (row.name, *figures, row.target, _ratio(row), row.verdict)
         print("| " + " | ".join(cells) + " |")
     print()
     for row in rows.values():
@@ -214,6 +225,8 @@ def row_json(row: Row) -> dict[str, object]:
         "median_s": _finite(row.median) if row.show_time else None,
         "median_over_s": row.over_bound,
         "seconds": [round(value, 4) for value in row.seconds],
+        "median_cpu_s": _finite(row.median_cpu) if row.show_time else None,
+        "cpu_seconds": [round(value, 4) for value in row.cpu_seconds],
         "peak_mib": _finite(row.peak_mib),
         "concurrent_peak_mib": _finite(row.concurrent_mib),
         "processes": row.processes,
