@@ -112,11 +112,21 @@ def rewritten(before: dict[str, int], after: dict[str, int]) -> list[str]:
     return sorted(name for name in names if before.get(name) != after.get(name))
 
 
+def warm_page_cache(content: Path) -> None:
+    """Read every review file once, untimed. A cold build starts with no state and no output, not
+    with files on disk: some machines page out file cache that sits idle (Linux DAMON's `pageout`),
+    and whether a corpus was read a minute ago must not decide its figures."""
+    for folder, _, names in os.walk(content):
+        for name in names:
+            Path(folder, name).read_bytes()
+
+
 def cold_run(config: Config, row: Row) -> Measured | None:
     """One cold build, added to `row`; None once the row has crashed."""
     if row.crashed:
         return None
     reset_state(config)
+    warm_page_cache(config.content_dir)
     measured = measure.run_measured(feedkit_command(config, "build"))
     return measured if row.record(measured) else None
 
@@ -198,6 +208,7 @@ def hugo_run(hugo: hugo_site.HugoSite, row: Row) -> Measured | None:
     if row.crashed:
         return None
     hugo.reset()
+    warm_page_cache(hugo.content)
     measured = measure.run_measured(hugo.command())
     return measured if row.record(measured) else None
 

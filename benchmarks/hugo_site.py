@@ -49,6 +49,10 @@ class HugoSite:
     def feed(self) -> Path:
         return self.public / FEED
 
+    @property
+    def content(self) -> Path:
+        return self.source.parent / "content"
+
     def command(self) -> list[str]:
         return [self.binary, "--source", str(self.source)]
 
