@@ -255,7 +255,8 @@ def bench_service(site: Path, manifest: dict[str, object], runs: int, bound: flo
     row = Row("service", "`feedkit run`: a saved review in its feeds")
     row.seconds, row.crashed, row.notes = latency.seconds, latency.crashed, latency.notes
     if latency.over_bound:
-        row.notes.insert(0, f"{latency.over_bound} passes not done within {bound:g} s")
+        passes = "pass" if latency.over_bound == 1 else "passes"
+        row.notes.insert(0, f"{latency.over_bound} {passes} not done within {bound:g} s")
     if not latency.crashed and latency.median > bound:
         row.over_bound = bound
     return row

@@ -163,7 +163,10 @@ def time_passes(review: Path, feeds: list[Path], runs: int, result: Latency) -> 
         if seconds is None:
             result.over_bound += 1
             if result.over_bound > runs // 2:
-                result.notes.append(f"stopped after {number} passes: the median is over the bound")
+                passes = "pass" if number == 1 else "passes"
+                result.notes.append(
+                    f"stopped after {number} {passes}: the median is over the bound"
+                )
                 return
         else:
             result.seconds.append(seconds)
