@@ -356,6 +356,7 @@ def about_run(args: argparse.Namespace, hugo: str | None) -> dict[str, object]:
         "generator_version": GENERATOR_VERSION,
         "styles": args.styles,
         "memory": measure.METHOD,
+        "load_average_at_end": _load_average(),
     }
 
 
@@ -404,6 +405,13 @@ def main() -> None:
     if args.json:
         write_json(args.json, about_run(args, hugo), rows)
         print(f"\nWrote {args.json}")
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [float(value) for value in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return None
 
 
 def _since(started: float) -> str:

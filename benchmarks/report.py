@@ -22,6 +22,10 @@ UNCHANGED_VS_HUGO_COLD = 0.1
 CLI_SECONDS = 0.15
 SERVICE_SECONDS = 1.0
 LARGE_VS_COLD, LARGE_MIB = 10.0, 400.0
+# Wall time this much over CPU time means the process waited: for a core others held, or for the
+# disk (the interpreter's own files, paged out while idle). Builds read warm files on every core,
+# so on an idle machine their wall time is at most their CPU time.
+BUSY_WALL_OVER_CPU = 1.5
 
 TARGETS = {
     "cold": f"≤ {COLD_VS_HUGO:.1f}× Hugo's time",
@@ -116,6 +120,18 @@ def judge(rows: dict[str, Row], main_style: str) -> None:
             row.verdict = "CRASH"
         elif row.kind in judges:
             judges[row.kind](row, rows, main_style)
+        note_busy_machine(row)
+
+
+def note_busy_machine(row: Row) -> None:
+    """Say so where the wall time says more about the machine than about the program."""
+    if not row.show_time or not row.cpu_seconds or row.median_cpu <= 0:
+        return
+    over = row.median / row.median_cpu
+    if over > BUSY_WALL_OVER_CPU:
+        row.notes.append(
+            f"wall time {over:.1f}× the CPU time: it waited for a core or the disk; see CPU s"
+        )
 
 
 def _passed(ok: bool) -> str:
