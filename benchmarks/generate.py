@@ -1,9 +1,10 @@
 """Generate a whole feedkit site of N synthetic film reviews, for benchmarks.
 
-`python benchmarks/generate.py N DIR [--seed 42] [--today YYYY-MM-DD]` writes DIR/config.toml and
-DIR/content/<year>/<slug>.md. The same N, seed and day give byte-identical files. Bodies are built
-from a pool of pre-made paragraphs, so 10,000 reviews take a second or two and 100,000 are
-practical.
+`python benchmarks/generate.py N DIR [--seed 42] [--today YYYY-MM-DD] [--style feedkit]` writes
+DIR/config.toml and DIR/content/<year>/<slug>.md (Jekyll: DIR/content/_posts/<date>-<slug>.md).
+The same N, seed, day and style give byte-identical files. Bodies are built from a pool of
+pre-made paragraphs, so 10,000 reviews take a second or two and 100,000 are practical. The styles
+of front matter are in benchmarks/styles.py; every style writes the same reviews.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-GENERATOR_VERSION = 1
+from styles import STYLES, Context, Meta, is_future  # benchmarks/ is on sys.path as a script
+
+GENERATOR_VERSION = 2  # 2: front-matter styles; the `feedkit` style writes the same bytes as 1
+DEFAULT_STYLE = "feedkit"
 MANIFEST_NAME = ".bench-manifest.json"
 TARGET_WORDS = 1000
 PARAGRAPH_POOL = 2048
@@ -269,12 +273,12 @@ FILMS = (
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """One generated review: where it goes, what it says, and what a benchmark needs to know of
-    it."""
+    """One generated review: where it goes, what it says, and what a benchmark needs of it."""
 
     relative: str  # below content/, e.g. "2024/crimson-river-review.md"
-    published: datetime
-    draft: bool
+    published: datetime  # in UTC
+    status: str  # "published", "draft" or "scheduled", as feedkit counts them
+    categories: list[str]
     text: str
 
 
@@ -335,21 +339,6 @@ def unique_slug(title: str, seen: dict[str, int]) -> str:
     return base if count == 1 else f"{base}-{count}"
 
 
-@dataclass(frozen=True, slots=True)
-class Meta:
-    """A review's front matter; `email` set means the author is written as a mapping."""
-
-    title: str
-    published: datetime
-    draft: bool
-    author: str
-    email: str | None
-    summary: str
-    categories: list[str]
-    tags: list[str]
-    rating: float
-
-
 def make_meta(rng: random.Random, title: str, film: str, published: datetime) -> Meta:
     name, email = rng.choice(AUTHORS)
     return Meta(
@@ -368,70 +357,42 @@ def make_meta(rng: random.Random, title: str, film: str, published: datetime) ->
     )
 
 
-def _quoted(text: str) -> str:
-    """A double-quoted string valid in both YAML and TOML (the generated text has no quotes or
-    backslashes)."""
-    return f'"{text}"'
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """What every review of one corpus is made from."""
+
+    rng: random.Random  # the main sequence: the same reviews in every style
+    style_rng: random.Random  # what a style adds of its own
+    style: str
+    seed: int
+    today: date
+    pool: list[str]
+    average_words: float
 
 
-def _yaml_list(key: str, items: list[str]) -> str:
-    return f"{key}:\n" + "".join(f"  - {_quoted(item)}\n" for item in items)
-
-
-def yaml_front_matter(meta: Meta) -> str:
-    author = (
-        f"author:\n  name: {meta.author}\n  email: {meta.email}"
-        if meta.email
-        else f"author: {meta.author}"
-    )
-    lines = [
-        f"title: {_quoted(meta.title)}",
-        f"date: {meta.published:%Y-%m-%d %H:%M}",
-        author,
-        f"summary: {_quoted(meta.summary)}",
-        _yaml_list("categories", meta.categories)
-        + _yaml_list("tags", meta.tags)
-        + f"rating: {meta.rating}",
-    ]
-    if meta.draft:
-        lines.append("draft: true")
-    return "---\n" + "\n".join(lines) + "\n---\n\n"
-
-
-def _toml_list(items: list[str]) -> str:
-    return "[" + ", ".join(_quoted(item) for item in items) + "]"
-
-
-def toml_front_matter(meta: Meta) -> str:
-    name = _quoted(meta.author)
-    author = f"{{ name = {name}, email = {_quoted(meta.email)} }}" if meta.email else name
-    lines = [
-        f"title = {_quoted(meta.title)}",
-        f"date = {meta.published:%Y-%m-%dT%H:%M:00}",
-        f"author = {author}",
-        f"summary = {_quoted(meta.summary)}",
-        f"categories = {_toml_list(meta.categories)}",
-        f"tags = {_toml_list(meta.tags)}",
-        f"rating = {meta.rating}",
-    ]
-    if meta.draft:
-        lines.append("draft = true")
-    return "+++\n" + "\n".join(lines) + "\n+++\n\n"
-
-
-def make_review(
-    rng: random.Random, pool: list[str], average_words: float, today: date, seen: dict[str, int]
-) -> Review:
+def make_review(corpus: Corpus, seen: dict[str, int]) -> Review:
+    rng = corpus.rng
     title, film = make_title(rng)
     slug = unique_slug(title, seen)
-    meta = make_meta(rng, title, film, pick_date(rng, today))
-    render = toml_front_matter if rng.random() < TOML_SHARE else yaml_front_matter
-    text = render(meta) + make_body(rng, pool, average_words)
-    return Review(f"{meta.published.year}/{slug}.md", meta.published, meta.draft, text)
+    meta = make_meta(rng, title, film, pick_date(rng, corpus.today))
+    as_toml = rng.random() < TOML_SHARE  # drawn in every style, to keep one main sequence
+    context = Context(corpus.today, corpus.style_rng, AUTHORS, as_toml)
+    written = STYLES[corpus.style](meta, slug, context)
+    text = written.front_matter + make_body(rng, corpus.pool, corpus.average_words)
+    status = review_status(meta, corpus.today)
+    return Review(written.relative, written.published, status, meta.categories, text)
 
 
-def config_text(count: int) -> str:
-    return f"""# A generated benchmark site of {count} reviews (benchmarks/generate.py).
+def review_status(meta: Meta, today: date) -> str:
+    """As `feedkit check` counts: a draft is a draft whatever its date."""
+    if meta.draft:
+        return "draft"
+    return "scheduled" if is_future(meta, today) else "published"
+
+
+def config_text(count: int, style: str) -> str:
+    made = f"{count} reviews in the {style} style"
+    return f"""# A generated benchmark site of {made} (benchmarks/generate.py).
 [site]
 title = "Bench Reviews"
 base_url = "https://bench.example.org/"
@@ -447,32 +408,39 @@ category_feeds = true
 
 
 def generate(
-    count: int, directory: Path, seed: int = 42, today: date | None = None
+    count: int,
+    directory: Path,
+    seed: int = 42,
+    today: date | None = None,
+    style: str = DEFAULT_STYLE,
 ) -> dict[str, object]:
     """Write the site; return its manifest (also saved as DIR/.bench-manifest.json)."""
     rng = random.Random(seed)
     today = today or datetime.now(UTC).date()
     pool = build_paragraph_pool(rng)
     average_words = sum(len(paragraph.split()) for paragraph in pool) / len(pool)
+    style_rng = random.Random(f"{seed}:{style}")
+    corpus = Corpus(rng, style_rng, style, seed, today, pool, average_words)
     seen: dict[str, int] = {}
     newest: Review | None = None
+    counts = {"published": 0, "draft": 0, "scheduled": 0}
     content = directory / "content"
     made_folders: set[Path] = set()
     for _ in range(count):
-        review = make_review(rng, pool, average_words, today, seen)
+        review = make_review(corpus, seen)
         _write(content / review.relative, review.text, made_folders)
-        if _is_newer_published(review, newest, today):
+        counts[review.status] += 1
+        if _is_newer_published(review, newest):
             newest = review
-    return _save_manifest(directory, count, seed, today, newest)
+    return _save_manifest(directory, corpus, counts, newest)
 
 
-def _is_newer_published(review: Review, newest: Review | None, today: date) -> bool:
-    if review.draft or review.published.date() >= today:
+def _is_newer_published(review: Review, newest: Review | None) -> bool:
+    if review.status != "published":
         return False
-    return newest is None or (review.published, review.relative) > (
-        newest.published,
-        newest.relative,
-    )
+    if newest is None:
+        return True
+    return (review.published, review.relative) > (newest.published, newest.relative)
 
 
 def _write(path: Path, text: str, made_folders: set[Path]) -> None:
@@ -483,17 +451,28 @@ def _write(path: Path, text: str, made_folders: set[Path]) -> None:
 
 
 def _save_manifest(
-    directory: Path, count: int, seed: int, today: date, newest: Review | None
+    directory: Path,
+    corpus: Corpus,
+    counts: dict[str, int],
+    newest: Review | None,
 ) -> dict[str, object]:
-    (directory / "config.toml").write_text(config_text(count), encoding="utf-8")
+    count = sum(counts.values())
+    config = config_text(count, corpus.style)
+    (directory / "config.toml").write_text(config, encoding="utf-8")
     manifest: dict[str, object] = {
         "generator_version": GENERATOR_VERSION,
+        "style": corpus.style,
         "reviews": count,
-        "seed": seed,
-        "today": today.isoformat(),
+        "seed": corpus.seed,
+        "today": corpus.today.isoformat(),
+        "published": counts["published"],
+        "drafts": counts["draft"],
+        "scheduled": counts["scheduled"],
         "newest_published": f"content/{newest.relative}" if newest else None,
+        "newest_categories": newest.categories if newest else [],
     }
-    (directory / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    (directory / MANIFEST_NAME).write_text(text, encoding="utf-8")
     return manifest
 
 
@@ -507,13 +486,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--today", type=date.fromisoformat, help="the day dates are relative to (default: today)"
     )
+    parser.add_argument(
+        "--style",
+        choices=tuple(STYLES),
+        default=DEFAULT_STYLE,
+        help=f"how the front matter is written (default {DEFAULT_STYLE})",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    generate(args.count, args.directory, args.seed, args.today)
-    print(
-        f"Generated {args.count} reviews in {args.directory} in "
-        f"{time.perf_counter() - started:.2f} s"
-    )
+    generate(args.count, args.directory, args.seed, args.today, args.style)
+    seconds = time.perf_counter() - started
+    made = f"{args.count} {args.style}-style reviews in {args.directory}"
+    print(f"Generated {made} in {seconds:.2f} s")
 
 
 if __name__ == "__main__":
