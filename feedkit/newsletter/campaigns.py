@@ -37,6 +37,7 @@ from feedkit.newsletter.sending import Sender, SendReport, stopped_error
 from feedkit.newsletter.subscriptions import normalize_address
 from feedkit.output import remove_file, write_atomic
 from feedkit.publishing import load, record_visibility
+from feedkit.store import bounces as bounce_records
 from feedkit.store import locks
 from feedkit.store import newsletter as records
 from feedkit.store.build import StoreBodyCache
@@ -305,5 +306,6 @@ def pending_count(config: Config) -> int:
 
 
 def status(config: Config, limit: int = 10) -> list[DigestStatus]:
+    """The recent digests: deliveries by status, and the bounces and complaints traced to each."""
     with open_store(config, readonly=True) as store:
-        return records.digest_statuses(store, limit)
+        return bounce_records.with_bounces(store, records.digest_statuses(store, limit))
