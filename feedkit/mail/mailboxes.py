@@ -121,6 +121,7 @@ class ImapBox:
         self.password = password
         self.context = context or ssl.create_default_context()
         self.connection: imaplib.IMAP4 | None = None
+        self.capabilities: frozenset[str] = frozenset()  # as the server states them after login
         self.deleted = False  # copied, then flagged deleted: expunged at the end
 
     def __enter__(self) -> ImapBox:
@@ -128,6 +129,9 @@ class ImapBox:
         self.connection = connection
         try:
             self._call(connection.login, self.settings.imap_user, self.password)
+            # Servers name some capabilities (MOVE among them) only once a user is logged in.
+            stated = self._call(connection.capability)
+            self.capabilities = frozenset(_text(stated).upper().split())
             self._select(connection)
         except BaseException:
             self.close()
@@ -152,7 +156,7 @@ class ImapBox:
         target = self.settings.imap_move_to
         if not target:
             self._call(connection.uid, "STORE", message.uid, "+FLAGS", "(\\Seen)")
-        elif "MOVE" in connection.capabilities:
+        elif "MOVE" in self.capabilities:
             self._call(connection.uid, "MOVE", message.uid, _quoted(target))
         else:  # servers without MOVE (RFC 6851): copy, then delete the original at the end
             self._call(connection.uid, "COPY", message.uid, _quoted(target))
@@ -233,13 +237,15 @@ class ImapBox:
         return list(reply)
 
     def _refused(self, exc: imaplib.IMAP4.error) -> FeedkitError:
+        reply = _text(list(exc.args))  # imaplib passes the server's reply on as bytes
         if self.connection is not None and self.connection.state == "NONAUTH":
             return MailConfigError(
                 f"{self._where()}: the server refused the login for "
-                f"{self.settings.imap_user!r} ({exc})",
-                f"check [bounces] imap_user and password in ${self.settings.imap_password_env}",
+                f"{self.settings.imap_user!r} ({reply})",
+                "check [bounces] imap_user and the password in "
+                f"${self.settings.imap_password_env}",
             )
-        return FeedkitError(f"{self._where()}: the server refused a command ({exc})")
+        return FeedkitError(f"{self._where()}: the server refused a command ({reply})")
 
     def _open(self) -> imaplib.IMAP4:
         if self.connection is None:
