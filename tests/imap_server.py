@@ -85,6 +85,14 @@ class ImapServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ImapServer:
+        try:
+            self._start()
+        except UnavailableError:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         if not Path(DOVECOT).is_file():
             raise UnavailableError("Dovecot is not installed ('make imap' installs dovecot-imapd)")
         self._write_files()
@@ -94,10 +102,7 @@ class ImapServer:
             stderr=subprocess.PIPE,
         )
         if not self._listening():
-            reason = self._why_not()
-            self.stop()
-            raise UnavailableError(f"Dovecot did not start: {reason}")
-        return self
+            raise UnavailableError(f"Dovecot did not start: {self._why_not()}")
 
     def stop(self) -> None:
         if self.process is not None:
