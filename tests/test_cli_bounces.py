@@ -209,6 +209,23 @@ def test_standard_input_asks_the_mail_system_to_try_again_on_any_failure(
     assert len(locked_out.stderr.splitlines()) == 1
 
 
+def test_even_a_bug_asks_the_mail_system_to_try_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception while reading a piped message (a bug, injected here) is one error
+    line and exit 75, not a traceback that would make the mail system drop the message."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr("feedkit.newsletter.bounces.ingest", broken)
+    result = run(site, "bounces", "ingest", stdin=(CORPUS / "qmail_no_mailbox.eml").read_bytes())
+    assert (result.exit_code, result.stderr) == (
+        75,
+        "error: RuntimeError: injected fault (a bug in feedkit; please report it)\n",
+    )
+
+
 def test_one_mailbox_at_a_time(site: Path, tmp_path: Path) -> None:
     """--maildir with --mbox is one usage error, exit 2."""
     result = run(site, "bounces", "ingest", "--maildir", str(tmp_path), "--mbox", "x.mbox")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -83,9 +83,16 @@ def _ingest_standard_input(ctx: click.Context) -> None:
         config = config_from(ctx)
         report = _ingest(config, OneMessage(sys.stdin.buffer.read()))
     except FeedkitError as error:
-        click.echo(f"error: {error}", err=True)
-        ctx.exit(TRY_AGAIN_LATER)
+        _try_again_later(ctx, str(error))
+    # A bug must not lose a bounce either: the mail system keeps the message until it is fixed.
+    except Exception as exc:  # noqa: BLE001 - reported, and the message kept by the sender
+        _try_again_later(ctx, f"{type(exc).__name__}: {exc} (a bug in feedkit; please report it)")
     _print_report(report)
+
+
+def _try_again_later(ctx: click.Context, problem: str) -> NoReturn:
+    click.echo(f"error: {problem}", err=True)
+    ctx.exit(TRY_AGAIN_LATER)
 
 
 def _mailbox(config: Config, maildir: Path | None, mbox: Path | None) -> Mailbox:
