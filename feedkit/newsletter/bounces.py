@@ -32,6 +32,7 @@ from feedkit.newsletter.subscriptions import normalize_address
 from feedkit.output import write_atomic
 from feedkit.store import bounces as records
 from feedkit.store.db import Store, open_store
+from feedkit.store.newsletter import find_subscriber
 from feedkit.tokens import Purpose, Tokens, secret_from_environment
 from feedkit.words import plural
 
@@ -98,6 +99,8 @@ def ingest(config: Config, mailbox: Mailbox, now: datetime | None = None) -> Ing
 
 @dataclass(slots=True)
 class _Reader:
+    """Records one message after another, counting in the report what became of each."""
+
     config: Config
     store: Store
     tracer: Tracer
@@ -105,27 +108,31 @@ class _Reader:
     report: IngestReport
 
     def read(self, incoming: Incoming, now: datetime) -> None:
+        """Ignore it, keep it aside, or record the bounces it reports and apply the rules."""
         self.report.read += 1
         key = hashlib.sha256(incoming.data).hexdigest()
         if records.was_read(self.store, key):
             self.report.already += 1
             return
         parsed = classify(incoming.data)
+        kind = _KINDS.get(parsed.kind)
         if parsed.kind in _IGNORED:
             self.report.ignored += 1
             self._record(key, now, "ignored", parsed, parsed.reason)
-            return
-        kind = _KINDS.get(parsed.kind)
-        traced = self.tracer.trace(parsed) if kind else []
-        if kind is None or not traced:
-            why = (
-                parsed.reason
-                if kind is None
-                else f"{parsed.reason}; {self.tracer.why_not(parsed)}"
-            )
+        elif kind is None:
+            self._keep(incoming, key, now, parsed, parsed.reason)
+        else:
+            self._trace(incoming, key, now, parsed, kind)
+
+    def _trace(
+        self, incoming: Incoming, key: str, now: datetime, parsed: Report, kind: BounceKind
+    ) -> None:
+        traced = self.tracer.trace(parsed)
+        if not traced:
+            why = f"{parsed.reason}; {self.tracer.why_not(parsed)}"
             self._keep(incoming, key, now, parsed, why)
             return
-        occurred = min(parsed.date or now, now)
+        occurred = min(parsed.date or now, now)  # a report dated in the future counts as now
         events = [_event(kind, trace, occurred, parsed) for trace in traced]
         self._record(key, now, "recorded", parsed, parsed.reason, events=events)
         for event in events:
@@ -252,7 +259,7 @@ class Tracer:
 
     def _by_address(self, report: Report) -> list[Trace]:
         keys = (_key(address) for address in report.recipients)
-        known = [key for key in keys if key and records.subscriber(self.store, key) is not None]
+        known = [key for key in keys if key and find_subscriber(self.store, key) is not None]
         return [Trace(key, None, FoundBy.ADDRESS) for key in dict.fromkeys(known)]
 
     def _references(self, digest: int) -> dict[str, str]:
@@ -298,7 +305,7 @@ def unsuppress(config: Config, address: str) -> Lifted:
     bounces no longer count. A reader's own unsubscribe is not an editor's to undo."""
     key, normalized = normalize_address(address)
     with open_store(config) as store:
-        found = records.subscriber(store, key)
+        found = find_subscriber(store, key)
         if found is None:
             raise SubscriberError(f"{normalized} is not on the list", "check the address")
         status = SubscriberStatus(found.status)

@@ -13,7 +13,6 @@ from feedkit.newsletter.model import (
     BounceKind,
     DigestStatus,
     KeptMessage,
-    Subscriber,
     SubscriberStatus,
     Suppression,
 )
@@ -107,15 +106,6 @@ def digest_recipients(store: Store, digest_id: int) -> list[str]:
     """The address keys a digest was addressed to, whatever became of each copy."""
     rows = store.query_all("SELECT email_key FROM deliveries WHERE digest_id = ?", (digest_id,))
     return [str(row[0]) for row in rows]
-
-
-def subscriber(store: Store, email_key: str) -> Subscriber | None:
-    row = store.query_one(
-        "SELECT address, name, status, subscribed_at, unsubscribed_at FROM subscribers "
-        "WHERE email_key = ?",
-        (email_key,),
-    )
-    return None if row is None else Subscriber(*row)
 
 
 # -- the rules' counts, and suppression --------------------------------------------------------
