@@ -23,14 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feedkit.config import Config, load_config  # noqa: E402
-from feedkit.newsletter import subscriptions  # noqa: E402
+from feedkit.config import load_config  # noqa: E402
 from feedkit.newsletter.messages import DigestMessages  # noqa: E402
-from feedkit.newsletter.model import DigestContent  # noqa: E402
-from feedkit.store import newsletter as mailstate  # noqa: E402
-from feedkit.store.db import Store  # noqa: E402
-from feedkit.tokens import Tokens  # noqa: E402
 from tests.returned_mail import dsn  # noqa: E402
+from tests.state_setup import add_readers, freeze  # noqa: E402
 
 SECRET = "benchmark-secret-not-for-production"  # noqa: S105 - a throwaway value for a benchmark
 CONFIG = """\
@@ -43,17 +39,12 @@ bounce_address = "bounces+{token}@bench.example.org"
 """
 
 
-def prepare(root: Path, subscribers: int) -> tuple[Config, DigestMessages]:
+def prepare(root: Path, subscribers: int) -> DigestMessages:
     (root / "content").mkdir()
     (root / "config.toml").write_text(CONFIG, "utf-8")
     config = load_config(root / "config.toml")
-    readers = [[f"reader{number:06d}@example.org"] for number in range(subscribers)]
-    subscriptions.import_subscribers(config, readers)
-    now = datetime.now(UTC).replace(microsecond=0)
-    content = DigestContent("Bench", "<p>x</p>", "x", (), now, "")
-    with Store(config.database_path) as store:
-        digest = mailstate.freeze_digest(store, content, now)
-    return config, DigestMessages(config, digest, Tokens(SECRET.encode()))
+    add_readers(config, [f"reader{number:06d}@example.org" for number in range(subscribers)])
+    return freeze(config, datetime.now(UTC).replace(microsecond=0), SECRET)
 
 
 def fill_maildir(folder: Path, messages: DigestMessages, bounces: int, subscribers: int) -> None:
@@ -88,7 +79,7 @@ def main() -> None:
     os.environ["FEEDKIT_SECRET"] = SECRET
     with tempfile.TemporaryDirectory(prefix="feedkit-bench-bounces-") as folder:
         root = Path(folder)
-        _, messages = prepare(root, arguments.subscribers)
+        messages = prepare(root, arguments.subscribers)
         fill_maildir(root / "Maildir", messages, arguments.bounces, arguments.subscribers)
         for label in ("first read", "read again"):
             seconds, summary = ingest(root, root / "Maildir")

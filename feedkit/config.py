@@ -164,7 +164,7 @@ class Config:
     schedule: ScheduleSettings
     state: StateSettings
     web: WebSettings
-    bounces: BounceSettings
+    bounces: BounceSettings = BounceSettings()
 
     @property
     def root(self) -> Path:

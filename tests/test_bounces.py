@@ -15,13 +15,13 @@ from feedkit.mail.mailboxes import OneMessage
 from feedkit.newsletter import bounces, campaigns, subscriptions
 from feedkit.newsletter.bounces import IngestReport
 from feedkit.newsletter.messages import DigestMessages
-from feedkit.newsletter.model import DigestContent, FrozenDigest
 from feedkit.store import bounces as bounce_records
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
-from feedkit.tokens import Tokens
+from tests import state_setup
 from tests.conftest import write_site
 from tests.returned_mail import complaint, dsn, vacation
+from tests.state_setup import add_readers
 
 SECRET = "bounce-test-secret-long-enough"  # noqa: S105 - a test value
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ConfigMaker:
 
     def make(extra: str = "") -> Config:
         config = load_config(write_site(tmp_path, {}, SETTINGS + extra))
-        subscriptions.import_subscribers(config, [[reader] for reader in READERS])
+        add_readers(config, READERS)
         return config
 
     return make
@@ -53,10 +53,7 @@ def config(make_config: ConfigMaker) -> Config:
 
 def freeze(config: Config, created: datetime) -> DigestMessages:
     """A digest as a send freezes it (one delivery per active subscriber), and its messages."""
-    content = DigestContent("Test Reviews", "<p>Two films.</p>", "Two films.", (), created, "")
-    with Store(config.database_path) as store:
-        digest: FrozenDigest = mailstate.freeze_digest(store, content, created)
-    return DigestMessages(config, digest, Tokens(SECRET.encode()))
+    return state_setup.freeze(config, created, SECRET)
 
 
 def ingest(config: Config, data: bytes, now: datetime) -> IngestReport:

@@ -17,10 +17,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from feedkit.cli.main import main
+from feedkit.config import load_config
 from feedkit.store.db import Store
 from tests.conftest import write_site
 from tests.returned_mail import complaint, dsn
 from tests.smtp_server import SmtpServer
+from tests.state_setup import add_readers
 from tests.test_newsletter import REVIEWS
 
 CORPUS = Path(__file__).parent / "bounces"
@@ -39,9 +41,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FEEDKIT_SECRET", "cli-bounces-secret-long-enough")
     root = tmp_path / "site"
     root.mkdir()
-    write_site(root, REVIEWS, SETTINGS)
-    (root / "readers.csv").write_text("\n".join(SUBSCRIBABLE) + "\n", "utf-8")
-    assert run(root, "subscribers", "import", "readers.csv").exit_code == 0
+    add_readers(load_config(write_site(root, REVIEWS, SETTINGS)), SUBSCRIBABLE)
     return root
 
 
@@ -161,9 +161,7 @@ def test_the_corpus_in_an_mbox_gives_what_the_maildir_gave(
         (maildir / folder).mkdir(parents=True)
     for name in NAMES:
         shutil.copy(CORPUS / name, maildir / "cur" / name)
-    write_site(other, REVIEWS, SETTINGS)
-    (other / "readers.csv").write_text("\n".join(SUBSCRIBABLE) + "\n", "utf-8")
-    run(other, "subscribers", "import", "readers.csv")
+    add_readers(load_config(write_site(other, REVIEWS, SETTINGS)), SUBSCRIBABLE)
     run(other, "bounces", "ingest", "--maildir", str(maildir))
     assert from_mbox == state_summary(other)
     by_outcome: Counter[str] = Counter()
@@ -263,11 +261,8 @@ def test_a_bounce_and_a_complaint_after_a_send_show_in_digest_status(
             f'transport = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\n'
             'security = "none"\n'
         )
-        write_site(tmp_path, REVIEWS, settings)
-        (tmp_path / "readers.csv").write_text(
-            "ann@example.org\nbob@example.org\ncat@example.org\n"
-        )
-        run(tmp_path, "subscribers", "import", "readers.csv")
+        config = load_config(write_site(tmp_path, REVIEWS, settings))
+        add_readers(config, ["ann@example.org", "bob@example.org", "cat@example.org"])
         assert run(tmp_path, "digest", "send", "--yes").exit_code == 0
         senders = {item.recipients[0]: item.sender for item in server.handler.received}
     finally:

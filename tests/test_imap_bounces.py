@@ -13,11 +13,14 @@ import trustme
 from click.testing import CliRunner, Result
 
 from feedkit.cli.main import main
+from feedkit.config import load_config
 from tests.conftest import write_site
 from tests.imap_server import PASSWORD, USER, ImapServer, UnavailableError
 from tests.returned_mail import dsn, vacation
+from tests.state_setup import add_readers
 from tests.test_newsletter import REVIEWS
 
+READERS = ["ann@example.org", "bob@example.org"]
 NOT_A_REPORT = b"From: someone@example.net\r\nSubject: hello\r\n\r\nIs this the film club?\r\n"
 MESSAGES = [
     dsn(to="bounces@reviews.example.org", recipient="ann@example.org").replace(b"\n", b"\r\n"),
@@ -65,9 +68,7 @@ def make_site(root: Path, server: ImapServer, extra: str = "", security: str = "
         f'[bounces]\nimap_host = "127.0.0.1"\nimap_port = {port}\nimap_user = "{USER}"\n'
         f'imap_security = "{security}"\n{extra}'
     )
-    write_site(root, REVIEWS, settings)
-    (root / "readers.csv").write_text("ann@example.org\nbob@example.org\n", "utf-8")
-    run(root, "subscribers", "import", "readers.csv")
+    add_readers(load_config(write_site(root, REVIEWS, settings)), READERS)
     return root
 
 

@@ -14,7 +14,7 @@ from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.mailboxes import OneMessage
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import bounces, campaigns, subscriptions
+from feedkit.newsletter import bounces, campaigns
 from feedkit.newsletter.messages import DigestMessages
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
@@ -23,6 +23,7 @@ from feedkit.web.app import create_app
 from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import parse_html, write_site
 from tests.returned_mail import complaint, dsn
+from tests.state_setup import add_readers
 from tests.test_newsletter import REVIEWS
 from tests.test_web import PASSWORD, log_in, quick_hash
 
@@ -41,8 +42,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv(ADMIN_HASH_ENV, quick_hash(PASSWORD))
     site = load_config(write_site(tmp_path, REVIEWS, SETTINGS))
     pipeline.build(site)
-    readers = [[f"reader{number:02d}@example.org"] for number in range(40)]
-    subscriptions.import_subscribers(site, readers)
+    add_readers(site, [f"reader{number:02d}@example.org" for number in range(40)])
     return site
 
 

@@ -32,7 +32,6 @@ from feedkit.newsletter.subscriptions import normalize_address
 from feedkit.output import write_atomic
 from feedkit.store import bounces as records
 from feedkit.store.db import Store, open_store
-from feedkit.store.newsletter import find_subscriber
 from feedkit.tokens import Purpose, Tokens, secret_from_environment
 from feedkit.words import plural
 
@@ -259,7 +258,7 @@ class Tracer:
 
     def _by_address(self, report: Report) -> list[Trace]:
         keys = (_key(address) for address in report.recipients)
-        known = [key for key in keys if key and find_subscriber(self.store, key) is not None]
+        known = [key for key in keys if key and records.standing(self.store, key) is not None]
         return [Trace(key, None, FoundBy.ADDRESS) for key in dict.fromkeys(known)]
 
     def _references(self, digest: int) -> dict[str, str]:
@@ -305,15 +304,15 @@ def unsuppress(config: Config, address: str) -> Lifted:
     bounces no longer count. A reader's own unsubscribe is not an editor's to undo."""
     key, normalized = normalize_address(address)
     with open_store(config) as store:
-        found = find_subscriber(store, key)
+        found = records.standing(store, key)
         if found is None:
             raise SubscriberError(f"{normalized} is not on the list", "check the address")
-        status = SubscriberStatus(found.status)
+        status = found.status
         if status not in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
             hint = "only they can subscribe again" if status.suppressed else "nothing to lift"
             raise SubscriberError(f"{found.address} is {status}, not suppressed by a bounce", hint)
         held = records.suppression(store, key) or Suppression(
-            key, found.address, status, SubscriberStatus.ACTIVE, found.unsubscribed_at or ""
+            key, found.address, status, SubscriberStatus.ACTIVE, found.since or ""
         )
         events = records.events_of(store, key)
         if not records.lift(store, held):

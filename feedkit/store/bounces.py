@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from feedkit.newsletter.model import (
     BounceEvent,
@@ -106,6 +107,22 @@ def digest_recipients(store: Store, digest_id: int) -> list[str]:
     """The address keys a digest was addressed to, whatever became of each copy."""
     rows = store.query_all("SELECT email_key FROM deliveries WHERE digest_id = ?", (digest_id,))
     return [str(row[0]) for row in rows]
+
+
+class Standing(NamedTuple):
+    """Where one subscriber stands, as far as returned mail needs to know."""
+
+    address: str
+    status: SubscriberStatus
+    since: str | None  # when they left or were suppressed
+
+
+def standing(store: Store, email_key: str) -> Standing | None:
+    row = store.query_one(
+        "SELECT address, status, unsubscribed_at FROM subscribers WHERE email_key = ?",
+        (email_key,),
+    )
+    return None if row is None else Standing(str(row[0]), SubscriberStatus(row[1]), row[2])
 
 
 # -- the rules' counts, and suppression --------------------------------------------------------

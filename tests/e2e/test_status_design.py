@@ -19,7 +19,7 @@ from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.mailboxes import OneMessage
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import bounces, campaigns, subscriptions
+from feedkit.newsletter import bounces, campaigns
 from feedkit.newsletter.messages import DigestMessages
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
@@ -41,6 +41,7 @@ from tests.e2e.test_web_design import (
 from tests.e2e.test_web_security import wait_for_port
 from tests.returned_mail import complaint, dsn
 from tests.smtp_server import free_port
+from tests.state_setup import add_readers
 from tests.test_web import quick_hash
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
@@ -60,7 +61,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
         patch.setenv("FEEDKIT_SECRET", SECRET)
         config = load_config(write_site(root, REVIEWS, SETTINGS))
         pipeline.build(config)
-        subscriptions.import_subscribers(config, [["ann@example.org"], ["bob@example.org"]])
+        add_readers(config, ["ann@example.org", "bob@example.org"])
         campaigns.send(config, lambda: open_transport(config))
         with Store(config.database_path) as store:
             digest = mailstate.load_digest(store, 1)
