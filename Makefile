@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= chromium
 APT_GET ?= apt-get
 
-.PHONY: setup run test browser bench clean
+.PHONY: setup run test browser imap bench clean
 
 # Only the set-up: .venv with feedkit and the test tools.
 setup: $(STAMP)
@@ -41,7 +41,17 @@ browser:
 	    || echo "Chromium could not be installed (apt failed): browser tests will be skipped"; \
 	  else echo "Chromium is missing and cannot be installed here: browser tests will be skipped"; fi; }
 
-test: $(STAMP) browser
+# The IMAP tests run Debian's Dovecot from a private configuration on loopback ports; install it
+# where we may, as for the browser. Where it cannot be installed, its tests are skipped, saying why.
+imap:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null 2>&1; then \
+	    { $(APT_GET) $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive \
+	      $(APT_GET) $(APT_WAIT) install -y -qq dovecot-imapd >/dev/null; } \
+	    || echo "Dovecot could not be installed (apt failed): IMAP tests will be skipped"; \
+	  else echo "Dovecot is missing and cannot be installed here: IMAP tests will be skipped"; fi; }
+
+test: $(STAMP) browser imap
 	$(BIN)/ruff check feedkit tests benchmarks
 	$(BIN)/ruff format --check feedkit tests benchmarks
 	$(BIN)/mypy

@@ -16,10 +16,11 @@ import quopri
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser, Parser
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
 
@@ -54,6 +55,10 @@ class Report:
     envelope_to: tuple[str, ...]  # where the report itself went, case kept for VERP tokens
     reason: str  # one line: why this kind
     per_recipient: tuple[RecipientResult, ...] = ()  # each recipient a bounce or delay names
+    # The original's envelope sender, case kept, where a complaint's copy or Original-Mail-From
+    # names it: a complaint goes to the feedback address, so its VERP token is found here.
+    original_senders: tuple[str, ...] = ()
+    date: datetime | None = None  # when the report says it was written, if it says so readably
 
 
 def classify(data: bytes) -> Report:
@@ -88,6 +93,7 @@ _ATTACHED_HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
 _MAX_DEPTH = 16  # MIME nesting read; real reports nest three or four deep
 _ENVELOPE_HEADERS = ("X-Original-To", "Delivered-To", "Envelope-To", "To", "Return-Path")
 _MESSAGE_ID = re.compile(r"<[^<>\s@]{1,500}@[^<>\s@]{1,500}>")
+_MAIL_FROM = "original-mail-from"
 
 
 Parts = tuple[EmailMessage, ...]
@@ -120,6 +126,23 @@ class _Mail:
         # Exim's bounces and warnings name the original in References alone: its last entry.
         referenced = _MESSAGE_ID.findall(_header(self.message, "References"))
         return referenced[-1] if referenced else None
+
+    def original_senders(self) -> tuple[str, ...]:
+        """The Return-Path of an attached original, and a feedback report's Original-Mail-From."""
+        values = [_header(original, "Return-Path") for original in self.originals]
+        for part in self.parts:
+            if part.get_content_type() == "message/feedback-report":
+                blocks = _field_blocks(part)
+                values += [value for block in blocks for key, value in block if key == _MAIL_FROM]
+        found = [address for _, address in getaddresses(values) if "@" in address]
+        return tuple(dict.fromkeys(found))
+
+    def date(self) -> datetime | None:
+        try:
+            written = parsedate_to_datetime(_header(self.message, "Date"))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        return written if written.tzinfo else written.replace(tzinfo=UTC)
 
 
 def _parts_and_originals(message: EmailMessage) -> tuple[Parts, tuple[Message, ...]]:
@@ -519,6 +542,8 @@ def _report(
         envelope_to=mail.envelope_to,
         reason=reason,
         per_recipient=tuple(results),
+        original_senders=mail.original_senders(),
+        date=mail.date(),
     )
 
 

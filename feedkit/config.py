@@ -78,6 +78,7 @@ class DigestSettings:
     archive: bool = True
     unsubscribe_url: str = ""  # default: <base_url>unsubscribe
     unsubscribe_mailto: str = ""  # default: from_address
+    bounce_address: str = ""  # the envelope sender, with {token} (VERP); default: from_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,24 @@ class AlertSettings:
     smtp_password_env: str = "FEEDKIT_ALERTS_SMTP_PASSWORD"  # noqa: S105 - a variable's name
 
 
+@dataclass(frozen=True, slots=True)
+class BounceSettings:
+    """When returned mail suppresses an address, where messages not understood are kept, and the
+    IMAP mailbox `bounces ingest --imap` reads (its password from the variable named here)."""
+
+    hard_bounces: int = 1  # hard bounces that mark an address bounced
+    soft_bounces: int = 3  # soft bounces, from as many digests, within soft_window_days
+    soft_window_days: int = 30
+    kept_dir: str = ".feedkit/bounces-kept"  # messages not understood, for an editor to read
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: str = "tls"
+    imap_user: str = ""
+    imap_password_env: str = "FEEDKIT_IMAP_PASSWORD"  # noqa: S105 - a variable's name
+    imap_folder: str = "INBOX"
+    imap_move_to: str = ""  # a folder for messages read; empty: they are flagged as read instead
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSettings,
     "content": ContentSettings,
@@ -198,6 +217,7 @@ SECTIONS: dict[str, type] = {
     "subscribe": SubscribeSettings,
     "hooks": HookSettings,
     "alerts": AlertSettings,
+    "bounces": BounceSettings,
 }
 TOPICS = "topics"  # an array of tables, [[topics]]: the one key that is not a section
 HOOK_EVENTS = ("subscribe", "confirm", "unsubscribe")
@@ -219,6 +239,7 @@ class Config:
     subscribe: SubscribeSettings = SubscribeSettings()
     hooks: HookSettings = HookSettings()
     alerts: AlertSettings = AlertSettings()
+    bounces: BounceSettings = BounceSettings()
     topics: tuple[TopicSettings, ...] = ()
 
     @property
@@ -245,6 +266,10 @@ class Config:
     def web_url(self) -> str:
         """Where readers reach `feedkit serve`, ending in one slash: links in mail point here."""
         return self.web.url.rstrip("/") + "/" if self.web.url else self.base_url
+
+    @property
+    def kept_bounces_dir(self) -> Path:
+        return self.root / self.bounces.kept_dir
 
     @property
     def unsubscribe_url(self) -> str:
@@ -409,6 +434,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_subscribe(sections["subscribe"], errors)
     _check_hooks(sections["hooks"], errors)
     _check_alerts(sections["alerts"], sections["digest"], errors)
+    _check_bounces(sections["digest"], sections["bounces"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if content.max_file_kb < 1:
@@ -606,6 +632,52 @@ def _is_address_or_network(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+VERP_FIELD = "{token}"
+# A bounce token is 34 characters and the digest's number (up to 9 digits); a local part holds 64.
+BOUNCE_TOKEN_ROOM = 43
+IMAP_SECURITY = ("tls", "starttls", "none")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_bounces(digest: DigestSettings, bounces: BounceSettings, errors: list[str]) -> None:
+    if digest.bounce_address:
+        _check_bounce_address(digest.bounce_address, errors)
+    for key in ("hard_bounces", "soft_bounces", "soft_window_days"):
+        if getattr(bounces, key) < 1:
+            errors.append(f"[bounces] {key}: must be at least 1, not {getattr(bounces, key)}")
+    if not 1 <= bounces.imap_port <= 65535:
+        errors.append(f"[bounces] imap_port: {bounces.imap_port} is not a port (1 to 65535)")
+    if bounces.imap_security not in IMAP_SECURITY:
+        errors.append(
+            f"[bounces] imap_security: {bounces.imap_security!r} is not one of "
+            f"{', '.join(IMAP_SECURITY)}"
+        )
+    elif bounces.imap_security == "none" and bounces.imap_host not in ("", *LOOPBACK_HOSTS):
+        errors.append(
+            f"[bounces] imap_security: 'none' would send the password to {bounces.imap_host!r} "
+            "unencrypted; use 'tls' or 'starttls' (plain IMAP only on this machine: 127.0.0.1)"
+        )
+
+
+def _check_bounce_address(value: str, errors: list[str]) -> None:
+    """One {token} in the local part, room for it there, and an address once it is filled."""
+    local, _, domain = value.rpartition("@")
+    rest = value.replace(VERP_FIELD, "")
+    problem = ""
+    if not local or not domain or not _looks_like_address(value.replace(VERP_FIELD, "x")):
+        problem = "is not a plain ASCII e-mail address"
+    elif value.count(VERP_FIELD) != 1 or VERP_FIELD not in local:
+        problem = f"needs one {VERP_FIELD} before the '@'"
+    elif "{" in rest or "}" in rest:
+        problem = f"may hold no placeholder but {VERP_FIELD}"
+    elif len(local) - len(VERP_FIELD) + BOUNCE_TOKEN_ROOM > 64:
+        room = 64 - BOUNCE_TOKEN_ROOM
+        problem = f"leaves no room for the token: keep the rest before '@' to {room} characters"
+    if problem:
+        example = "write e.g. 'bounces+{token}@example.org'"
+        errors.append(f"[digest] bounce_address: {value!r} {problem}; {example}")
 
 
 _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")

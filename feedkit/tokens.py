@@ -3,7 +3,8 @@
 A token made for one purpose never passes for another (an unsubscribe link cannot confirm a
 subscription, nor log anyone in), and where it matters it expires. They are checked without a
 lookup table, with the secret in FEEDKIT_SECRET. Unsubscribe links in mail sent by feedkit 0.1
-(an address and a truncated HMAC) keep working.
+(an address and a truncated HMAC) keep working. Bounce tokens ride in an address's local part, so
+they are short and read the same in any letter case.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import enum
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +37,7 @@ class Purpose(enum.StrEnum):
     LOGIN_FORM = "login-form"  # the login form's CSRF token, before there is a session
     NOTICE = "notice"  # a one-line notice carried to the editors' page in its address
     SUBSCRIBE_FORM = "subscribe-form"  # when the subscribe form was shown: robots are too quick
+    BOUNCE = "bounce"  # in the envelope sender (VERP): never expires, the same on every resend
 
 
 # Tokens for these carry their age and are refused once too old; the others never expire, and are
@@ -48,6 +51,8 @@ EXPIRING = frozenset(
         Purpose.SUBSCRIBE_FORM,
     }
 )
+BOUNCE_SIGNATURE_BYTES = 10  # 80 bits, 16 characters of base32: forging one is out of reach
+_BOUNCE_SUBJECT = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,8 @@ class Tokens:
         self.secret = secret
 
     def make(self, purpose: Purpose, subject: str) -> str:
+        if purpose is Purpose.BOUNCE:
+            return self._make_bounce(subject)
         return self._serializer(purpose).dumps(subject)
 
     def read(self, purpose: Purpose, token: str, max_age: timedelta | None = None) -> str | None:
@@ -79,6 +86,8 @@ class Tokens:
         return self.check(purpose, token, max_age).subject
 
     def check(self, purpose: Purpose, token: str, max_age: timedelta | None = None) -> Checked:
+        if purpose is Purpose.BOUNCE:
+            return Checked(self._read_bounce(token))
         serializer = self._serializer(purpose)
         try:
             if isinstance(serializer, URLSafeTimedSerializer):
@@ -105,6 +114,26 @@ class Tokens:
         if purpose is not Purpose.UNSUBSCRIBE:
             return None
         return read_legacy_unsubscribe(token, self.secret)
+
+    # A local part may hold 64 characters (RFC 5321) and mail systems may change its letter case
+    # on the way back, so a bounce token is its subject and a truncated HMAC, in lower case only.
+    def _make_bounce(self, subject: str) -> str:
+        if not _BOUNCE_SUBJECT.fullmatch(subject):
+            raise ValueError(f"a bounce token's subject is [a-z0-9] words and dots: {subject!r}")
+        return f"{subject}.{self._bounce_signature(subject)}"
+
+    def _read_bounce(self, token: str) -> str | None:
+        subject, _, signature = token.lower().rpartition(".")
+        if not _BOUNCE_SUBJECT.fullmatch(subject):
+            return None
+        expected = self._bounce_signature(subject).encode("ascii")
+        genuine = hmac.compare_digest(signature.encode("utf-8"), expected)
+        return subject if genuine else None
+
+    def _bounce_signature(self, subject: str) -> str:
+        key = hmac.new(self.secret, f"feedkit.{Purpose.BOUNCE}".encode(), hashlib.sha256).digest()
+        mac = hmac.new(key, subject.encode(), hashlib.sha256).digest()[:BOUNCE_SIGNATURE_BYTES]
+        return base64.b32encode(mac).decode("ascii").lower()
 
     def _serializer(self, purpose: Purpose) -> URLSafeSerializer | URLSafeTimedSerializer:
         kind = URLSafeTimedSerializer if purpose in EXPIRING else URLSafeSerializer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ def observed(report: Report, entry: dict[str, Any]) -> dict[str, Any]:
         seen["diagnostic"] = report.diagnostic
     if "envelope_to" in entry:
         seen["envelope_to"] = list(report.envelope_to)
+    if "original_senders" in entry:
+        seen["original_senders"] = list(report.original_senders)
     if "per_recipient" in entry:
         seen["per_recipient"] = [[r.address, r.kind.value, r.status] for r in report.per_recipient]
     if "reason_contains" in entry:
@@ -101,6 +104,21 @@ def test_envelope_addresses_keep_their_case_for_verp_tokens() -> None:
     report = classify(message)
     assert report.envelope_to == ("Bounces+Tk9aQ@Example.org",)
     assert report.recipients == ("anna@example.com",)
+
+
+def test_the_date_a_report_gives_is_read_with_its_zone() -> None:
+    """A report's Date is read as an aware moment; one without a zone is taken as UTC, and one
+    that cannot be read is None."""
+    head = b"From: MAILER-DAEMON@mx.example.com\nSubject: failure notice\n"
+    body = b"\n<anna@example.com>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+    dates = {
+        b"Mon, 02 Jun 2025 10:00:00 +0200": datetime(2025, 6, 2, 8, tzinfo=UTC),
+        b"Mon, 02 Jun 2025 10:00:00 -0000": datetime(2025, 6, 2, 10, tzinfo=UTC),
+        b"the second of June": None,
+        b"Mon, 02 Jun 2025 10:00:00 +9999": None,
+    }
+    for written, moment in dates.items():
+        assert classify(head + b"Date: " + written + b"\n" + body).date == moment
 
 
 def test_codes_in_the_quoted_original_are_not_read() -> None:

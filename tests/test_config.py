@@ -145,3 +145,69 @@ def test_sender_address_must_be_plain_ascii(tmp_path: Path) -> None:
         message == "config.toml: [digest] from_address: 'rédaction@example.org' "
         "is not a plain ASCII e-mail address"
     )
+
+
+def test_bounce_settings_have_documented_defaults(tmp_path: Path) -> None:
+    """Without a [bounces] section: one hard bounce, three soft in 30 days, no VERP address."""
+    path = tmp_path / "config.toml"
+    path.write_text(VALID, encoding="utf-8")
+    config = load_config(path)
+    bounces = config.bounces
+    assert (bounces.hard_bounces, bounces.soft_bounces, bounces.soft_window_days) == (1, 3, 30)
+    assert (config.digest.bounce_address, bounces.imap_security) == ("", "tls")
+    assert config.kept_bounces_dir == tmp_path.resolve() / ".feedkit" / "bounces-kept"
+
+
+def test_a_good_bounce_address_is_taken(tmp_path: Path) -> None:
+    """A bounce address with {token} in its local part is accepted as written."""
+    path = tmp_path / "config.toml"
+    path.write_text(VALID + '[digest]\nbounce_address = "bounces+{token}@example.org"\n')
+    assert load_config(path).digest.bounce_address == "bounces+{token}@example.org"
+
+
+BAD_BOUNCE_ADDRESSES = {
+    "bounces@example.org": "needs one {token} before the '@'",
+    "bounces@{token}.example.org": "needs one {token} before the '@'",
+    "b+{token}{token}@example.org": "needs one {token} before the '@'",
+    "b+{token}.{id}@example.org": "may hold no placeholder but {token}",
+    "b+{token}": "is not a plain ASCII e-mail address",
+    "b {token}@example.org": "is not a plain ASCII e-mail address",
+    "bounces-for-the-film-notes-site+{token}@example.org": (
+        "leaves no room for the token: keep the rest before '@' to 21 characters"
+    ),
+}
+
+
+def test_every_bad_bounce_address_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    """Each malformed bounce_address is one line naming the key, the value and what to write."""
+    for value, problem in BAD_BOUNCE_ADDRESSES.items():
+        message = config_error(tmp_path, VALID + f'[digest]\nbounce_address = "{value}"\n')
+        assert message == (
+            f"config.toml: [digest] bounce_address: {value!r} {problem}; "
+            "write e.g. 'bounces+{token}@example.org'"
+        )
+
+
+def test_bad_bounce_settings_are_all_named_at_once(tmp_path: Path) -> None:
+    """Every bad [bounces] value is reported together, one line each."""
+    text = (
+        VALID + "[bounces]\nhard_bounces = 0\nsoft_bounces = 0\nsoft_window_days = -1\n"
+        'imap_port = 70000\nimap_security = "ssl"\n'
+    )
+    assert config_error(tmp_path, text).splitlines() == [
+        "config.toml: [bounces] hard_bounces: must be at least 1, not 0",
+        "config.toml: [bounces] soft_bounces: must be at least 1, not 0",
+        "config.toml: [bounces] soft_window_days: must be at least 1, not -1",
+        "config.toml: [bounces] imap_port: 70000 is not a port (1 to 65535)",
+        "config.toml: [bounces] imap_security: 'ssl' is not one of tls, starttls, none",
+    ]
+
+
+def test_plain_imap_is_refused_for_another_machine(tmp_path: Path) -> None:
+    """imap_security 'none' is for this machine only: the password would cross the network."""
+    text = VALID + '[bounces]\nimap_host = "mail.example.org"\nimap_security = "none"\n'
+    assert config_error(tmp_path, text) == (
+        "config.toml: [bounces] imap_security: 'none' would send the password to "
+        "'mail.example.org' unencrypted; use 'tls' or 'starttls' (plain IMAP only on this "
+        "machine: 127.0.0.1)"
+    )

@@ -31,6 +31,7 @@ LAYERS = {
     "feedkit.editors": USE_CASES,
     "feedkit.scaffold": USE_CASES,
     "feedkit.alerts": USE_CASES,
+    "feedkit.newsletter.bounces": USE_CASES,
     "feedkit.store": STORE,
     "feedkit.content": STEPS,
     "feedkit.feeds": STEPS,
@@ -44,7 +45,8 @@ LAYERS = {
 ONLY_IN = {
     "sqlite3": ("feedkit.store",),
     "smtplib": ("feedkit.mail.transports",),
-    "ssl": ("feedkit.mail.transports",),
+    "ssl": ("feedkit.mail.transports", "feedkit.mail.mailboxes"),
+    "imaplib": ("feedkit.mail.mailboxes",),
     "uvicorn": ("feedkit.cli.web",),
     "starlette": ("feedkit.web",),
     "prometheus_client": ("feedkit.web.monitoring",),

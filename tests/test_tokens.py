@@ -4,6 +4,7 @@ unsubscribe links from feedkit 0.1's mail still work."""
 
 from __future__ import annotations
 
+import string
 import time
 from datetime import timedelta
 
@@ -75,3 +76,34 @@ def test_feedkit_0_1_unsubscribe_links_still_work() -> None:
     assert TOKENS.read(Purpose.UNSUBSCRIBE, LEGACY) == "ann@example.org"
     assert TOKENS.read(Purpose.CONFIRM, LEGACY) is None
     assert TOKENS.read(Purpose.UNSUBSCRIBE, LEGACY[:-2] + "AA") is None
+
+
+def test_a_bounce_token_is_the_same_every_time_and_reads_in_any_case() -> None:
+    """A bounce token never changes for its subject, and reads back whatever its letter case."""
+    token = TOKENS.make(Purpose.BOUNCE, "12.0a1b2c3d4e5f6071")
+    assert token == TOKENS.make(Purpose.BOUNCE, "12.0a1b2c3d4e5f6071")
+    assert TOKENS.read(Purpose.BOUNCE, token.upper()) == "12.0a1b2c3d4e5f6071"
+    assert TOKENS.read(Purpose.UNSUBSCRIBE, token) is None
+
+
+def test_a_bounce_token_fits_a_local_part_beside_a_prefix() -> None:
+    """A bounce token for a six-digit digest leaves room for 'bounces+' in a 64-character local
+    part, and holds only characters an address's local part takes unquoted."""
+    token = TOKENS.make(Purpose.BOUNCE, "123456.0a1b2c3d4e5f6071")
+    assert len("bounces+" + token) <= 64
+    assert set(token) <= set(string.ascii_lowercase + string.digits + ".")
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", ".", "12.0a1b", "12.0a1b.aaaaaaaaaaaaaaaa", "12..x.y", "é.é", "12.0a1b.é"],
+)
+def test_altered_or_garbage_bounce_tokens_are_refused(token: str) -> None:
+    """A bounce token that is not one this secret made reads as nothing, and never raises."""
+    assert TOKENS.read(Purpose.BOUNCE, token) is None
+
+
+def test_a_bounce_token_from_another_secret_is_refused() -> None:
+    """Another site's bounce token does not verify here."""
+    foreign = Tokens(b"another-secret-of-enough-length").make(Purpose.BOUNCE, "12.ab")
+    assert TOKENS.read(Purpose.BOUNCE, foreign) is None

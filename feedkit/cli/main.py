@@ -4,6 +4,8 @@ Commands import what they need when they run, so `feedkit --help` starts in a bl
 Exit codes: 0 success; 1 any other user error; 2 bad usage or configuration;
 3 content problems (`check`, or `build --strict`); 4 output cannot be written; 5 state database
 error (or a lost one); 6 another send holds the lock; 7 a send stopped early or delivered nothing.
+`bounces ingest` reading one message on standard input exits 75 (EX_TEMPFAIL) on any failure, so
+the mail system that piped it keeps the message and tries again.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class FeedkitGroup(OneLineGroup):
         "restore": (
             "feedkit.cli.operations:restore",
             "Put a backup in place of the state database.",
+        ),
+        "bounces": (
+            "feedkit.cli.bounces:bounces",
+            "Read bounces and complaints; list those kept.",
         ),
     }
 

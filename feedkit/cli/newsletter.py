@@ -16,6 +16,7 @@ from feedkit.words import plural
 
 if TYPE_CHECKING:
     from feedkit.config import Config
+    from feedkit.newsletter.bounces import Overview
     from feedkit.newsletter.campaigns import SendPlan
     from feedkit.newsletter.model import DigestStatus
     from feedkit.newsletter.subscriptions import ImportReport
@@ -110,10 +111,12 @@ def resume(ctx: click.Context) -> None:
 @click.option("--limit", default=10, show_default=True, help="How many recent digests to show.")
 @click.pass_context
 def digest_status(ctx: click.Context, limit: int) -> None:
-    """The recent digests: sent, pending and failed per digest, with the failures' reasons."""
-    from feedkit.newsletter import history  # noqa: PLC0415 - not campaigns: reading is quick
+    """The recent digests: sent, pending and failed per digest, with the failures' reasons, and
+    the bounces and complaints that came back."""
+    from feedkit.newsletter import bounces, history  # noqa: PLC0415 - not campaigns: quick
 
-    statuses = history.status(config_from(ctx), limit)
+    config = config_from(ctx)
+    statuses = history.status(config, limit)
     if not statuses:
         click.echo("No digest has been sent yet.")
     runs: dict[int, list[DigestStatus]] = {}
@@ -124,6 +127,7 @@ def digest_status(ctx: click.Context, limit: int) -> None:
             click.echo(_run_line(run_id, digests))
         for item in digests:
             _print_digest_status(item)
+    _print_bounce_overview(bounces.overview(config))
 
 
 def _run_line(run_id: int, digests: list[DigestStatus]) -> str:
@@ -139,8 +143,44 @@ def _print_digest_status(item: DigestStatus) -> None:
     counts = ", ".join(f"{item.counts.get(name, 0)} {name}" for name in kinds)
     what = _reviews(item.reviews) + (f", topics {item.segment}" if item.segment else "")
     click.echo(f'#{item.id} {item.created_at} "{item.subject}" ({what}): {counts}')
+    if item.hard_bounces or item.soft_bounces or item.complaints:
+        click.echo(f"    came back: {_returned(item)}")
     for address, error in item.errors:
         click.echo(f"    {address}: {error}")
+
+
+def _returned(item: DigestStatus) -> str:
+    """Bounces and complaints, and the complaint rate against the line mailbox providers draw."""
+    from feedkit.newsletter.model import COMPLAINT_RATE_LINE  # noqa: PLC0415
+
+    counts = (
+        f"{plural(item.hard_bounces, 'hard bounce')}, {plural(item.soft_bounces, 'soft bounce')}, "
+        f"{plural(item.complaints, 'complaint')}"
+    )
+    rate = item.complaint_rate
+    if rate is None:
+        return counts
+    side = "above" if item.above_complaint_line else "within"
+    line = _percent(COMPLAINT_RATE_LINE, 1)
+    return f"{counts}; complaint rate {_percent(rate, 2)} ({side} the {line} line)"
+
+
+def _percent(share: float, digits: int) -> str:
+    return f"{share * 100:.{digits}f} %"
+
+
+def _print_bounce_overview(overview: Overview) -> None:
+    untraced = sum(overview.untraced.values())
+    if untraced:
+        click.echo(
+            f"{plural(untraced, 'bounce or complaint', 'bounces and complaints')} traced to "
+            "subscribers by address alone, not to a digest"
+        )
+    if overview.kept:
+        click.echo(
+            f"{plural(overview.kept, 'returned message')} kept aside, not understood or traced to "
+            f"nobody, in {shown(overview.kept_dir)}: see 'feedkit bounces kept'"
+        )
 
 
 def _print_plan(plan: SendPlan) -> None:
@@ -330,3 +370,22 @@ def subscribers_export(ctx: click.Context, csv_file: TextIO) -> None:
 
     count = subscriptions.export_subscribers(config_from(ctx), csv_file)
     click.echo(f"Exported {plural(count, 'subscriber')}.", err=True)
+
+
+@subscribers.command(name="unsuppress")
+@config_option
+@click.argument("address")
+@click.pass_context
+def subscribers_unsuppress(ctx: click.Context, address: str) -> None:
+    """Lift the suppression of a bounced or complained ADDRESS: it is mailed again."""
+    from feedkit.newsletter import bounces  # noqa: PLC0415
+
+    lifted = bounces.unsuppress(config_from(ctx), address)
+    on_record = ", ".join(
+        plural(count, kind.replace("_", " ")) for kind, count in lifted.events.items()
+    )
+    click.echo(
+        f"{lifted.address} was {lifted.was} since {lifted.since}"
+        + (f" ({on_record} on record)" if on_record else "")
+        + f"; it is {lifted.now} again, and its earlier bounces and complaints no longer count."
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from feedkit.config import Config
 from feedkit.newsletter.model import DigestStatus
+from feedkit.store import bounces as bounce_records
 from feedkit.store import newsletter as records
 from feedkit.store.db import open_store
 
@@ -19,5 +20,6 @@ def pending_count(config: Config) -> int:
 
 
 def status(config: Config, limit: int = 10) -> list[DigestStatus]:
+    """The recent digests: deliveries by status, and the bounces and complaints traced to each."""
     with open_store(config, readonly=True) as store:
-        return records.digest_statuses(store, limit)
+        return bounce_records.with_bounces(store, records.digest_statuses(store, limit))

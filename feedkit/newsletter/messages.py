@@ -1,13 +1,15 @@
 """A frozen digest as mail: the letter every subscriber shares, and each one's copy with its own
-unsubscribe link and a Message-ID that is the same whenever that digest goes to that address."""
+unsubscribe link, a Message-ID and a bounce address that are the same whenever that digest goes
+to that address."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from feedkit.config import Config
+from feedkit.config import VERP_FIELD, Config
 from feedkit.mail.message import Letter, MessageBuilder, OutgoingMessage, Recipient, ascii_host
 from feedkit.newsletter.model import FrozenDigest
 from feedkit.tokens import Purpose, Tokens
@@ -30,6 +32,22 @@ def unsubscribe_link(config: Config, tokens: Tokens, address: str) -> str:
 def preferences_link(config: Config, tokens: Tokens, address: str) -> str:
     """The reader's own "manage your subscription" page: topics, a pause, their data, leaving."""
     return f"{config.web_url}preferences?t={tokens.make(Purpose.PREFERENCES, address.lower())}"
+
+
+def recipient_reference(address: str) -> str:
+    """A short, fixed name for an address inside a bounce token (the token's room is small)."""
+    return hashlib.sha256(address.lower().encode()).hexdigest()[:16]
+
+
+def bounce_token(tokens: Tokens, digest_id: int, address: str) -> str:
+    """The signed token naming one digest and one recipient, for the envelope sender (VERP)."""
+    return tokens.make(Purpose.BOUNCE, f"{digest_id}.{recipient_reference(address)}")
+
+
+def message_id_signature(secret: bytes, digest_id: int, nonce: str, address: str) -> str:
+    """The part of a digest's Message-ID that only this site can make for this recipient."""
+    seed = f"digest\0{digest_id}\0{nonce}\0{address.lower()}".encode()
+    return hmac.new(secret, seed, "sha256").hexdigest()[:20]
 
 
 class DigestMessages:
@@ -57,10 +75,19 @@ class DigestMessages:
         numbers start again; digests frozen before nonces existed keep their earlier form.
         """
         nonce = self.digest.nonce
-        seed = f"digest\0{self.digest.id}\0{nonce}\0{address.lower()}".encode()
-        signature = hmac.new(self.tokens.secret, seed, "sha256").hexdigest()[:20]
+        signature = message_id_signature(self.tokens.secret, self.digest.id, nonce, address)
         middle = f"{nonce}.{signature}" if nonce else signature
         return f"<digest-{self.digest.id}.{middle}@{self.host}>"
+
+    def envelope_sender(self, address: str) -> str:
+        """Where a bounce of this recipient's copy goes: the bounce address with this digest's and
+        recipient's token in it (VERP) when one is set, else the From address."""
+        bounce_address = self.config.digest.bounce_address
+        if not bounce_address:
+            return self.sender
+        return bounce_address.replace(
+            VERP_FIELD, bounce_token(self.tokens, self.digest.id, address)
+        )
 
     def test_message_id(self) -> str:
         """Every test send is a message of its own."""

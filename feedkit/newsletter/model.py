@@ -117,7 +117,8 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class DigestStatus:
-    """How far a digest got: counts by delivery status, and why the failures failed."""
+    """How far a digest got: counts by delivery status, and why the failures failed; the bounces
+    and complaints that came back about it."""
 
     id: int
     created_at: str
@@ -131,3 +132,72 @@ class DigestStatus:
     @property
     def recipients(self) -> int:
         return sum(self.counts.values())
+
+    hard_bounces: int = 0
+    soft_bounces: int = 0
+    complaints: int = 0
+
+    @property
+    def complaint_rate(self) -> float | None:
+        """Complaints per message delivered; None before any was."""
+        sent = self.counts.get(DeliveryStatus.SENT, 0)
+        return self.complaints / sent if sent else None
+
+    @property
+    def above_complaint_line(self) -> bool:
+        rate = self.complaint_rate
+        return rate is not None and rate > COMPLAINT_RATE_LINE
+
+
+# Gmail and Yahoo turn bulk mail away from a sender whose readers mark more than this share of it
+# as spam.
+COMPLAINT_RATE_LINE = 0.003
+
+
+class BounceKind(enum.StrEnum):
+    """What a returned message says about one recipient, as far as suppression goes."""
+
+    HARD = "hard_bounce"  # the address does not take mail
+    SOFT = "soft_bounce"  # not now: a full mailbox, a server away for days
+    COMPLAINT = "complaint"  # the reader marked a digest as spam
+
+
+class FoundBy(enum.StrEnum):
+    """How a report was traced to a subscriber, surest first."""
+
+    TOKEN = "token"  # noqa: S105 - the signed token in the bounce address (VERP)
+    MESSAGE_ID = "message-id"  # the original's Message-ID, signed per digest and recipient
+    ADDRESS = "address"  # only the address the report names: no digest known
+
+
+@dataclass(frozen=True, slots=True)
+class BounceEvent:
+    """One bounce or complaint, traced to one subscriber (and the digest, where known)."""
+
+    email_key: str
+    digest_id: int | None
+    kind: BounceKind
+    found_by: FoundBy
+    occurred_at: datetime
+    status: str | None = None  # the enhanced status code, "5.1.1"
+    diagnostic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeptMessage:
+    """A returned message set aside unread for an editor: not understood, or traced to nobody."""
+
+    received_at: str
+    file_name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A subscriber suppressed by what came back, and what they were before."""
+
+    email_key: str
+    address: str
+    status: SubscriberStatus
+    before: SubscriberStatus
+    since: str

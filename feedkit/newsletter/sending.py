@@ -34,6 +34,8 @@ class Messages(Protocol):
 
     def build(self, address: str) -> OutgoingMessage: ...
 
+    def envelope_sender(self, address: str) -> str: ...
+
 
 class DeliveryLog(Protocol):
     """Where each outcome is recorded the moment it is known; a context manager per thread."""
@@ -267,6 +269,7 @@ class Sender:
     def _deliver(self, transport: Transport, delivery: Delivery) -> Outcome:
         """Send with retries; an unknown outcome is never retried in the same run."""
         message = self.builder.build(delivery.address)
+        envelope_sender = self.builder.envelope_sender(delivery.address)
         attempts = (
             1 if delivery.status == DeliveryStatus.UNKNOWN else self.config.smtp.max_attempts
         )
@@ -276,7 +279,7 @@ class Sender:
                 break
             self.rate.wait()
             try:
-                transport.send(self.builder.sender, message)
+                transport.send(envelope_sender, message)
             except PermanentDeliveryError as exc:
                 self.breaker.answered()
                 return Outcome(DeliveryStatus.FAILED, str(exc))

@@ -170,6 +170,31 @@ def subscriber_lifecycle(db: sqlite3.Connection) -> None:
     )
 
 
+def bounces(db: sqlite3.Connection) -> None:
+    """Every returned message read (so none counts twice), the bounces and complaints traced to
+    subscribers, and what each suppressed subscriber was before (for an editor to restore)."""
+    run(
+        db,
+        """CREATE TABLE bounce_messages (
+            message_key TEXT PRIMARY KEY, received_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('recorded', 'ignored', 'kept')),
+            kind TEXT NOT NULL, reason TEXT NOT NULL, kept_file TEXT)""",
+        """CREATE TABLE bounce_events (
+            id INTEGER PRIMARY KEY,
+            message_key TEXT NOT NULL REFERENCES bounce_messages (message_key),
+            email_key TEXT NOT NULL, digest_id INTEGER REFERENCES digests (id),
+            kind TEXT NOT NULL CHECK (kind IN ('hard_bounce', 'soft_bounce', 'complaint')),
+            found_by TEXT NOT NULL CHECK (found_by IN ('token', 'message-id', 'address')),
+            occurred_at TEXT NOT NULL, status TEXT, diagnostic TEXT,
+            counts INTEGER NOT NULL DEFAULT 1, UNIQUE (message_key, email_key))""",
+        "CREATE INDEX bounce_events_by_subscriber ON bounce_events (email_key, kind, occurred_at)",
+        "CREATE INDEX bounce_events_by_digest ON bounce_events (digest_id, kind)",
+        """CREATE TABLE suppressions (
+            email_key TEXT PRIMARY KEY, status TEXT NOT NULL, status_before TEXT NOT NULL,
+            since TEXT NOT NULL)""",
+    )
+
+
 def operations(db: sqlite3.Connection) -> None:
     """What the service keeps about itself: each job's runs (totals, not a row per run, so the
     table never grows), numbers builds report, and incidents until their recovery is told."""
@@ -197,5 +222,6 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0006_delivery_unknown_and_digest_nonce", delivery_unknown_and_digest_nonce),
     ("0007_audiences", audiences),
     ("0008_subscriber_lifecycle", subscriber_lifecycle),
+    ("0009_bounces", bounces),
     ("0010_operations", operations),
 )

@@ -18,7 +18,8 @@ from feedkit import schedule
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import campaigns, history, subscriptions
+from feedkit.newsletter import bounces, campaigns, history, subscriptions
+from feedkit.newsletter.model import COMPLAINT_RATE_LINE
 from feedkit.privacy import address_tag
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.pages import SECURITY_HEADERS, Pages
@@ -131,9 +132,17 @@ class Editors:
         return self.sending is not None and self.sending.is_alive()
 
     async def status(self, _request: Request) -> Response:
+        """How recent digests went, and what came back from them."""
         statuses = await run_in_threadpool(history.status, self.config, 10)
-        sending, error = self.is_sending(), self.send_error
-        return self.pages.render("status.html.j2", statuses=statuses, sending=sending, error=error)
+        returned = await run_in_threadpool(bounces.overview, self.config)
+        return self.pages.render(
+            "status.html.j2",
+            statuses=statuses,
+            sending=self.is_sending(),
+            error=self.send_error,
+            returned=returned,
+            line=f"{COMPLAINT_RATE_LINE * 100:.1f} %",
+        )
 
 
 def next_digest_time(config: Config) -> dict[str, Any]:
