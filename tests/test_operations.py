@@ -21,13 +21,15 @@ from feedkit import alerts, operations, pipeline
 from feedkit.cli.main import main
 from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
-from feedkit.newsletter import campaigns
+from feedkit.mail.mailboxes import OneMessage
+from feedkit.newsletter import bounces, campaigns, subscriptions
 from feedkit.operations import DIGEST_RUN_KEY, FIRST_START_KEY, HEARTBEAT_KEY
 from feedkit.service import scheduler
 from feedkit.store.db import Store
 from feedkit.web.app import create_app
 from tests.conftest import import_rows, write_site
 from tests.http_sink import HttpSink
+from tests.returned_mail import complaint, dsn
 from tests.test_newsletter import REVIEWS
 
 SECRET = "operations-test-secret-long-enough"  # noqa: S105 - a test value
@@ -252,13 +254,16 @@ def test_metrics_parse_with_the_client_parser_and_count_what_happened(tmp_path: 
     operations.record_job_run(config, "build", ok=False, seconds=0.5, error="x")
     addresses = ["ann", "bob", "cat", "dan", "eve"]
     subscribe(config, [f"{name}@example.org" for name in addresses])
-    with Store(config.database_path) as store, store.transaction() as db:
-        for name, status in (("cat", "bounced"), ("dan", "complained"), ("eve", "unsubscribed")):
-            db.execute(
-                "UPDATE subscribers SET status = ? WHERE address = ?",
-                (status, f"{name}@example.org"),
-            )
+    subscriptions.remove_subscriber(config, "eve@example.org")
     campaigns.deliver(config)
+    # What comes back: a hard bounce for cat and a complaint about dan's copy, read as mail.
+    sender = "digest@reviews.example.org"
+    returned = [
+        dsn(to=sender, recipient="cat@example.org"),
+        complaint(envelope_sender=sender, recipient="dan@example.org"),
+    ]
+    for message in returned:
+        bounces.ingest(config, OneMessage(message))
     beat(config)
     metrics = scrape(config)
     assert metrics["feedkit_job_runs_total"] == {
@@ -272,7 +277,7 @@ def test_metrics_parse_with_the_client_parser_and_count_what_happened(tmp_path: 
     assert metrics["feedkit_reviews_published"] == {(): 3.0}
     assert metrics["feedkit_feeds_written_total"] == {(): float(len(report.written))}
     assert metrics["feedkit_digests_total"] == {(): 1.0}
-    assert metrics["feedkit_deliveries"][(("status", "sent"),)] == 2.0
+    assert metrics["feedkit_deliveries"][(("status", "sent"),)] == 4.0
     assert metrics["feedkit_deliveries"][(("status", "pending"),)] == 0.0
     assert metrics["feedkit_subscribers"] == {
         (("status", "active"),): 2.0,

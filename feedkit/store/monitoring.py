@@ -98,13 +98,10 @@ def delivery_counts(store: Store) -> dict[str, int]:
 
 
 def bounce_and_complaint_counts(store: Store) -> tuple[int, int]:
-    """Bounces and complaints so far, for /metrics.
-
-    Counted as the subscribers suppressed by each: one per address. Where the state database
-    records each bounce or complaint as an event of its own, count those events here instead.
-    """
-    counts = subscriber_counts(store)
-    return counts[SubscriberStatus.BOUNCED], counts[SubscriberStatus.COMPLAINED]
+    """Bounces (hard and soft) and complaints read from returned mail so far, for /metrics."""
+    rows = dict(store.query_all("SELECT kind, count(*) FROM bounce_events GROUP BY kind"))
+    bounced = int(rows.get("hard_bounce", 0)) + int(rows.get("soft_bounce", 0))
+    return bounced, int(rows.get("complaint", 0))
 
 
 def digest_count(store: Store) -> int:
