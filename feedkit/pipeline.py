@@ -61,9 +61,11 @@ class BuildReport:
 
 def build(config: Config, now: datetime | None = None, strict: bool = False) -> BuildReport:
     """Load the site, write every feed whose content changed, and report what happened."""
+    from feedkit.workers import started_early  # noqa: PLC0415 - not for commands that only read
+
     now = now or datetime.now(UTC)
     remove_stale_temporaries(config.output_dir)  # left by a build killed while writing
-    with open_store(config) as store:
+    with started_early(), open_store(config) as store:  # workers first, while this is small
         scan = scan_content(config)
         notes = scan_notes(config, scan)
         inputs = _inputs_digest(config, scan.stamps)

@@ -84,7 +84,7 @@ def load(
     save_cache: bool = True,
 ) -> LoadResult:
     """The site as it is now, through the parse cache; `stamps` reuses a scan already made."""
-    cache = SqliteReviewCache(store, cache_fingerprint(config))
+    cache = SqliteReviewCache(store, cache_fingerprint(config), saving=save_cache)
     result = load_site(config, now, cache, stamps)
     if save_cache:
         cache.save()

@@ -16,6 +16,7 @@ from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import FileTransport
 from feedkit.newsletter import campaigns, history, subscriptions
+from feedkit.store import build as build_state
 from feedkit.web.app import create_app
 from feedkit.web.auth import hash_password
 from feedkit.web.login import ADMIN_HASH_ENV
@@ -89,3 +90,18 @@ def test_the_editors_page_opens_while_a_send_holds_the_write_lock(config: Config
             holder.execute("ROLLBACK")
             holder.close()
     assert [page.status_code for page in (dashboard, status)] == [200, 200]  # type: ignore[attr-defined]
+
+
+def test_a_preview_of_many_new_files_writes_no_cache_batch(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build writes its parse cache a batch at a time; a preview reading more new files than a
+    batch (here, a batch of one) still writes nothing."""
+    monkeypatch.setattr(build_state, "WRITE_BATCH", 1)
+    for number in range(3):
+        (config.content_dir / f"new-{number}.md").write_text(
+            f"---\ntitle: New {number}\ndate: 2020-01-0{number + 1}\n---\nText.\n", "utf-8"
+        )
+    before = config.database_path.read_bytes()
+    assert campaigns.preview(config).reviews > 0
+    assert config.database_path.read_bytes() == before

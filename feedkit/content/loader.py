@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
@@ -41,7 +42,7 @@ from feedkit.content.metadata import (
 )
 from feedkit.content.records import review_from_record, review_to_record
 from feedkit.model import Author, FileStamp, LoadResult, Problem, Review, Site
-from feedkit.workers import map_chunks
+from feedkit.workers import each_result
 
 
 class ReviewCache(Protocol):
@@ -51,7 +52,7 @@ class ReviewCache(Protocol):
 
     def get_by_hash(self, stamp: FileStamp, content_hash: str) -> Review | None: ...
 
-    def put(self, stamp: FileStamp, review: Review) -> None: ...
+    def put(self, stamp: FileStamp, review: Review, record: str | None = None) -> None: ...
 
 
 def load_site(
@@ -77,13 +78,11 @@ def load_site(
             to_parse.append(stamp)
         else:
             reviews.append(review)
-    for stamp, outcome in parse_files(config, to_parse, cache):
+    for _, outcome in parse_files(config, to_parse, cache):
         if isinstance(outcome, Problem):
             problems.append(outcome)
         else:
             reviews.append(outcome)
-            if cache is not None:
-                cache.put(stamp, outcome)
     problems.extend(
         problem
         for review in reviews
@@ -104,13 +103,26 @@ PARALLEL_SHARE = (
 
 def parse_files(
     config: Config, stamps: list[FileStamp], cache: ReviewCache | None
-) -> list[ParseOutcome]:
+) -> Iterator[ParseOutcome]:
     """Parse the files the cache could not answer for; a cold build of a large site uses every
-    core."""
+    core. Each outcome is handed on as it comes, and a review's record goes to the cache as it
+    came from the worker, not written out a second time."""
     if len(stamps) < 2 * PARALLEL_SHARE:
-        return [(stamp, _load_file(config, stamp, cache)) for stamp in stamps]
-    outcomes = map_chunks(functools.partial(_parse_chunk, config), stamps, PARALLEL_SHARE)
-    return [(stamp, _from_wire(stamp, outcome)) for stamp, outcome in outcomes]
+        for stamp in stamps:
+            outcome = _load_file(config, stamp, cache)
+            if cache is not None and not isinstance(outcome, Problem):
+                cache.put(stamp, outcome)
+            yield stamp, outcome
+        return
+    chunks = functools.partial(_parse_chunk, config)
+    for stamp, wire in each_result(chunks, stamps, PARALLEL_SHARE):
+        if isinstance(wire, Problem):
+            yield stamp, wire
+            continue
+        review = review_from_record(stamp.source, *wire)
+        if cache is not None:
+            cache.put(stamp, review, record=wire[1])
+        yield stamp, review
 
 
 def _parse_chunk(

@@ -18,6 +18,7 @@ from feedkit.output import remove_file, write_if_changed
 from feedkit.workers import map_chunks
 
 RENDER_FEEDS_SHARE = 8  # feeds per core below which one process is quicker
+BATCH = 24  # feeds rendered together: enough for every core, few enough to keep memory low
 Fingerprints = dict[str, tuple[str, int]]  # relative path -> (fingerprint of inputs, size)
 
 
@@ -44,34 +45,45 @@ class FeedWork:
 
 
 def write_feeds(config: Config, work: FeedWork, bodies: BodyRenderer) -> FeedsWritten:
-    """Render and write every feed whose inputs changed; remove the ones no longer planned."""
+    """Render and write every feed whose inputs changed; remove the ones no longer planned.
+
+    Feeds are rendered a batch at a time, each batch's entries made once for all its formats:
+    a large site's archives never sit in memory all at once, as entries or as bytes.
+    """
     stale = _stale_feeds(config, work)
     bodies.prepare(review for plan, _, _ in stale if not plan.archive for review in plan.reviews)
-    jobs = [
-        (
-            fmt,
-            channel_for(config, plan, work.first_build),
-            review_entries(config, plan, work.ids, bodies),
-        )
-        for plan, fmt, _ in stale
-    ]
-    feeds = map_chunks(_render_feeds, jobs, RENDER_FEEDS_SHARE)
     written: list[Path] = []
     subscriptions: list[str] = []
     fingerprints: Fingerprints = {}
-    for (plan, fmt, fingerprint), data in zip(stale, feeds, strict=True):
-        relative = plan.folder + FEED_FILES[fmt]
-        if write_if_changed(config.output_dir / relative, data):
-            written.append(config.output_dir / relative)
-            if plan.subscription:
-                subscriptions.append(relative)
-        fingerprints[relative] = (fingerprint, len(data))
+    for start in range(0, len(stale), BATCH):
+        batch = stale[start : start + BATCH]
+        for (plan, fmt, fingerprint), data in zip(
+            batch, _render_batch(config, work, bodies, batch), strict=True
+        ):
+            relative = plan.folder + FEED_FILES[fmt]
+            if write_if_changed(config.output_dir / relative, data):
+                written.append(config.output_dir / relative)
+                if plan.subscription:
+                    subscriptions.append(relative)
+            fingerprints[relative] = (fingerprint, len(data))
     unplanned = sorted(set(work.previous) - planned_paths(config, work.plans))
     removed = _remove(config, unplanned)
     unchanged = len(work.plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
         written += _write_stylesheet(config)
     return FeedsWritten(written, unchanged, removed, fingerprints, unplanned, subscriptions)
+
+
+def _render_batch(
+    config: Config, work: FeedWork, bodies: BodyRenderer, batch: list[tuple[FeedPlan, str, str]]
+) -> list[bytes]:
+    entries: dict[str, list[FeedEntry]] = {}
+    jobs = []
+    for plan, fmt, _ in batch:
+        if plan.folder not in entries:
+            entries[plan.folder] = review_entries(config, plan, work.ids, bodies)
+        jobs.append((fmt, channel_for(config, plan, work.first_build), entries[plan.folder]))
+    return map_chunks(_render_feeds, jobs, RENDER_FEEDS_SHARE)
 
 
 def _stale_feeds(config: Config, work: FeedWork) -> list[tuple[FeedPlan, str, str]]:

@@ -108,6 +108,9 @@ class _CachedRow:
     record: str
 
 
+WRITE_BATCH = 2000  # cache rows written together while a large site is parsed
+
+
 class SqliteReviewCache:
     """The build cache: reviews parsed earlier, read once at start and written back in one go.
 
@@ -115,12 +118,14 @@ class SqliteReviewCache:
     permalink pattern, feedkit version); a different fingerprint empties the cache.
     """
 
-    def __init__(self, store: Store, fingerprint: str) -> None:
+    def __init__(self, store: Store, fingerprint: str, *, saving: bool = True) -> None:
         self.store = store
         self.fingerprint = fingerprint
+        self.saving = saving  # False: a read-only look (a preview), which writes nothing
         self.rows: dict[str, _CachedRow] = {}
-        self.changed: dict[str, tuple[FileStamp, Review]] = {}
+        self.changed: dict[str, tuple[FileStamp, str, str]] = {}  # stamp, content hash, record
         self.seen: set[str] = set()
+        self.written = False  # rows were written before save(), a batch at a time
         if store.get_meta("cache_fingerprint") == fingerprint:
             query = "SELECT source, size, mtime_ns, content_hash, record FROM review_cache"
             self.rows = {str(row[0]): _CachedRow(*row[1:]) for row in store.query_all(query)}
@@ -137,26 +142,40 @@ class SqliteReviewCache:
         row = self.rows.get(stamp.source)
         if row is None or row.content_hash != content_hash:
             return None
-        review = review_from_record(stamp.source, row.content_hash, row.record)
-        self.changed[stamp.source] = (stamp, review)
-        return review
+        self.changed[stamp.source] = (stamp, row.content_hash, row.record)
+        return review_from_record(stamp.source, row.content_hash, row.record)
 
-    def put(self, stamp: FileStamp, review: Review) -> None:
-        self.changed[stamp.source] = (stamp, review)
+    def put(self, stamp: FileStamp, review: Review, record: str | None = None) -> None:
+        """Keep a parsed review for the next build; `record` is its record, where one was made.
+
+        Rows are written as they come, a batch at a time: a large site's records never sit in
+        memory all together beside its reviews.
+        """
+        record = record if record is not None else review_to_record(review)
+        self.changed[stamp.source] = (stamp, review.content_hash, record)
+        if self.saving and len(self.changed) >= WRITE_BATCH:
+            self._write_changed()
+
+    def _write_changed(self) -> None:
+        rows = [
+            (source, stamp.size, stamp.mtime_ns, content_hash, record)
+            for source, (stamp, content_hash, record) in self.changed.items()
+        ]
+        with self.store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
+        self.written = True
+        self.changed.clear()
 
     def save(self) -> None:
         """Write new and changed rows, forget files that are gone."""
         gone = [(source,) for source in self.rows if source not in self.seen]
-        rows = [
-            (source, stamp.size, stamp.mtime_ns, review.content_hash, review_to_record(review))
-            for source, (stamp, review) in self.changed.items()
-        ]
-        if not (gone or rows) and self.store.get_meta("cache_fingerprint") == self.fingerprint:
+        same = self.store.get_meta("cache_fingerprint") == self.fingerprint
+        if not (gone or self.changed or self.written) and same:
             return
+        self._write_changed()
         with self.store.transaction() as db:
             db.executemany("DELETE FROM review_cache WHERE source = ?", gone)
             db.executemany("DELETE FROM rendered_bodies WHERE source = ?", gone)
-            db.executemany("INSERT OR REPLACE INTO review_cache VALUES (?, ?, ?, ?, ?)", rows)
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('cache_fingerprint', ?)", (self.fingerprint,)
             )
