@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from starlette.background import BackgroundTask
@@ -263,7 +262,9 @@ class Subscribing:
 
     async def unsubscribe(self, request: Request) -> Response:
         token = str((await request.form()).get("t", ""))
-        done = await self._in_thread(readers.unsubscribe_with_token, token, Purpose.PREFERENCES)
+        done = await run_in_threadpool(
+            readers.unsubscribe_with_token, self.config, token, Purpose.PREFERENCES
+        )
         if done is None:
             return self._invalid_link()
         subscriber = await run_in_threadpool(readers.preferences_of, self.config, token)
@@ -282,9 +283,6 @@ class Subscribing:
         logger.info("subscribe: %s asked to be forgotten", address_tag(address))
         message = f"{address} and everything {self.config.site.title} kept about it are deleted."
         return self.pages.message(200, "Deleted", message)
-
-    async def _in_thread(self, function: Callable[..., object], *args: object) -> object:
-        return await run_in_threadpool(function, self.config, *args)
 
 
 def _whole_number(text: str) -> int:
