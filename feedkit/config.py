@@ -92,6 +92,7 @@ class SmtpSettings:
     rate_limit: int = 0
     max_attempts: int = 5
     timeout: int = 30
+    pipelining: bool = True  # RFC 2920, where the server offers it: two round trips a message
 
 
 @dataclass(frozen=True, slots=True)
