@@ -31,3 +31,22 @@ def test_a_failing_apt_does_not_fail_the_browser_step(tmp_path: Path) -> None:
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr
     assert "browser tests will be skipped" in completed.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_a_failing_apt_does_not_fail_the_mail_tools_step(tmp_path: Path) -> None:
+    """With dnsmasq, Postfix or SpamAssassin missing and apt-get failing, `make mail-tools` still
+    exits 0 and says their tests will be skipped."""
+    fake_apt = tmp_path / "apt-get"
+    fake_apt.write_text("#!/bin/sh\nexit 100\n", encoding="utf-8")
+    fake_apt.chmod(0o755)
+    command = [
+        "make",
+        "--no-print-directory",
+        "mail-tools",
+        f"MAIL_TOOLS={tmp_path / 'no-such-tool'}",
+        f"APT_GET={fake_apt}",
+    ]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "their tests will be skipped" in completed.stdout
