@@ -120,6 +120,19 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()  # IP addresses or networks; none: the header is ignored
 
 
+@dataclass(frozen=True, slots=True)
+class DkimSettings:
+    """DKIM signing by feedkit itself, for a site whose relay does not sign: all three or none."""
+
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""  # a PEM RSA private key; its public half is published in DNS
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.selector or self.domain or self.key_file)
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSettings,
     "content": ContentSettings,
@@ -129,6 +142,7 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings,
     "state": StateSettings,
     "web": WebSettings,
+    "dkim": DkimSettings,
 }
 
 
@@ -145,6 +159,7 @@ class Config:
     schedule: ScheduleSettings
     state: StateSettings
     web: WebSettings
+    dkim: DkimSettings
 
     @property
     def root(self) -> Path:
@@ -310,6 +325,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_mail(sections, errors)
     _check_schedule(sections["schedule"], errors)
     _check_web(sections["web"], errors)
+    _check_dkim(sections["dkim"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if content.max_file_kb < 1:
@@ -394,6 +410,26 @@ def _check_web(web: WebSettings, errors: list[str]) -> None:
                 f"[web] trusted_proxies: {value!r} is not an IP address or network;"
                 " write e.g. '127.0.0.1' or '10.0.0.0/8'"
             )
+
+
+_DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DNS_NAME = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+
+
+def _check_dkim(dkim: DkimSettings, errors: list[str]) -> None:
+    """DNS names where DNS names go; the key file itself is read when mail is signed."""
+    if not dkim.enabled:
+        return
+    if not _DNS_NAME.fullmatch(dkim.selector):
+        errors.append(
+            f"[dkim] selector: {dkim.selector!r} is not a DNS label; write e.g. 'feedkit2025'"
+        )
+    if not _DNS_NAME.fullmatch(dkim.domain) or "." not in dkim.domain:
+        errors.append(
+            f"[dkim] domain: {dkim.domain!r} is not a domain name; write e.g. 'example.org'"
+        )
+    if not dkim.key_file:
+        errors.append("[dkim] key_file: missing; selector, domain and key_file go together")
 
 
 _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")

@@ -18,6 +18,7 @@ from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.errors import FeedkitError, SendStoppedError
 from feedkit.mail.message import LINK_PLACEHOLDER
+from feedkit.mail.signing import load_signer
 from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
 from feedkit.newsletter.messages import DigestMessages, unsubscribe_link
@@ -201,10 +202,12 @@ def send_test(
 
 
 def check_ready(config: Config) -> None:
-    """What sending needs, checked without sending: the secret, the templates, the transport."""
+    """What sending needs, checked without sending: the secret, the templates, the transport and
+    the DKIM key."""
     secret_from_environment()
     check_templates(config)
     open_transport(config)
+    load_signer(config)
 
 
 def deliver(
@@ -239,6 +242,7 @@ def send(
     One sender at a time, whoever started it: a second is refused with LockedError.
     """
     tokens = Tokens(secret_from_environment())
+    load_signer(config)  # a key that cannot sign must stop the send before a digest is frozen
     run = _SendRun(config, tokens, transports, on_result, stop or threading.Event())
     reports: list[SendReport] = []
     with open_store(config) as store, locks.send_lock(store):
