@@ -26,6 +26,7 @@ LAYERS = {
     "feedkit.operations": USE_CASES,
     "feedkit.editors": USE_CASES,
     "feedkit.scaffold": USE_CASES,
+    "feedkit.doctor": USE_CASES,
     "feedkit.store": STORE,
     "feedkit.content": STEPS,
     "feedkit.feeds": STEPS,

@@ -62,6 +62,7 @@ class FeedkitGroup(OneLineGroup):
         "run": ("feedkit.cli.service:run", "Run the service: build and send on the schedule."),
         "schedule": ("feedkit.cli.service:schedule", "Show when each job runs next."),
         "serve": ("feedkit.cli.web:serve", "Serve feeds, unsubscribe and the editors' page."),
+        "doctor": ("feedkit.cli.doctor:doctor", "Check DNS, unsubscribe, digest and mail server."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -11,6 +11,7 @@ import os
 import re
 import smtplib
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
@@ -175,6 +176,22 @@ class SmtpTransport:
             self.close()
             raise self._lost(exc, sent=connection.message_sent) from exc
 
+    def probe(self) -> ServerOffer:
+        try:
+            with self._open() as connection:
+                connection.ehlo()
+                tls = "implicit" if self.settings.security == "tls" else "none"
+                if connection.has_extn("starttls"):
+                    tls = "offered"
+                    if self.settings.security == "starttls":
+                        connection.starttls(context=self.context)
+                        connection.ehlo()
+                        tls = "starttls"
+                auth = tuple(connection.esmtp_features.get("auth", "").upper().split())
+                return ServerOffer(tls, auth, connection.has_extn("pipelining"))
+        except (OSError, smtplib.SMTPException) as exc:
+            raise self._translate(exc) from exc
+
     def close(self) -> None:
         if self.connection is not None:
             try:
@@ -282,3 +299,18 @@ def open_transport(
             f"export {config.smtp.password_env}=... before sending",
         )
     return SmtpTransport(config, password, context)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOffer:
+    """What an SMTP server offers, as `feedkit doctor` reports it."""
+
+    tls: str  # "implicit", "starttls" (offered and used), "offered" (not used), or "none"
+    auth: tuple[str, ...]  # mechanisms offered once TLS is up
+    pipelining: bool
+
+
+def probe_server(config: Config, context: ssl.SSLContext | None = None) -> ServerOffer:
+    """What the configured server offers, learnt as a send would connect (TLS and its
+    certificate check included), without sending or logging in."""
+    return SmtpTransport(config, None, context).probe()
