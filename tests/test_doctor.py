@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -43,6 +44,7 @@ SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
 ROOT = Path(__file__).parent.parent
 DNSMASQ = shutil.which("dnsmasq", path="/usr/sbin:/usr/bin:/sbin")
 SPAMASSASSIN = shutil.which("spamassassin")
+EXAMPLE = "reelnotes.example.org"  # the example site's From domain
 GOOD, BROKEN = "good-reviews.example", "broken-reviews.example"  # RFC 2606 names
 
 
@@ -97,10 +99,13 @@ def nameserver(key: rsa.RSAPrivateKey) -> Iterator[str]:
         txt(f"_dmarc.{GOOD}", "v=DMARC1; p=quarantine; adkim=s"),
         txt(BROKEN, "v=spf1 +all"),
         txt(f"sel._domainkey.{BROKEN}", *dkim_record(other_key)),
+        txt(EXAMPLE, "v=spf1 ip4:192.0.2.10 -all"),
+        txt(f"_dmarc.{EXAMPLE}", "v=DMARC1; p=reject"),
     ]
     command = [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv"]
     command += ["--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1"]
-    command += [f"--port={port}", "--pid-file=", "--local=/example/", *records]
+    command += [f"--port={port}", "--pid-file=", "--local=/example/"]
+    command += ["--local=/example.org/", *records]
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     try:
         wait_for_dns(port, process)
@@ -215,19 +220,12 @@ def test_an_unanswering_nameserver_is_one_failed_line(tmp_path: Path) -> None:
 # -- the one-click unsubscribe --------------------------------------------------------------------
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Config, int]]:
-    """`feedkit serve` for a site with one subscriber."""
-    port = free_port()
-    config = load_config(
-        write_site(
-            tmp_path, {}, f'[digest]\nunsubscribe_url = "http://127.0.0.1:{port}/unsubscribe"\n'
-        )
-    )
-    subscriptions.import_subscribers(config, [["reader@example.org"]])
+@contextmanager
+def serving(root: Path, port: int) -> Iterator[None]:
+    """`feedkit serve` for the site in `root`, until the block ends."""
     env = {**os.environ, "FEEDKIT_SECRET": SECRET}
     command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -237,10 +235,21 @@ def served(tmp_path: Path) -> Iterator[tuple[Config, int]]:
             except OSError:
                 assert time.monotonic() < deadline, "feedkit serve did not start"
                 time.sleep(0.05)
-        yield config, port
+        yield
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Config, int]]:
+    """`feedkit serve` for a site with one subscriber."""
+    port = free_port()
+    settings = f'[digest]\nunsubscribe_url = "http://127.0.0.1:{port}/unsubscribe"\n'
+    config = load_config(write_site(tmp_path, {}, settings))
+    subscriptions.import_subscribers(config, [["reader@example.org"]])
+    with serving(tmp_path, port):
+        yield config, port
 
 
 def test_the_unsubscribe_url_answers_one_click_and_nobody_leaves(
@@ -418,3 +427,31 @@ def test_the_command_fails_when_a_check_fails(tmp_path: Path, nameserver: str) -
         f"rua=mailto:dmarc@{BROKEN}' (Gmail and Yahoo require one of bulk senders)",
     ]
     assert result.stderr == "error: 3 of 7 checks failed; each FAIL line says what to do\n"
+
+
+def test_the_example_site_passes_every_check(tmp_path: Path, nameserver: str) -> None:
+    """The repository's example, its records published and `feedkit serve` running, gets no FAIL
+    and no warning, and the command exits 0."""
+    example_site(tmp_path)
+    port = free_port()
+    config_file = tmp_path / "config.toml"
+    unsubscribe = f'[digest]\nunsubscribe_url = "http://127.0.0.1:{port}/unsubscribe"'
+    config_file.write_text(
+        config_file.read_text(encoding="utf-8").replace("[digest]", unsubscribe, 1), "utf-8"
+    )
+    with serving(tmp_path, port):
+        result = run_doctor_cli(tmp_path, nameserver)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [line.split(":")[0] for line in result.stdout.splitlines()]
+    assert names == [
+        "ok   SPF",
+        "skip DKIM",
+        "ok   DMARC",
+        "ok   alignment",
+        "ok   unsubscribe",
+        "ok   size",
+        "ok   images",
+        "ok   links",
+        "skip SMTP",
+        "ok   SpamAssassin" if SPAMASSASSIN else "skip SpamAssassin",
+    ]
