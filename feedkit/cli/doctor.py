@@ -19,7 +19,11 @@ from feedkit.errors import FeedkitError
 )
 @click.pass_context
 def doctor(ctx: click.Context, nameserver: str | None) -> None:
-    """Check what decides whether the digest reaches inboxes (DNS, unsubscribe, size, server)."""
+    """Check what decides whether the digest reaches inboxes.
+
+    SPF, DKIM and DMARC in DNS, the one-click unsubscribe, the digest's size, images and links,
+    the SMTP server's TLS and AUTH, and SpamAssassin's score: one line each, with a remedy.
+    """
     from feedkit.doctor import run_doctor  # noqa: PLC0415 - commands import what they use
     from feedkit.mail.checks import Status  # noqa: PLC0415
 

@@ -62,7 +62,10 @@ class FeedkitGroup(OneLineGroup):
         "run": ("feedkit.cli.service:run", "Run the service: build and send on the schedule."),
         "schedule": ("feedkit.cli.service:schedule", "Show when each job runs next."),
         "serve": ("feedkit.cli.web:serve", "Serve feeds, unsubscribe and the editors' page."),
-        "doctor": ("feedkit.cli.doctor:doctor", "Check DNS, unsubscribe, digest and mail server."),
+        "doctor": (
+            "feedkit.cli.doctor:doctor",
+            "Check what decides whether the digest reaches inboxes.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

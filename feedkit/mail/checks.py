@@ -25,6 +25,7 @@ from feedkit.errors import UsageError
 from feedkit.mail.signing import DkimSigner
 
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail shows "[Message clipped]" past this much HTML
+DNS_TIMEOUT = 5.0  # seconds for one lookup, retries included
 
 
 class Status(enum.StrEnum):
@@ -67,7 +68,7 @@ def make_resolver(nameserver: str | None) -> dns.resolver.Resolver:
             f"--nameserver {nameserver!r} is not an IP address with an optional :PORT",
             "write e.g. 127.0.0.1:5353",
         ) from exc
-    resolver.lifetime = 5.0
+    resolver.lifetime = DNS_TIMEOUT
     return resolver
 
 
