@@ -94,15 +94,15 @@ def dns_checks(config: Config, nameserver: str | None, signer: DkimSigner | None
     from_domain = sender_address(config).rpartition("@")[2]
     try:
         dmarc = find_dmarc(resolver, from_domain)
-        return [
-            check_spf(resolver, from_domain),
-            check_dkim(resolver, signer),
-            check_dmarc(from_domain, dmarc),
-            check_alignment(from_domain, from_domain, signer, dmarc),
-        ]
+        checks = [check_spf(resolver, from_domain)]
+        if signer is not None or not config.dkim.enabled:  # else its key already failed
+            checks.append(check_dkim(resolver, signer))
+        checks.append(check_dmarc(from_domain, dmarc))
+        checks.append(check_alignment(from_domain, from_domain, signer, dmarc))
     except DnsLookupError as exc:
         where = nameserver or "the system's resolvers"
         return [Check("DNS", Status.FAIL, f"{where}: {exc}", "check --nameserver or the network")]
+    return checks
 
 
 def check_unsubscribe(config: Config) -> Check:

@@ -459,3 +459,17 @@ def test_the_example_site_passes_every_check(tmp_path: Path, nameserver: str) ->
         "skip SMTP",
         "ok   SpamAssassin" if SPAMASSASSIN else "skip SpamAssassin",
     ]
+
+
+def test_an_unusable_dkim_key_is_one_failed_line(tmp_path: Path, nameserver: str) -> None:
+    """A key file that cannot be read fails once, naming it, and is not reported as DKIM being
+    off."""
+    config = site(tmp_path, GOOD, f'unsubscribe_url = "http://127.0.0.1:{free_port()}/u"\n')
+    (tmp_path / "dkim.pem").unlink()
+    found = lines(doctor.run_doctor(config, nameserver=nameserver))
+    dkim_lines = [line for line in found if line.split(":")[0].endswith(("DKIM", "DKIM key"))]
+    assert dkim_lines == [
+        f"FAIL DKIM key: [dkim] key_file: {tmp_path / 'dkim.pem'} cannot be read (No such file "
+        "or directory); point key_file at the PEM private key whose public half is published "
+        "in DNS"
+    ]
