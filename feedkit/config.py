@@ -95,6 +95,7 @@ class SmtpSettings:
     rate_limit: int = 0
     max_attempts: int = 5
     timeout: int = 30
+    pipelining: bool = True  # RFC 2920, where the server offers it: two round trips a message
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,19 @@ class BounceSettings:
     imap_move_to: str = ""  # a folder for messages read; empty: they are flagged as read instead
 
 
+@dataclass(frozen=True, slots=True)
+class DkimSettings:
+    """DKIM signing by feedkit itself, for a site whose relay does not sign: all three or none."""
+
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""  # a PEM RSA private key; its public half is published in DNS
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.selector or self.domain or self.key_file)
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSettings,
     "content": ContentSettings,
@@ -218,6 +232,7 @@ SECTIONS: dict[str, type] = {
     "hooks": HookSettings,
     "alerts": AlertSettings,
     "bounces": BounceSettings,
+    "dkim": DkimSettings,
 }
 TOPICS = "topics"  # an array of tables, [[topics]]: the one key that is not a section
 HOOK_EVENTS = ("subscribe", "confirm", "unsubscribe")
@@ -240,6 +255,7 @@ class Config:
     hooks: HookSettings = HookSettings()
     alerts: AlertSettings = AlertSettings()
     bounces: BounceSettings = BounceSettings()
+    dkim: DkimSettings = DkimSettings()
     topics: tuple[TopicSettings, ...] = ()
 
     @property
@@ -435,6 +451,7 @@ def _check_values(sections: dict[str, Any], errors: list[str]) -> None:
     _check_hooks(sections["hooks"], errors)
     _check_alerts(sections["alerts"], sections["digest"], errors)
     _check_bounces(sections["digest"], sections["bounces"], errors)
+    _check_dkim(sections["dkim"], errors)
     if content.summary_words < 1:
         errors.append(f"[content] summary_words: must be at least 1, not {content.summary_words}")
     if content.max_file_kb < 1:
@@ -678,6 +695,26 @@ def _check_bounce_address(value: str, errors: list[str]) -> None:
     if problem:
         example = "write e.g. 'bounces+{token}@example.org'"
         errors.append(f"[digest] bounce_address: {value!r} {problem}; {example}")
+
+
+_DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DNS_NAME = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+
+
+def _check_dkim(dkim: DkimSettings, errors: list[str]) -> None:
+    """DNS names where DNS names go; the key file itself is read when mail is signed."""
+    if not dkim.enabled:
+        return
+    if not _DNS_NAME.fullmatch(dkim.selector):
+        errors.append(
+            f"[dkim] selector: {dkim.selector!r} is not a DNS label; write e.g. 'feedkit2025'"
+        )
+    if not _DNS_NAME.fullmatch(dkim.domain) or "." not in dkim.domain:
+        errors.append(
+            f"[dkim] domain: {dkim.domain!r} is not a domain name; write e.g. 'example.org'"
+        )
+    if not dkim.key_file:
+        errors.append("[dkim] key_file: missing; selector, domain and key_file go together")
 
 
 _CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")

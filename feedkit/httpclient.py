@@ -36,8 +36,9 @@ def send(
     headers: Mapping[str, str] | None = None,
     *,
     timeout: float = 10,
-) -> None:
-    """POST `body` (GET without one) to `url`; HttpFailure unless the answer is 2xx."""
+) -> int:
+    """POST `body` (GET without one) to `url`: the answer's status; HttpFailure unless it is
+    2xx."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise HttpFailure("not an http(s) URL")
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
@@ -46,6 +47,7 @@ def send(
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - checked
             response.read()
+            return int(response.status)
     except urllib.error.HTTPError as error:
         raise HttpFailure(f"HTTP {error.code} {error.reason}", error.code) from None
     except (urllib.error.URLError, OSError, ValueError) as error:

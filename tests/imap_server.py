@@ -94,7 +94,9 @@ class ImapServer:
 
     def _start(self) -> None:
         if not Path(DOVECOT).is_file():
-            raise UnavailableError("Dovecot is not installed ('make imap' installs dovecot-imapd)")
+            raise UnavailableError(
+                "Dovecot is not installed ('make system' installs dovecot-imapd)"
+            )
         self._write_files()
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],

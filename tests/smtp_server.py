@@ -59,9 +59,20 @@ class Handler:
 
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
+        self.pipelining = True  # set False before start() for a server that does not offer it
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.dropped = False
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's name for the hook
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Offer PIPELINING (RFC 2920) as real servers do: aiosmtpd reads pipelined commands
+        in order but does not say so itself."""
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -32,6 +32,7 @@ LAYERS = {
     "feedkit.scaffold": USE_CASES,
     "feedkit.alerts": USE_CASES,
     "feedkit.newsletter.bounces": USE_CASES,
+    "feedkit.doctor": USE_CASES,
     "feedkit.store": STORE,
     "feedkit.content": STEPS,
     "feedkit.feeds": STEPS,

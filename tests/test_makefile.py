@@ -1,5 +1,5 @@
-"""The Makefile's browser step never fails `make test`: a browser it cannot install means skipped
-browser tests, with the reason, not a failed target."""
+"""The Makefile's system step never fails `make test`: a program it cannot install means skipped
+tests, with the reason, not a failed target."""
 
 from __future__ import annotations
 
@@ -13,21 +13,26 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_a_failing_apt_does_not_fail_the_browser_step(tmp_path: Path) -> None:
-    """With Chromium missing and apt-get failing as it does when another process holds the dpkg
-    lock (exit 100), `make browser` still exits 0 and says the browser tests will be skipped."""
+def test_a_failing_apt_does_not_fail_the_system_step(tmp_path: Path) -> None:
+    """With programs missing and apt-get failing as it does when another process holds the dpkg
+    lock (exit 100), `make system` still exits 0 and names what will be skipped; a program that
+    is there is not asked for."""
     fake_apt = tmp_path / "apt-get"
     fake_apt.write_text(
         "#!/bin/sh\necho 'E: Could not get lock' >&2\nexit 100\n", encoding="utf-8"
     )
     fake_apt.chmod(0o755)
+    missing = f"chromium:{tmp_path / 'no-browser'} postfix:{tmp_path / 'no-postfix'}"
+    present = f"dnsmasq-base:{shutil.which('sh')}"
     command = [
         "make",
         "--no-print-directory",
-        "browser",
-        "CHROMIUM=no-such-browser",
+        "system",
+        f"SYSTEM_PACKAGES={missing} {present}",
         f"APT_GET={fake_apt}",
     ]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr
-    assert "browser tests will be skipped" in completed.stdout
+    assert "Could not install chromium postfix (apt failed)" in completed.stdout
+    assert "their tests will be skipped" in completed.stdout
+    assert "dnsmasq-base" not in completed.stdout

@@ -74,6 +74,10 @@ class FeedkitGroup(OneLineGroup):
             "feedkit.cli.bounces:bounces",
             "Read bounces and complaints; list those kept.",
         ),
+        "doctor": (
+            "feedkit.cli.doctor:doctor",
+            "Check what decides whether the digest reaches inboxes.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

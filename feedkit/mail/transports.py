@@ -6,11 +6,14 @@ the sender should do next (see the tree in feedkit.errors); nothing else sees th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import smtplib
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from feedkit.config import Config
 from feedkit.errors import (
@@ -74,6 +77,62 @@ class _TrackedSMTP(smtplib.SMTP):
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             self.message_sent = True
 
+    def send_one(self, sender: str, recipient: str, data: bytes, *, pipelining: bool) -> None:
+        """Send one message to one recipient, pipelined where the server offers it.
+
+        Raises what `sendmail` raises, so one translation serves both ways.
+        """
+        self.ehlo_or_helo_if_needed()
+        if not (pipelining and self.has_extn("pipelining")):
+            refused = self.sendmail(sender, [recipient], data)
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(refused)
+            return
+        self._send_pipelined(sender, recipient, data)
+
+    def _send_pipelined(self, sender: str, recipient: str, data: bytes) -> None:
+        """RFC 2920: MAIL, RCPT and DATA in one write, then the message once DATA says 354.
+
+        Every reply of the group is read before anything else is sent, so a refusal is known
+        before the message leaves; as without pipelining, only the last reply, after the whole
+        message went out, can be lost with the outcome unknown.
+        """
+        size = f" SIZE={len(data)}" if self.has_extn("size") else ""
+        self.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        mail, rcpt, start = self.getreply(), self.getreply(), self.getreply()
+        refused = mail[0] != 250 or rcpt[0] not in (250, 251)
+        if refused and start[0] == 354:  # a server that takes DATA even so: end it empty
+            self.send(b".\r\n")
+            self.getreply()
+        if mail[0] != 250:
+            self._reset_after(smtplib.SMTPSenderRefused(mail[0], mail[1], sender))
+        if rcpt[0] not in (250, 251):
+            self._reset_after(smtplib.SMTPRecipientsRefused({recipient: rcpt}))
+        if start[0] != 354:
+            self._reset_after(smtplib.SMTPDataError(*start))
+        self.send(_dot_stuffed(data))
+        code, reply = self.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
+
+    def _reset_after(self, error: smtplib.SMTPException) -> NoReturn:
+        """Leave the connection ready for the next message, as `sendmail` does, then raise."""
+        # The refusal is what the caller must hear; a dropped connection reconnects on next use.
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            self.rset()
+        raise error
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it: each leading dot doubled, ending in CRLF.CRLF."""
+    body = _LEADING_DOT.sub(b"..", data)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
 
 class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
     """The same, over implicit TLS."""
@@ -101,7 +160,9 @@ class SmtpTransport:
         connection = self.connection or self._connect()
         connection.message_sent = False
         try:
-            refused = connection.sendmail(sender, [message.recipient], message.data)
+            connection.send_one(
+                sender, message.recipient, message.data, pipelining=self.settings.pipelining
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _reply_error(code, reply) from exc
@@ -114,9 +175,22 @@ class SmtpTransport:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise self._lost(exc, sent=connection.message_sent) from exc
-        if refused:
-            code, reply = next(iter(refused.values()))
-            raise _reply_error(code, reply)
+
+    def probe(self) -> ServerOffer:
+        try:
+            with self._open() as connection:
+                connection.ehlo()
+                tls = "implicit" if self.settings.security == "tls" else "none"
+                if connection.has_extn("starttls"):
+                    tls = "offered"
+                    if self.settings.security == "starttls":
+                        connection.starttls(context=self.context)
+                        connection.ehlo()
+                        tls = "starttls"
+                auth = tuple(connection.esmtp_features.get("auth", "").upper().split())
+                return ServerOffer(tls, auth, connection.has_extn("pipelining"))
+        except (OSError, smtplib.SMTPException) as exc:
+            raise self._translate(exc) from exc
 
     def close(self) -> None:
         if self.connection is not None:
@@ -225,3 +299,18 @@ def open_transport(
             f"export {config.smtp.password_env}=... before sending",
         )
     return SmtpTransport(config, password, context)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOffer:
+    """What an SMTP server offers, as `feedkit doctor` reports it."""
+
+    tls: str  # "implicit", "starttls" (offered and used), "offered" (not used), or "none"
+    auth: tuple[str, ...]  # mechanisms offered once TLS is up
+    pipelining: bool
+
+
+def probe_server(config: Config, context: ssl.SSLContext | None = None) -> ServerOffer:
+    """What the configured server offers, learnt as a send would connect (TLS and its
+    certificate check included), without sending or logging in."""
+    return SmtpTransport(config, None, context).probe()

@@ -18,6 +18,7 @@ from feedkit.config import Config
 from feedkit.content.bodies import BodyRenderer
 from feedkit.errors import FeedkitError, SendStoppedError
 from feedkit.mail.message import LINK_PLACEHOLDER, PREFERENCES_PLACEHOLDER
+from feedkit.mail.signing import load_signer
 from feedkit.mail.transports import FileTransport, Transport, open_transport
 from feedkit.model import Site
 from feedkit.newsletter.archive import publish_digest_archive
@@ -218,11 +219,13 @@ def send_test(
 
 
 def check_ready(config: Config) -> None:
-    """What sending needs, checked without sending: the secret, the templates, the transport."""
+    """What sending needs, checked without sending: the secret, the templates, the transport and
+    the DKIM key."""
     secret_from_environment()
     check_templates(config)
     check_notice_templates(config)
     open_transport(config)
+    load_signer(config)
 
 
 def deliver(
@@ -257,6 +260,7 @@ def send(
     One sender at a time, whoever started it: a second is refused with LockedError.
     """
     tokens = Tokens(secret_from_environment())
+    load_signer(config)  # a key that cannot sign must stop the send before a digest is frozen
     run = _SendRun(config, tokens, transports, on_result, stop or threading.Event())
     reports: list[SendReport] = []
     with open_store(config) as store, locks.send_lock(store):

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from feedkit.config import VERP_FIELD, Config
 from feedkit.mail.message import Letter, MessageBuilder, OutgoingMessage, Recipient, ascii_host
+from feedkit.mail.signing import load_signer
 from feedkit.newsletter.model import FrozenDigest
 from feedkit.tokens import Purpose, Tokens
 
@@ -60,13 +61,15 @@ class DigestMessages:
         self.host = mail_host(config)
         self.sender = sender_address(config)
         self.builder = MessageBuilder(self._letter())
+        self.signer = load_signer(config)
 
     def build(self, address: str, *, test: bool = False) -> OutgoingMessage:
         message_id = self.test_message_id() if test else self.message_id(address)
         mailto = f"{self.config.digest.unsubscribe_mailto or self.sender}?subject=unsubscribe"
         link = unsubscribe_link(self.config, self.tokens, address)
         preferences = preferences_link(self.config, self.tokens, address)
-        return self.builder.build(Recipient(address, message_id, link, mailto, preferences))
+        message = self.builder.build(Recipient(address, message_id, link, mailto, preferences))
+        return self.signer.sign(message) if self.signer else message
 
     def message_id(self, address: str) -> str:
         """The same for every resend of this digest to this address.
