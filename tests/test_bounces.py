@@ -160,7 +160,7 @@ def test_a_message_not_understood_is_kept_aside_as_it_came(config: Config) -> No
     [(name, why)] = report.kept
     assert (config.kept_bounces_dir / name).read_bytes() == data
     assert why == "no delivery report, feedback report, bounce or auto-reply"
-    [(kept, path)] = list(bounces.kept_messages(config))
+    [(kept, path)] = list(history.kept_messages(config))
     assert (kept.reason, path) == (why, config.kept_bounces_dir / name)
 
 

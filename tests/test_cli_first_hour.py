@@ -87,6 +87,28 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
     assert completed.stdout.splitlines()[-1] == "[]"
 
 
+def test_digest_status_loads_nothing_a_send_needs(tmp_path: Path) -> None:
+    """`feedkit digest status` only reads: no renderer, mail builder, signer or parser loads."""
+    write_site(tmp_path, {})
+    probe = (
+        "import sys\nfrom feedkit.cli.main import main\ntry:\n"
+        "    main(['digest', 'status'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'jinja2', 'feedgen', 'yaml', 'email_validator', 'markdown_it', 'nh3',\n"
+        "         'css_inline', 'dkim', 'dns', 'rich'}\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & heavy))\n"
+    )
+    env = {**os.environ, "FEEDKIT_SECRET": "status-test-secret-long"}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert completed.stdout.splitlines()[-1] == "[]"
+
+
 def test_lazy_command_summaries_match_the_commands() -> None:
     """The summaries `--help` shows without importing a command are that command's own."""
     from feedkit.cli.main import FeedkitGroup, main  # noqa: PLC0415

@@ -124,9 +124,9 @@ def _print_report(report: IngestReport) -> None:
 @click.pass_context
 def kept(ctx: click.Context) -> None:
     """List the messages kept aside, not understood or traced to nobody, with why."""
-    from feedkit.newsletter import bounces as use_cases  # noqa: PLC0415
+    from feedkit.newsletter import history  # noqa: PLC0415
 
-    found = list(use_cases.kept_messages(config_from(ctx)))
+    found = list(history.kept_messages(config_from(ctx)))
     for message, path in found:
         click.echo(f"{message.received_at}\t{shown(path)}\t{message.reason}")
     click.echo(f"{plural(len(found), 'message')} kept aside", err=True)

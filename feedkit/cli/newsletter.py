@@ -16,8 +16,8 @@ from feedkit.words import plural
 
 if TYPE_CHECKING:
     from feedkit.config import Config
-    from feedkit.newsletter.bounces import Overview
     from feedkit.newsletter.campaigns import SendPlan
+    from feedkit.newsletter.history import Overview
     from feedkit.newsletter.model import DigestStatus
     from feedkit.newsletter.subscriptions import ImportReport
 
@@ -113,7 +113,7 @@ def resume(ctx: click.Context) -> None:
 def digest_status(ctx: click.Context, limit: int) -> None:
     """The recent digests: sent, pending and failed per digest, with the failures' reasons, and
     the bounces and complaints that came back."""
-    from feedkit.newsletter import bounces, history  # noqa: PLC0415 - not campaigns: quick
+    from feedkit.newsletter import history  # noqa: PLC0415 - not campaigns: quick
 
     config = config_from(ctx)
     statuses = history.status(config, limit)
@@ -127,7 +127,7 @@ def digest_status(ctx: click.Context, limit: int) -> None:
             click.echo(_run_line(run_id, digests))
         for item in digests:
             _print_digest_status(item)
-    _print_bounce_overview(bounces.overview(config))
+    _print_bounce_overview(history.overview(config))
 
 
 def _run_line(run_id: int, digests: list[DigestStatus]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,6 @@ from feedkit.newsletter.model import (
     BounceEvent,
     BounceKind,
     FoundBy,
-    KeptMessage,
     SubscriberStatus,
     Suppression,
 )
@@ -318,27 +316,3 @@ def unsuppress(config: Config, address: str) -> Lifted:
         if not records.lift(store, held):
             raise SubscriberError(f"{found.address} changed meanwhile", "run the command again")
     return Lifted(found.address, status, held.since, held.before, events)
-
-
-@dataclass(frozen=True, slots=True)
-class Overview:
-    """What returned mail adds to the status: what was traced to no digest, and what is kept."""
-
-    untraced: dict[BounceKind, int]
-    kept: int
-    kept_dir: Path
-
-
-def overview(config: Config) -> Overview:
-    with open_store(config, readonly=True) as store:
-        untraced = records.untraced_counts(store)
-        kept = len(records.kept_messages(store))
-    return Overview(untraced, kept, config.kept_bounces_dir)
-
-
-def kept_messages(config: Config) -> Iterator[tuple[KeptMessage, Path]]:
-    """Every message kept aside, oldest first, with where its file is."""
-    with open_store(config, readonly=True) as store:
-        kept = records.kept_messages(store)
-    for message in kept:
-        yield message, config.kept_bounces_dir / message.file_name

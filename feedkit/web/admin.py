@@ -18,7 +18,7 @@ from feedkit import schedule
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
 from feedkit.mail.transports import open_transport
-from feedkit.newsletter import bounces, campaigns, history, subscriptions
+from feedkit.newsletter import campaigns, history, subscriptions
 from feedkit.newsletter.model import COMPLAINT_RATE_LINE
 from feedkit.privacy import address_tag
 from feedkit.tokens import Purpose, Tokens
@@ -134,7 +134,7 @@ class Editors:
     async def status(self, _request: Request) -> Response:
         """How recent digests went, and what came back from them."""
         statuses = await run_in_threadpool(history.status, self.config, 10)
-        returned = await run_in_threadpool(bounces.overview, self.config)
+        returned = await run_in_threadpool(history.overview, self.config)
         return self.pages.render(
             "status.html.j2",
             statuses=statuses,
