@@ -14,7 +14,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from feedkit.config import Config, cron_error
+from feedkit.config import Config
+from feedkit.config_checks import cron_error
 from feedkit.errors import ConfigError
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

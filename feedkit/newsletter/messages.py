@@ -9,7 +9,8 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from feedkit.config import VERP_FIELD, Config
+from feedkit.config import Config
+from feedkit.config_checks import VERP_FIELD
 from feedkit.mail.message import Letter, MessageBuilder, OutgoingMessage, Recipient, ascii_host
 from feedkit.mail.signing import load_signer
 from feedkit.newsletter.model import FrozenDigest
