@@ -34,7 +34,8 @@ from aiosmtpd.controller import Controller
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECRET = "benchmark-secret-not-for-production"  # noqa: S105 - a throwaway value for a local benchmark
+# A throwaway value for a benchmark on this machine.
+SECRET = "benchmark-secret-not-for-production"  # noqa: S105
 REVIEWS = 200
 ITEMS = 25  # reviews per digest: a digest of roughly 50 KB
 POSTFIX = Path("/usr/sbin/postfix")

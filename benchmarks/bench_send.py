@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECRET = "benchmark-secret-not-for-production"  # noqa: S105 - a throwaway value for a local benchmark
+# A throwaway value for a benchmark on this machine.
+SECRET = "benchmark-secret-not-for-production"  # noqa: S105
 GNU_TIME = Path("/usr/bin/time")
 REVIEWS = 200
 ITEMS = 25  # reviews per digest: makes a digest of roughly 50 KB

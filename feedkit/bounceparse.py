@@ -273,7 +273,11 @@ class _HtmlText(HTMLParser):
         self.pieces: list[str] = []
         self.hidden = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
+    def handle_starttag(
+        self,
+        tag: str,
+        attrs: list[tuple[str, str | None]],  # noqa: ARG002
+    ) -> None:
         self.hidden += tag in self._HIDDEN
         if tag in self._BLOCKS:
             self.pieces.append("\n")

@@ -87,7 +87,8 @@ class SmtpSettings:
     port: int = 587
     security: str = "starttls"
     username: str = ""
-    password_env: str = "FEEDKIT_SMTP_PASSWORD"  # noqa: S105 - the name of a variable, not a password
+    # The name of the environment variable that holds the password, never the password itself.
+    password_env: str = "FEEDKIT_SMTP_PASSWORD"  # noqa: S105
     connections: int = 1
     rate_limit: int = 0
     max_attempts: int = 5

@@ -73,7 +73,8 @@ def build(config: Config, now: datetime | None = None, strict: bool = False) -> 
         if remembered is not None:
             _refuse_if_strict(strict, remembered.problems)
             return replace(remembered, notes=notes)
-        from feedkit import publishing  # noqa: PLC0415 - a build that changes nothing never needs it
+        # Imported here: a build that changes nothing never needs it.
+        from feedkit import publishing  # noqa: PLC0415
 
         result = publishing.load(config, store, now, scan.stamps)
         _refuse_if_strict(strict, result.problems)

@@ -70,7 +70,8 @@ def test_every_error_is_listed_at_once(tmp_path: Path) -> None:
         '[feeds]\nformats = ["rss", "atum"]\n'
     )
     assert config_error(tmp_path, text).splitlines() == [
-        "config.toml: [site] base_url: 'reelnotes' is not an absolute http(s) URL; write e.g. https://example.org/",
+        "config.toml: [site] base_url: 'reelnotes' is not an absolute http(s) URL;"
+        " write e.g. https://example.org/",
         "config.toml: [content] permalink: '/r/{title}/' must start with '/' and contain {slug}",
         "config.toml: [feeds] formats: unknown format 'atum'; did you mean 'atom'?",
     ]

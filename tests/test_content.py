@@ -1222,7 +1222,8 @@ def test_every_yaml_reader_refuses_aliases_however_written(text: str) -> None:
     with pytest.raises(RefusedYamlError, match=r"uses YAML anchors and aliases"):
         load_yaml(text)
     with pytest.raises(RefusedYamlError, match=r"uses YAML anchors and aliases"):
-        yaml.load(text, Loader=fallback_loader())  # noqa: S506 - the loader under test is a safe one
+        # The loader under test is a safe one.
+        yaml.load(text, Loader=fallback_loader())  # noqa: S506
 
 
 def test_an_anchor_without_an_alias_is_harmless(make_site: SiteMaker) -> None:

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from starlette.testclient import TestClient
@@ -25,6 +26,7 @@ from tests.test_newsletter import REVIEWS
 
 SECRET = "reads-test-secret-long-enough"  # noqa: S105 - a test value
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
+Result = TypeVar("Result")
 
 
 @pytest.fixture
@@ -38,10 +40,10 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     return site
 
 
-def finishes(work: Callable[[], object], seconds: float = 10) -> object:
+def finishes(work: Callable[[], Result], seconds: float = 10) -> Result:
     """Run `work` in a thread; fail if it is still waiting after `seconds` (a write would wait
     for the lock for 30)."""
-    result: list[object] = []
+    result: list[Result] = []
     thread = threading.Thread(target=lambda: result.append(work()), daemon=True)
     thread.start()
     thread.join(seconds)
@@ -66,7 +68,7 @@ def test_reads_go_on_while_a_send_holds_the_write_lock(config: Config, tmp_path:
         finishes(lambda: campaigns.send_test(config, "editor@example.org", outbox))
         assert finishes(lambda: history.status(config)) == []
         assert finishes(lambda: history.pending_count(config)) == 0
-        assert len(finishes(lambda: subscriptions.list_subscribers(config))) == 2  # type: ignore[arg-type]
+        assert len(finishes(lambda: subscriptions.list_subscribers(config))) == 2
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -89,7 +91,7 @@ def test_the_editors_page_opens_while_a_send_holds_the_write_lock(config: Config
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-    assert [page.status_code for page in (dashboard, status)] == [200, 200]  # type: ignore[attr-defined]
+    assert [page.status_code for page in (dashboard, status)] == [200, 200]
 
 
 def test_a_preview_of_many_new_files_writes_no_cache_batch(

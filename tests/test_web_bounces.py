@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -68,8 +69,9 @@ def send_and_return(config: Config) -> None:
         bounces.ingest(config, OneMessage(data), NOW)
 
 
-def texts(page: object, path: str) -> list[str]:
-    return [" ".join(node.text_content().split()) for node in page.xpath(path)]  # type: ignore[attr-defined]
+def texts(page: Any, path: str) -> list[str]:
+    """The text of each node at `path`, its white space collapsed."""
+    return [" ".join(node.text_content().split()) for node in page.xpath(path)]
 
 
 def test_status_page_shows_bounces_complaints_and_the_rate(

@@ -109,7 +109,9 @@ class FeedkitGroup(OneLineGroup):
             ctx.exit(error.exit_code)
 
     # click types main() with overloads on standalone_mode; this one always exits itself.
-    def main(self, args: Sequence[str] | None = None, **extra: Any) -> Any:  # type: ignore[override]
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, **extra: Any
+    ) -> Any:
         """Click's own error display is several lines of usage; feedkit's is one line."""
         extra.pop("standalone_mode", None)
         extra.setdefault("prog_name", "feedkit")  # also under `python -m feedkit.cli`

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ from tests.test_operations import subscribe
 READERS = [f"reader{n}@example.org" for n in range(3)]
 
 
-def health(port: int) -> tuple[int, dict[str, object]]:
+def health(port: int) -> tuple[int, dict[str, Any]]:
     """/healthz's status and body; (0, {}) while nothing answers yet."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -91,7 +92,7 @@ def test_a_digest_server_that_is_down_gives_503_one_alert_and_one_recovery(
         wait_for(lambda: len(alert_sink.handler.received) == 1, 60)
         status, body = health(web_port)
         assert status == 503
-        assert any(str(problem).startswith("digest failed ") for problem in body["problems"])  # type: ignore[attr-defined]
+        assert any(str(problem).startswith("digest failed ") for problem in body["problems"])
         assert hooks.on("/ping") == []
         digest_server.start()
         wait_for(lambda: len(alert_sink.handler.received) == 2, 60)
