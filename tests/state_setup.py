@@ -38,7 +38,8 @@ def freeze(config: Config, created: datetime, secret: str) -> DigestMessages:
                 "VALUES (?, ?, 'Test Reviews', '<p>Two films.</p>', 'Two films.', '', ?)",
                 (moment, moment, secrets.token_hex(4)),
             )
-            digest_id = int(cursor.lastrowid or 0)
+            assert cursor.lastrowid is not None, "the digest row was not written"
+            digest_id = cursor.lastrowid
             db.execute(
                 "INSERT INTO deliveries (digest_id, email_key, address, status, updated_at) "
                 "SELECT ?, email_key, address, 'pending', ? FROM subscribers "
