@@ -274,14 +274,18 @@ def check_message(data: bytes) -> list[Check]:
     return [sized, _alt_check(tags_found.images_without_alt), _link_check(tags_found.relative)]
 
 
+def _first_three(items: list[str]) -> str:
+    """Enough of a long list to find the place, and a mark that there is more."""
+    return ", ".join(items[:3]) + (", …" if len(items) > 3 else "")
+
+
 def _alt_check(images: list[str]) -> Check:
     if not images:
         return Check("images", Status.OK, "every image has alt text")
-    shown = ", ".join(images[:3]) + (", …" if len(images) > 3 else "")
     return Check(
         "images",
         Status.FAIL,
-        f"{len(images)} without alt: {shown}",
+        f"{len(images)} without alt: {_first_three(images)}",
         'give each image alt text (alt="" for decoration) in the review or the template',
     )
 
@@ -289,10 +293,9 @@ def _alt_check(images: list[str]) -> Check:
 def _link_check(relative: list[str]) -> Check:
     if not relative:
         return Check("links", Status.OK, "every link and image address is absolute")
-    shown = ", ".join(relative[:3]) + (", …" if len(relative) > 3 else "")
     return Check(
         "links",
         Status.FAIL,
-        f"{len(relative)} not absolute: {shown}",
+        f"{len(relative)} not absolute: {_first_three(relative)}",
         "mail needs full https:// addresses: check [site] base_url and the template",
     )
