@@ -158,3 +158,58 @@ def test_a_new_sites_first_digest_holds_the_sample_review(tmp_path: Path) -> Non
     html = (site / ".feedkit" / "preview" / "digest.html").read_text(encoding="utf-8")
     assert "Welcome to feedkit" in html
     assert "Brief Encounter" not in html  # a draft
+
+
+OLD_REVIEWS = {
+    "a.md": "---\ntitle: Alphaville DVD\ndate: 2020-03-01\n---\nFirst.\n",
+    "b.md": "---\ntitle: Brazil Blu-ray\ndate: 2020-04-01\n---\nSecond.\n",
+}
+SENDER = '[digest]\nfrom_address = "digest@reviews.example.org"\n'
+NOTHING_NEW = "no review published in the last 7 days (lookback_days)"
+
+
+def test_with_nothing_new_the_preview_names_the_window_and_shows_the_latest(
+    tmp_path: Path,
+) -> None:
+    """Reviews older than lookback_days: the preview says which window held nothing, then
+    shows the latest reviews instead of writing nothing."""
+    write_site(tmp_path, OLD_REVIEWS, SENDER)
+    shown = feedkit(tmp_path, "digest", "preview")
+    assert shown.returncode == 0, shown.stderr
+    first = shown.stdout.splitlines()[0]
+    assert first == f"Nothing new ({NOTHING_NEW}): the preview shows the latest 2 reviews."
+    html = (tmp_path / ".feedkit" / "preview" / "digest.html").read_text(encoding="utf-8")
+    assert "Alphaville DVD" in html
+    assert "Brazil Blu-ray" in html
+
+
+def test_with_nothing_new_a_test_send_sends_the_latest_and_names_its_file(
+    tmp_path: Path,
+) -> None:
+    """`send --test` with the file transport says what it sent and which .eml holds it."""
+    write_site(tmp_path, OLD_REVIEWS, SENDER)
+    sent = feedkit(tmp_path, "digest", "send", "--test", "editor@example.org")
+    assert sent.returncode == 0, sent.stderr
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    assert sent.stdout.splitlines() == [
+        f"Wrote a test of the latest 2 reviews ({NOTHING_NEW}) for editor@example.org"
+        f" to outbox/{eml.name}.",
+        "Nothing was recorded.",
+    ]
+    assert "Alphaville DVD" in eml.read_text(encoding="utf-8")
+
+
+def test_a_preview_with_nothing_to_show_removes_the_one_before(tmp_path: Path) -> None:
+    """Once no review is published any more, an earlier preview is removed, not left to
+    mislead."""
+    write_site(tmp_path, OLD_REVIEWS, SENDER)
+    assert feedkit(tmp_path, "digest", "preview").returncode == 0
+    folder = tmp_path / ".feedkit" / "preview"
+    assert sorted(path.name for path in folder.iterdir()) == ["digest.html", "digest.txt"]
+    for review in (tmp_path / "content").glob("*.md"):
+        review.unlink()
+    shown = feedkit(tmp_path, "digest", "preview")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "No review is published yet: no preview written.\n"
+    assert not (folder / "digest.html").exists()
+    assert not (folder / "digest.txt").exists()
