@@ -478,11 +478,14 @@ def test_late_public_and_overflowing_reviews_go_in_the_next_digest(
 
 
 def test_preview_writes_html_and_text(site_maker: Callable[..., Config]) -> None:
-    """The preview is the digest as it would go out now, with a sample unsubscribe link."""
+    """The preview is the digest as it would go out now, with a sample unsubscribe link and
+    the link to its copy on the site."""
     config = site_maker()
     written = campaigns.preview(config)
     assert written.reviews == 2
-    assert "Vertigo Blu-ray" in written.html_path.read_text(encoding="utf-8")
+    html = written.html_path.read_text(encoding="utf-8")
+    assert "Vertigo Blu-ray" in html
+    assert "View in your browser" in html
     link = unsubscribe_link(config, Tokens(SECRET.encode()), campaigns.PREVIEW_RECIPIENT)
     assert link in written.text_path.read_text(encoding="utf-8")
     assert history.status(config) == []  # a preview records no digest
