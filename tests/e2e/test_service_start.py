@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedkit.config import Config, load_config
+from feedkit.newsletter import history
 from feedkit.operations import FIRST_START_KEY
 from feedkit.store.db import Store
 from tests.conftest import import_rows, write_site
+from tests.smtp_server import free_port
 
 SECRET = "service-start-secret-long-enough"  # noqa: S105 - a test value
 
@@ -24,8 +26,9 @@ def review(title: str) -> str:
     return f"---\ntitle: {title}\ndate: {date}\n---\nAbout {title}.\n"
 
 
-def site(root: Path, schedule: str) -> Config:
-    extra = f'[digest]\nfrom_address = "digest@reviews.example.org"\n[schedule]\n{schedule}'
+def site(root: Path, schedule: str, digest: str = "") -> Config:
+    sender = 'from_address = "digest@reviews.example.org"\n'
+    extra = f"[digest]\n{sender}{digest}[schedule]\n{schedule}"
     config = load_config(write_site(root, {"a.md": review("Alphaville")}, extra))
     import_rows(config, [["ann@example.org"], ["bob@example.org"]])
     return config
@@ -66,6 +69,23 @@ def test_once_sends_only_when_the_digest_is_due(tmp_path: Path) -> None:
     assert mails(config) == 2
     assert run(tmp_path, "--once").returncode == 0
     assert mails(config) == 2
+
+
+def test_a_job_that_failed_under_once_makes_the_exit_non_zero(tmp_path: Path) -> None:
+    """A due digest whose SMTP server does not answer: `run --once` says the digest failed, in
+    one line after the log, exits non-zero, and leaves every delivery pending."""
+    closed_port = free_port()  # nothing listens here
+    schedule = (
+        'digest = "* * * * * *"\ncatch_up = false\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {closed_port}\nsecurity = "none"\n'
+    )
+    config = site(tmp_path, schedule, digest='transport = "smtp"\n')
+    with Store(config.database_path) as store:  # the service first ran a day ago: it is due
+        store.set_meta(FIRST_START_KEY, (datetime.now(UTC) - timedelta(days=1)).isoformat())
+    result = run(tmp_path, "--once")
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1] == "error: digest failed (see the log above)"
+    assert history.pending_count(config) == 2
 
 
 def test_a_missing_secret_stops_run_before_it_starts(tmp_path: Path) -> None:
