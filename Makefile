@@ -31,12 +31,13 @@ run: $(STAMP)
 
 # Some tests run Debian's own programs: Chromium (the browser tests), Dovecot (IMAP), dnsmasq (a
 # DNS server on loopback), Postfix (the relay example; installed unconfigured, so it starts no mail
-# service) and SpamAssassin. The missing ones are installed in one apt run where we may (CI runs as
+# service), SpamAssassin and newsboat (a second feed reader). The missing ones are installed in one apt run where we may (CI runs as
 # root), waiting a while for another apt process's lock; what still cannot be installed never fails
 # the target: its tests are skipped, saying why.
 APT_WAIT := -o DPkg::Lock::Timeout=120
 SYSTEM_PACKAGES := chromium:$(CHROMIUM) dovecot-imapd:/usr/sbin/dovecot \
-  dnsmasq-base:/usr/sbin/dnsmasq postfix:/usr/sbin/postfix spamassassin:/usr/bin/spamassassin
+  dnsmasq-base:/usr/sbin/dnsmasq postfix:/usr/sbin/postfix spamassassin:/usr/bin/spamassassin \
+  newsboat:/usr/bin/newsboat
 system:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v "$${pair#*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
