@@ -3,17 +3,14 @@ error."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from feedkit.cli.main import main
-from tests.conftest import write_site
+from tests.conftest import invoke, write_site
 
 GOOD = {
     "a.md": "---\ntitle: A\ndate: 2025-01-01\n---\nFirst.\n",
@@ -26,20 +23,10 @@ NO_FRONT_MATTER = (
 )
 
 
-def run(root: Path, *args: str) -> Result:
-    """Run the CLI in-process from the site's folder, as an editor would from a shell."""
-    previous = Path.cwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(main, list(args))
-    finally:
-        os.chdir(previous)
-
-
 def test_build_prints_one_summary_line(tmp_path: Path) -> None:
     """A clean build prints exactly one line saying what it did."""
     write_site(tmp_path, GOOD)
-    result = run(tmp_path, "build")
+    result = invoke(tmp_path, "build")
     assert result.exit_code == 0
     assert result.stdout == (
         "Built: 2 reviews published, 0 drafts, 0 scheduled, 0 files skipped with problems; "
@@ -50,7 +37,7 @@ def test_build_prints_one_summary_line(tmp_path: Path) -> None:
 def test_build_reports_broken_file_and_goes_on(tmp_path: Path) -> None:
     """A broken file is one line on stderr; the other reviews are still published."""
     write_site(tmp_path, BROKEN, "[feeds]\ncategory_feeds = false\nstylesheet = false\n")
-    result = run(tmp_path, "build")
+    result = invoke(tmp_path, "build")
     assert result.exit_code == 0
     assert result.stderr == NO_FRONT_MATTER + "\n"
     assert result.stdout.startswith(
@@ -62,7 +49,7 @@ def test_build_reports_broken_file_and_goes_on(tmp_path: Path) -> None:
 def test_strict_build_fails_and_writes_nothing(tmp_path: Path) -> None:
     """--strict turns any problem into exit 3 with the problems listed, and no output."""
     write_site(tmp_path, BROKEN)
-    result = run(tmp_path, "build", "--strict")
+    result = invoke(tmp_path, "build", "--strict")
     assert result.exit_code == 3
     assert result.stderr == (
         "error: 1 problem in the content, nothing written:\n"
@@ -76,7 +63,7 @@ def test_strict_build_fails_and_writes_nothing(tmp_path: Path) -> None:
 def test_check_passes_on_good_content(tmp_path: Path) -> None:
     """check validates everything and says so, writing nothing."""
     write_site(tmp_path, GOOD)
-    result = run(tmp_path, "check")
+    result = invoke(tmp_path, "check")
     assert result.exit_code == 0
     assert (
         result.stdout
@@ -88,7 +75,7 @@ def test_check_passes_on_good_content(tmp_path: Path) -> None:
 def test_check_fails_on_any_problem(tmp_path: Path) -> None:
     """check exits 3 when any file has a problem, after naming it."""
     write_site(tmp_path, BROKEN)
-    result = run(tmp_path, "check")
+    result = invoke(tmp_path, "check")
     assert result.exit_code == 3
     assert result.stderr == (
         f"{NO_FRONT_MATTER}\nerror: 1 problem found (2 published, 0 drafts, 0 scheduled); fix the "
@@ -99,7 +86,7 @@ def test_check_fails_on_any_problem(tmp_path: Path) -> None:
 def test_config_error_is_one_line_with_exit_2(tmp_path: Path) -> None:
     """A bad config key names the file and key; exit code 2."""
     write_site(tmp_path, GOOD, "[feeds]\nlimt = 3\n")
-    result = run(tmp_path, "build")
+    result = invoke(tmp_path, "build")
     assert result.exit_code == 2
     assert (
         result.stderr == "error: config.toml: [feeds] limt: unknown key; did you mean 'limit'?\n"
@@ -108,7 +95,7 @@ def test_config_error_is_one_line_with_exit_2(tmp_path: Path) -> None:
 
 def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
     """Running outside a site points at init and --config."""
-    result = run(tmp_path, "build")
+    result = invoke(tmp_path, "build")
     assert result.exit_code == 2
     assert result.stderr == (
         f"error: no config.toml in {tmp_path} or any folder above it; "
@@ -119,7 +106,7 @@ def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
 def test_unwritable_output_is_exit_4(tmp_path: Path) -> None:
     """An output folder that cannot be created is named, with exit code 4."""
     write_site(tmp_path, GOOD, '[feeds]\noutput_dir = "config.toml/public"\n')
-    result = run(tmp_path, "build")
+    result = invoke(tmp_path, "build")
     assert result.exit_code == 4
     assert result.stderr.startswith(
         f"error: {tmp_path.resolve() / 'config.toml' / 'public'}: cannot write here ("
@@ -134,7 +121,7 @@ def test_damaged_state_database_is_exit_5(tmp_path: Path) -> None:
     write_site(tmp_path, GOOD)
     (tmp_path / ".feedkit").mkdir()
     (tmp_path / ".feedkit" / "state.db").write_bytes(b"this is not a database" * 100)
-    result = run(tmp_path, "build")
+    result = invoke(tmp_path, "build")
     assert result.exit_code == 5
     assert result.stderr.startswith(
         f"error: {tmp_path.resolve() / '.feedkit' / 'state.db'}: cannot open"
@@ -145,7 +132,7 @@ def test_damaged_state_database_is_exit_5(tmp_path: Path) -> None:
 def test_new_creates_a_draft_that_loads(tmp_path: Path) -> None:
     """`feedkit new` writes a draft review with the title, a slug and a zoned date."""
     write_site(tmp_path, GOOD)
-    result = run(tmp_path, "new", 'Ran: "Kurosawa" & Lear')
+    result = invoke(tmp_path, "new", 'Ran: "Kurosawa" & Lear')
     assert result.exit_code == 0
     path = tmp_path / "content" / "ran-kurosawa-lear.md"
     assert result.stdout == (
@@ -156,7 +143,7 @@ def test_new_creates_a_draft_that_loads(tmp_path: Path) -> None:
     assert front_matter["draft"] is True
     assert front_matter["date"].endswith(("+00:00", "+01:00"))  # Europe/London, with its offset
     assert (
-        run(tmp_path, "check").stdout
+        invoke(tmp_path, "check").stdout
         == "OK: config.toml is valid; 2 published, 1 draft, 0 scheduled, no problems\n"
     )
 
@@ -164,8 +151,8 @@ def test_new_creates_a_draft_that_loads(tmp_path: Path) -> None:
 def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
     """A second `new` with the same title is refused and the file is kept."""
     write_site(tmp_path, GOOD)
-    run(tmp_path, "new", "Vertigo")
-    result = run(tmp_path, "new", "Vertigo")
+    invoke(tmp_path, "new", "Vertigo")
+    result = invoke(tmp_path, "new", "Vertigo")
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: {tmp_path.resolve() / 'content' / 'vertigo.md'}: already exists; choose another "
@@ -175,7 +162,7 @@ def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
 
 def test_init_makes_a_site_that_builds(tmp_path: Path) -> None:
     """`feedkit init DIR` scaffolds config, templates and a sample review that builds cleanly."""
-    result = run(tmp_path, "init", "mysite")
+    result = invoke(tmp_path, "init", "mysite")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "Created a feedkit site in mysite (8 files)."
     site = tmp_path / "mysite"
@@ -189,7 +176,7 @@ def test_init_makes_a_site_that_builds(tmp_path: Path) -> None:
         "templates/digest.txt.j2",
         "templates/feed.xsl",
     ]
-    built = run(site, "build", "--strict")
+    built = invoke(site, "build", "--strict")
     assert built.exit_code == 0, built.output
     assert built.stdout.startswith("Built: 1 review published")
 
@@ -197,7 +184,7 @@ def test_init_makes_a_site_that_builds(tmp_path: Path) -> None:
 def test_init_refuses_an_existing_site(tmp_path: Path) -> None:
     """init never overwrites a site."""
     write_site(tmp_path, GOOD)
-    result = run(tmp_path, "init", ".")
+    result = invoke(tmp_path, "init", ".")
     assert result.exit_code == 1
     assert (
         result.stderr == "error: config.toml: already exists; "
@@ -208,7 +195,7 @@ def test_init_refuses_an_existing_site(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [[], ["build"], ["check"], ["new"], ["init"]])
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     """--help works on every command and describes it."""
-    result = run(tmp_path, *command, "--help")
+    result = invoke(tmp_path, *command, "--help")
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: ")
 

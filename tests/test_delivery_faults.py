@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,10 +28,10 @@ from feedkit.newsletter.model import DigestContent, FrozenDigest
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from feedkit.tokens import Tokens
-from tests.conftest import import_rows, write_site
+from tests.conftest import SECRET, import_rows, write_site
 from tests.smtp_server import Faults, SmtpServer, free_port
 
-SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
+pytestmark = pytest.mark.usefixtures("feedkit_secret")
 ENV = {**os.environ, "FEEDKIT_SECRET": SECRET}
 
 
@@ -56,25 +56,6 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, cwd=root, env=ENV, capture_output=True, text=True, timeout=120, check=False
     )
-
-
-@pytest.fixture(autouse=True)
-def secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-
-
-@pytest.fixture
-def server_with() -> Iterator[Callable[..., SmtpServer]]:
-    started: list[SmtpServer] = []
-
-    def start(faults: Faults | None = None, **kwargs: object) -> SmtpServer:
-        running = SmtpServer(faults, **kwargs).start()
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 def make_site(

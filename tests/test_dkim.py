@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dkim
@@ -26,22 +25,12 @@ from feedkit.config import Config, load_config
 from feedkit.errors import ConfigError
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns, history
-from tests.conftest import import_rows, write_site
+from tests.conftest import SECRET, import_rows, write_site, yesterdays_review
 from tests.smtp_server import SmtpServer
 
-SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
+pytestmark = pytest.mark.usefixtures("feedkit_secret")
 SELECTOR, DOMAIN = "feedkit2025", "reviews.example.org"
 DKIM_SECTION = f'[dkim]\nselector = "{SELECTOR}"\ndomain = "{DOMAIN}"\nkey_file = "dkim.pem"\n'
-
-
-def review(title: str) -> str:
-    date = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    return f"---\ntitle: {title}\ndate: {date}\nsummary: A standfirst.\n---\nBody.\n"
-
-
-@pytest.fixture(autouse=True)
-def secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +79,7 @@ def signed_site(root: Path, server: SmtpServer, key: rsa.RSAPrivateKey) -> Confi
         f'[digest]\nfrom_address = "digest@{DOMAIN}"\ntransport = "smtp"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n' + DKIM_SECTION
     )
-    return load_config(write_site(root, {"a.md": review("Vertigo")}, settings))
+    return load_config(write_site(root, {"a.md": yesterdays_review("Vertigo")}, settings))
 
 
 def send_to(config: Config, count: int) -> None:

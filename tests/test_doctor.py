@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -38,20 +38,16 @@ from feedkit.mail.checks import (
 from feedkit.mail.signing import load_signer
 from feedkit.mail.transports import ServerOffer, probe_server
 from feedkit.newsletter import subscriptions
-from tests.conftest import import_rows, write_site
+from tests.conftest import SECRET, import_rows, write_site
+from tests.processes import serving
 from tests.smtp_server import PASSWORD, USER, SmtpServer, authenticate, free_port
 
-SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
+pytestmark = pytest.mark.usefixtures("feedkit_secret")
 ROOT = Path(__file__).parent.parent
 DNSMASQ = shutil.which("dnsmasq", path="/usr/sbin:/usr/bin:/sbin")
 SPAMASSASSIN = shutil.which("spamassassin")
 EXAMPLE = "reelnotes.example.org"  # the example site's From domain
 GOOD, BROKEN = "good-reviews.example", "broken-reviews.example"  # RFC 2606 names
-
-
-@pytest.fixture(autouse=True)
-def secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -234,25 +230,10 @@ def test_an_unanswering_nameserver_is_one_failed_line(
 # -- the one-click unsubscribe --------------------------------------------------------------------
 
 
-@contextmanager
-def serving(root: Path, port: int) -> Iterator[None]:
+def serving_site(root: Path, port: int) -> AbstractContextManager[str]:
     """`feedkit serve` for the site in `root`, until the block ends."""
     env = {**os.environ, "FEEDKIT_SECRET": SECRET}
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "feedkit serve did not start"
-                time.sleep(0.05)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    return serving(root, port, env, stdout=None)
 
 
 @pytest.fixture
@@ -262,7 +243,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Config, int]]:
     settings = f'[digest]\nunsubscribe_url = "http://127.0.0.1:{port}/unsubscribe"\n'
     config = load_config(write_site(tmp_path, {}, settings))
     import_rows(config, [["reader@example.org"]])
-    with serving(tmp_path, port):
+    with serving_site(tmp_path, port):
         yield config, port
 
 
@@ -453,7 +434,7 @@ def test_the_example_site_passes_every_check(tmp_path: Path, nameserver: str) ->
     config_file.write_text(
         config_file.read_text(encoding="utf-8").replace("[digest]", unsubscribe, 1), "utf-8"
     )
-    with serving(tmp_path, port):
+    with serving_site(tmp_path, port):
         result = run_doctor_cli(tmp_path, nameserver)
     assert result.returncode == 0, result.stdout + result.stderr
     names = [line.split(":")[0] for line in result.stdout.splitlines()]

@@ -4,8 +4,7 @@ offers it, and every refusal still lands on the right message, against the real 
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,37 +15,11 @@ from feedkit.errors import PermanentDeliveryError, TransientDeliveryError
 from feedkit.mail.message import OutgoingMessage
 from feedkit.mail.transports import SmtpTransport, open_transport
 from feedkit.newsletter import campaigns
-from tests.conftest import import_rows, write_site
+from tests.conftest import import_rows, write_site, yesterdays_review
 from tests.smtp_server import Faults, SmtpServer
 
-SECRET = "a-test-secret-that-is-long-enough"  # noqa: S105 - a test value
+pytestmark = pytest.mark.usefixtures("feedkit_secret")
 SENDER = "digest@reviews.example.org"
-
-
-def review(title: str) -> str:
-    date = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    return f"---\ntitle: {title}\ndate: {date}\nsummary: A standfirst.\n---\nBody.\n"
-
-
-@pytest.fixture(autouse=True)
-def secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-
-
-@pytest.fixture
-def server_with() -> Iterator[Callable[..., SmtpServer]]:
-    started: list[SmtpServer] = []
-
-    def start(faults: Faults | None = None, *, pipelining: bool = True) -> SmtpServer:
-        running = SmtpServer(faults)
-        running.handler.pipelining = pipelining
-        running.start()
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 def site(root: Path, server: SmtpServer, smtp_extra: str = "") -> Config:
@@ -54,7 +27,7 @@ def site(root: Path, server: SmtpServer, smtp_extra: str = "") -> Config:
         f'[digest]\nfrom_address = "{SENDER}"\ntransport = "smtp"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n{smtp_extra}'
     )
-    return load_config(write_site(root, {"a.md": review("Vertigo")}, settings))
+    return load_config(write_site(root, {"a.md": yesterdays_review("Vertigo")}, settings))
 
 
 class CountingSocket:

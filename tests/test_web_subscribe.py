@@ -25,7 +25,7 @@ from feedkit.store import subscribers as subscriber_records
 from feedkit.store.db import Store
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.app import create_app
-from tests.conftest import import_rows, write_site
+from tests.conftest import BLU_RAY_TOPIC, import_rows, write_site
 from tests.test_newsletter import REVIEWS
 
 SECRET = "subscribe-test-secret-long"  # noqa: S105 - a test value
@@ -37,11 +37,8 @@ BASE = """
 from_address = "digest@reviews.example.org"
 [subscribe]
 """
-TOPICS = """
-[[topics]]
-name = "blu-ray"
-title = "Blu-ray releases"
-tags = ["blu-ray"]
+TOPICS = f"""
+{BLU_RAY_TOPIC}
 [[topics]]
 name = "classics"
 categories = ["classics"]

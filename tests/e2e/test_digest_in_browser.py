@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,21 +11,10 @@ import pytest
 from feedkit.config import Config, load_config
 from feedkit.newsletter import campaigns
 from tests.conftest import write_site
+from tests.e2e.browser import CHROMIUM, FLAGS, NEEDS_CHROMIUM
 from tests.test_newsletter import REVIEWS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (make test installs it)"
-)
-QUIET_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = NEEDS_CHROMIUM
 
 MEASURE = """
 <script>
@@ -47,7 +35,7 @@ def rendered_dom(html_path: Path, width: int, profile: Path) -> str:
     assert CHROMIUM is not None
     window = [f"--user-data-dir={profile}", f"--window-size={width},1200"]
     window.append("--virtual-time-budget=3000")
-    command = [CHROMIUM, "--headless", *QUIET_FLAGS, *window, "--dump-dom", html_path.as_uri()]
+    command = [CHROMIUM, "--headless", *FLAGS, *window, "--dump-dom", html_path.as_uri()]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
     return completed.stdout
 

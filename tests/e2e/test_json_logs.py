@@ -14,7 +14,7 @@ from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
 from tests.e2e.test_serve_log import PASSWORD, editor_session
 from tests.e2e.test_service import ENV, review
-from tests.e2e.test_web_security import wait_for_port
+from tests.processes import serving
 from tests.smtp_server import free_port
 from tests.test_web import quick_hash
 
@@ -46,23 +46,15 @@ def test_run_once_logs_one_json_object_per_event(tmp_path: Path) -> None:
 def test_serve_logs_one_json_object_per_event(tmp_path: Path) -> None:
     """`serve --log-format json`: a failed and a good login are two 'admin' events."""
     write_site(tmp_path, {}, "")
-    port = free_port()
     env = {**ENV, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
+    json_logs = ["--log-format", "json"]
     log_path = tmp_path / "serve.log"
     with (
         log_path.open("w") as log,
-        subprocess.Popen(
-            [*command, "--log-format", "json"], cwd=tmp_path, env=env, stderr=log
-        ) as process,
+        serving(tmp_path, free_port(), env, options=json_logs, stdout=None, stderr=log) as url,
+        httpx.Client(base_url=url) as client,
     ):
-        try:
-            wait_for_port(port)
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-                editor_session(client)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        editor_session(client)
     logged = entries(log_path.read_text(encoding="utf-8"))
     assert [(entry["event"], entry["level"], entry["message"]) for entry in logged] == [
         ("admin", "warning", "admin: login failed from 127.0.0.1 (wrong password)"),

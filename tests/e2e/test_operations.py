@@ -22,6 +22,7 @@ from feedkit.newsletter import history
 from tests.conftest import write_site
 from tests.e2e.test_service import ENV, review, wait_for
 from tests.http_sink import HttpSink
+from tests.processes import start_send
 from tests.smtp_server import Faults, SmtpServer, free_port
 from tests.test_operations import subscribe
 
@@ -146,13 +147,7 @@ def test_a_backup_taken_during_a_send_restores_sound_and_resumes_each_message_on
         config_path = write_site(tmp_path, {"a.md": review("Alphaville")}, smtp_site(slow.port))
         config = load_config(config_path)
         subscribe(config, addresses)
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
-            cwd=tmp_path,
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        sender = start_send(tmp_path, ENV)
         wait_for(lambda: len(slow.handler.received) >= 5, 60)
         made = feedkit(tmp_path, "backup", "mid-send.db")
         assert sender.poll() is None, "the send was over before the backup was taken"

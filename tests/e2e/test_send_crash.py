@@ -16,17 +16,29 @@ from feedkit.config import load_config
 from feedkit.newsletter import history
 from feedkit.store.db import Store
 from tests.conftest import import_rows, write_site
+from tests.processes import start_send
 from tests.smtp_server import Faults, SmtpServer
 
 SUBSCRIBERS = 30
+ENV = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
 
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
     command = [sys.executable, "-m", "feedkit.cli", *args]
     return subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+        command, cwd=root, env=ENV, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def kill_a_send(root: Path, server: SmtpServer, after: int) -> None:
+    """Start `digest send` and SIGKILL it once `server` has received `after` messages (or 60 s
+    have passed)."""
+    sender = start_send(root, ENV)
+    deadline = time.monotonic() + 60
+    while len(server.handler.received) < after and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sender.send_signal(signal.SIGKILL)
+    sender.wait(timeout=30)
 
 
 @pytest.mark.parametrize("kill_after", [1, 12])
@@ -46,19 +58,7 @@ def test_sigkill_mid_batch_then_resume_delivers_each_once(tmp_path: Path, kill_a
         config = load_config(write_site(tmp_path, reviews, smtp))
         addresses = [f"reader{number:02d}@example.org" for number in range(SUBSCRIBERS)]
         import_rows(config, [[address] for address in addresses])
-        env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while len(server.handler.received) < kill_after and time.monotonic() < deadline:
-            time.sleep(0.005)
-        sender.send_signal(signal.SIGKILL)
-        sender.wait(timeout=30)
+        kill_a_send(tmp_path, server, kill_after)
         assert 0 < len(server.handler.received) < SUBSCRIBERS
 
         resumed = run_cli(tmp_path, "digest", "resume")
@@ -105,19 +105,7 @@ def test_sigkill_in_a_run_of_two_digests_then_resume_gives_each_reader_one(
             chosen = [(address, "blu-ray") for address in addresses[::2]]
             store.db.executemany("INSERT INTO subscriber_topics VALUES (?, ?)", chosen)
             store.db.commit()
-        env = {**os.environ, "FEEDKIT_SECRET": "crash-test-secret-long-enough"}
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "feedkit.cli", "digest", "send", "--yes"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while len(server.handler.received) < 5 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        sender.send_signal(signal.SIGKILL)
-        sender.wait(timeout=30)
+        kill_a_send(tmp_path, server, 5)
         assert 0 < len(server.handler.received) < SUBSCRIBERS
 
         resumed = run_cli(tmp_path, "digest", "resume")

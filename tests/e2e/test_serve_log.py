@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from feedkit.config import load_config
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import import_rows, write_site
-from tests.e2e.test_web_security import wait_for_port
+from tests.processes import serving
 from tests.smtp_server import free_port
 from tests.test_newsletter import REVIEWS
 from tests.test_web import quick_hash
@@ -63,25 +61,20 @@ def test_serve_logs_each_login_test_send_and_unsubscribe(tmp_path: Path) -> None
     config = load_config(write_site(tmp_path, REVIEWS, digest))
     pipeline.build(config)
     import_rows(config, [["ann@example.org"], ["bob@example.org"]])
-    port = free_port()
     env = {**os.environ, "FEEDKIT_SECRET": SECRET, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
     log_path = tmp_path / "serve.log"
-    log = log_path.open("w")
-    with log, subprocess.Popen(command, cwd=tmp_path, env=env, stderr=log) as process:
-        try:
-            wait_for_port(port)
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-                csrf = editor_session(client)
-                client.post("/admin/test", data={"csrf": csrf, "address": "Editor@Example.org"})
-                send_and_wait(client, csrf)
-                token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
-                for _ in range(2):
-                    client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
-                client.post("/admin/logout", data={"csrf": csrf})
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with (
+        log_path.open("w") as log,
+        serving(tmp_path, free_port(), env, stdout=None, stderr=log) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        csrf = editor_session(client)
+        client.post("/admin/test", data={"csrf": csrf, "address": "Editor@Example.org"})
+        send_and_wait(client, csrf)
+        token = Tokens(SECRET.encode()).make(Purpose.UNSUBSCRIBE, "ann@example.org")
+        for _ in range(2):
+            client.post(f"/unsubscribe?t={token}", data={"List-Unsubscribe": "One-Click"})
+        client.post("/admin/logout", data={"csrf": csrf})
     text = log_path.read_text(encoding="utf-8")
     lines = [LOG_LINE.fullmatch(line) for line in text.splitlines()]
     assert all(lines), text

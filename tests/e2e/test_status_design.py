@@ -4,19 +4,15 @@ touching."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from feedkit import pipeline
-from feedkit.config import Config, load_config
+from feedkit.config import Config
 from feedkit.mail.mailboxes import OneMessage
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import bounces, campaigns
@@ -24,27 +20,24 @@ from feedkit.newsletter.messages import DigestMessages
 from feedkit.store import newsletter as mailstate
 from feedkit.store.db import Store
 from feedkit.tokens import Tokens
-from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import write_site
+from tests.conftest import built_site
+from tests.e2e.browser import NEEDS_CHROMIUM
 from tests.e2e.test_web_design import (
-    CHROMIUM,
     CONTRAST,
     CROWDED,
-    FLAGS,
-    NO_CHROMIUM,
     OVERFLOW,
     PASSWORD,
     REVIEWS,
     SCHEMES,
     SIZES,
+    editors_env,
 )
-from tests.e2e.test_web_security import wait_for_port
+from tests.processes import serving
 from tests.returned_mail import complaint, dsn
 from tests.smtp_server import free_port
 from tests.state_setup import add_readers
-from tests.test_web import quick_hash
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+pytestmark = NEEDS_CHROMIUM
 SECRET = "status-design-secret-long-enough"  # noqa: S105 - a test value
 SETTINGS = """\
 [digest]
@@ -56,11 +49,7 @@ bounce_address = "bounces+{token}@reviews.example.org"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """A digest sent to two readers: one bounced, one complained, one message kept aside."""
-    root = tmp_path_factory.mktemp("site")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEEDKIT_SECRET", SECRET)
-        config = load_config(write_site(root, REVIEWS, SETTINGS))
-        pipeline.build(config)
+    with built_site(tmp_path_factory.mktemp("site"), REVIEWS, SETTINGS, SECRET) as config:
         add_readers(config, ["ann@example.org", "bob@example.org"])
         campaigns.send(config, lambda: open_transport(config))
         with Store(config.database_path) as store:
@@ -81,23 +70,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
 
 @pytest.fixture(scope="module")
 def server_url(site: Config) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "FEEDKIT_SECRET": SECRET, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    quiet = subprocess.DEVNULL
-    with subprocess.Popen(command, cwd=site.root, env=env, stdout=quiet, stderr=quiet) as process:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+    with serving(site.root, free_port(), editors_env(SECRET)) as url:
+        yield url
 
 
 VIEWS = [(width, scheme) for width in SIZES.values() for scheme in SCHEMES]

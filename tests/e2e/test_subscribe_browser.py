@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,17 +13,18 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from feedkit import pipeline
 from feedkit.config import Config, load_config
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns
-from tests.conftest import import_rows, write_site
-from tests.e2e.test_web_browser import CHROMIUM, FLAGS, NO_CHROMIUM
+from tests.conftest import BLU_RAY_TOPIC, import_rows, write_site
+from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.processes import serving
 from tests.smtp_server import SmtpServer, free_port
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+pytestmark = NEEDS_CHROMIUM
 READER = "zoe@example.org"
 
 
@@ -38,23 +36,13 @@ REVIEWS: dict[str, str | bytes] = {
     "vertigo.md": f"---\ntitle: Vertigo Blu-ray\ndate: {dated(1)}\ntags: [blu-ray]\n---\nA.\n",
     "ran.md": f"---\ntitle: Ran DVD\ndate: {dated(2)}\ntags: [dvd]\n---\nB.\n",
 }
-TOPICS = """
-[[topics]]
-name = "blu-ray"
-title = "Blu-ray releases"
-tags = ["blu-ray"]
+TOPICS = f"""
+{BLU_RAY_TOPIC}
 [[topics]]
 name = "dvd"
 title = "DVDs"
 tags = ["dvd"]
 """
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -78,33 +66,8 @@ def site(tmp_path: Path, smtp: SmtpServer, port: int, monkeypatch: pytest.Monkey
 
 @pytest.fixture
 def server_url(site: Config, port: int) -> Iterator[str]:
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=site.root,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "feedkit serve did not start"
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+    with serving(site.root, port, dict(os.environ)) as url:
+        yield url
 
 
 def mail_to(smtp: SmtpServer, address: str, count: int) -> EmailMessage:

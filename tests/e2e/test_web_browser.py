@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from feedkit import pipeline
 from feedkit.config import Config, load_config
@@ -23,30 +18,14 @@ from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns, subscriptions
 from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import import_rows, write_site
+from tests.e2e.browser import NEEDS_CHROMIUM, chromium
+from tests.processes import serving
 from tests.smtp_server import SmtpServer, free_port
 from tests.test_newsletter import REVIEWS
 from tests.test_web import quick_hash
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NO_CHROMIUM = "Chromium is not installed (make test installs it)"
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+pytestmark = NEEDS_CHROMIUM
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -64,31 +43,16 @@ def site(tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> C
 
 @pytest.fixture
 def server_url(site: Config) -> Iterator[str]:
-    port = free_port()
     env = {**os.environ, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, cwd=site.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "feedkit serve did not start"
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    with serving(site.root, free_port(), env) as url:
+        yield url
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    """A Chromium of its own for each test (conftest.py's lasts a whole module)."""
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def shot(page: Page, folder: Path, name: str) -> None:

@@ -5,9 +5,6 @@ a phone's screen, and controls that do not touch. Screenshots go to the test's f
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,24 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from feedkit import pipeline
-from feedkit.config import Config, load_config
+from feedkit.config import Config
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.login import ADMIN_HASH_ENV
-from tests.conftest import import_rows, write_site
-from tests.e2e.test_web_security import wait_for_port
+from tests.conftest import BLU_RAY_TOPIC, built_site, import_rows
+from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.processes import serving
 from tests.smtp_server import free_port
 from tests.test_newsletter import review
 from tests.test_web import quick_hash
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NO_CHROMIUM = "Chromium is not installed (make test installs it)"
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync"]
+pytestmark = NEEDS_CHROMIUM
 SECRET = "design-test-secret-long-enough"  # noqa: S105 - a test value
 PASSWORD = "correct horse battery"  # noqa: S105 - a test value
 SIZES = {"desktop": 1280, "phone": 375}
@@ -165,15 +160,12 @@ REVIEWS: dict[str, str | bytes] = {
     "vertigo.md": review("Vertigo Blu-ray", 1, **VERTIGO),
     "ran.md": review("Ran 4K UHD", 2, author="Sam Critic", rating="5", categories="[4K UHD]"),
 }
-SCHEDULE = """
+SCHEDULE = f"""
 [digest]
 from_address = "digest@reviews.example.org"
 [schedule]
 digest = "0 8 * * FRI"
-[[topics]]
-name = "blu-ray"
-title = "Blu-ray releases"
-tags = ["blu-ray"]
+{BLU_RAY_TOPIC}
 [[topics]]
 name = "classics"
 title = "Classics of world cinema, restored"
@@ -185,11 +177,7 @@ LONG_TITLE = "Noël au cinéma: a very long title that wraps on a phone"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """A site with category feeds, two digests sent (two archive pages) and a third one due."""
-    root = tmp_path_factory.mktemp("site")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEEDKIT_SECRET", SECRET)
-        config = load_config(write_site(root, REVIEWS, SCHEDULE))
-        pipeline.build(config)
+    with built_site(tmp_path_factory.mktemp("site"), REVIEWS, SCHEDULE, SECRET) as config:
         import_rows(config, [["ann@example.org"], ["bob@example.org"]])
         campaigns.send(config, lambda: open_transport(config))
         stalker = dated_review("Stalker DVD", 0.5, rating="4", image="/images/stalker.jpg")
@@ -204,23 +192,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
 
 @pytest.fixture(scope="module")
 def server_url(site: Config) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "FEEDKIT_SECRET": SECRET, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
-    command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-    quiet = subprocess.DEVNULL
-    with subprocess.Popen(command, cwd=site.root, env=env, stdout=quiet, stderr=quiet) as process:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-        process.terminate()
-        process.wait(timeout=10)
+    with serving(site.root, free_port(), editors_env(SECRET)) as url:
+        yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+def editors_env(secret: str) -> dict[str, str]:
+    """The environment `feedkit serve` runs in for these tests: the site's secret, and the
+    editors' page open to PASSWORD."""
+    return {**os.environ, "FEEDKIT_SECRET": secret, ADMIN_HASH_ENV: quick_hash(PASSWORD)}
 
 
 def path_of(page_name: str, site: Config) -> str:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2 as httpx
@@ -19,6 +16,7 @@ import pytest
 from feedkit.web.auth import LOGIN_ATTEMPTS
 from feedkit.web.login import ADMIN_HASH_ENV
 from tests.conftest import write_site
+from tests.processes import serving
 from tests.smtp_server import free_port
 from tests.test_web import pbkdf2_hash, quick_hash
 
@@ -34,33 +32,14 @@ Serve = Callable[..., str]
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
     """Start `feedkit serve` on a site with the given extra config; return its base URL."""
-    processes: list[subprocess.Popen[bytes]] = []
+    with ExitStack() as running:
 
-    def start(extra_config: str = "", password_hash: str = ENV[ADMIN_HASH_ENV]) -> str:
-        write_site(tmp_path, {}, extra_config)
-        port = free_port()
-        command = [sys.executable, "-m", "feedkit.cli", "serve", "--port", str(port)]
-        env = {**ENV, ADMIN_HASH_ENV: password_hash}
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
-        processes.append(process)
-        wait_for_port(port)
-        return f"http://127.0.0.1:{port}"
+        def start(extra_config: str = "", password_hash: str = ENV[ADMIN_HASH_ENV]) -> str:
+            write_site(tmp_path, {}, extra_config)
+            env = {**ENV, ADMIN_HASH_ENV: password_hash}
+            return running.enter_context(serving(tmp_path, free_port(), env, stderr=None))
 
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, "feedkit serve did not start"
-            time.sleep(0.05)
+        yield start
 
 
 def login_form(client: httpx.Client, password: str, headers: dict[str, str]) -> dict[str, str]:
