@@ -1,14 +1,13 @@
 """DKIM signing: every copy that reaches the real SMTP server (aiosmtpd) verifies with dkimpy's own
 verifier, and bad [dkim] settings are one line each.
 
-The verifier looks the selector's public key up through the function it is given: here one that
-answers with the record a site would publish. That lookup is the one stand-in (there is no DNS for
-example.org here; `feedkit doctor`'s tests run a real DNS server).
+The verifier looks the selector's public key up in a real DNS server on loopback (dnsmasq, as in
+`feedkit doctor`'s tests) serving the record a site would publish; the function handed to dkimpy
+only points its query at that server instead of the machine's resolver.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import subprocess
@@ -17,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dkim
+import dns.exception
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,6 +26,7 @@ from feedkit.errors import ConfigError
 from feedkit.mail.transports import open_transport
 from feedkit.newsletter import campaigns, history
 from tests.conftest import SECRET, import_rows, write_site, yesterdays_review
+from tests.dns_server import dkim_record, dnsmasq, resolver_at, txt
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.usefixtures("feedkit_secret")
@@ -47,23 +48,30 @@ def write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
     path.write_bytes(pem)
 
 
-def published_record(key: rsa.RSAPrivateKey) -> bytes:
-    """The TXT record a site publishes at <selector>._domainkey.<domain>."""
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+@pytest.fixture(scope="module")
+def nameserver(private_key: rsa.RSAPrivateKey) -> Iterator[str]:
+    """dnsmasq publishing the key at <selector>._domainkey.<domain>, as a site would."""
+    name = f"{SELECTOR}._domainkey.{DOMAIN}"
+    records = [txt(name, *dkim_record(private_key))]
+    with dnsmasq(records, probe=name, zones=[DOMAIN]) as running:
+        yield running
 
 
-def dns_answering(record: bytes) -> Callable[..., bytes | None]:
-    """The stand-in for DNS: the record at the selector's name, nothing anywhere else."""
+@pytest.fixture(scope="module")
+def lookup(nameserver: str) -> Callable[..., bytes | None]:
+    """dkimpy's DNS lookup, asking the loopback server: the TXT strings joined, as dkimpy's own
+    lookup joins them; None where there is no record."""
+    resolver = resolver_at(nameserver)
 
-    def lookup(name: bytes, timeout: float = 5) -> bytes | None:
-        del timeout
-        wanted = f"{SELECTOR}._domainkey.{DOMAIN}.".encode()
-        return record if name == wanted else None
+    def txt_record(name: bytes, timeout: float = 5) -> bytes | None:
+        del timeout  # the resolver has its own
+        try:
+            answer = resolver.resolve(name.decode(), "TXT")
+        except dns.exception.DNSException:
+            return None
+        return b"".join(answer[0].strings)
 
-    return lookup
+    return txt_record
 
 
 @pytest.fixture
@@ -89,12 +97,14 @@ def send_to(config: Config, count: int) -> None:
 
 
 def test_every_copy_arrives_signed_and_verifies(
-    tmp_path: Path, server: SmtpServer, private_key: rsa.RSAPrivateKey
+    tmp_path: Path,
+    server: SmtpServer,
+    private_key: rsa.RSAPrivateKey,
+    lookup: Callable[..., bytes | None],
 ) -> None:
     """Each recipient's copy, as the server received it, carries a relaxed/relaxed signature by
     the configured domain and selector over the headers that carry the personal parts."""
     send_to(signed_site(tmp_path, server, private_key), 2)
-    lookup = dns_answering(published_record(private_key))
     received = server.handler.received
     assert len(received) == 2
     for item in received:
@@ -109,18 +119,24 @@ def test_every_copy_arrives_signed_and_verifies(
 
 
 def test_a_changed_copy_no_longer_verifies(
-    tmp_path: Path, server: SmtpServer, private_key: rsa.RSAPrivateKey
+    tmp_path: Path,
+    server: SmtpServer,
+    private_key: rsa.RSAPrivateKey,
+    lookup: Callable[..., bytes | None],
 ) -> None:
     """The verifier really checks: one changed character in the body makes it fail."""
     send_to(signed_site(tmp_path, server, private_key), 1)
     data = server.handler.received[0].data
     changed = data.replace(b"Vertigo", b"Vertigi", 1)
     assert changed != data
-    assert not dkim.verify(changed, dnsfunc=dns_answering(published_record(private_key)))
+    assert not dkim.verify(changed, dnsfunc=lookup)
 
 
 def test_one_readers_signature_does_not_cover_anothers_link(
-    tmp_path: Path, server: SmtpServer, private_key: rsa.RSAPrivateKey
+    tmp_path: Path,
+    server: SmtpServer,
+    private_key: rsa.RSAPrivateKey,
+    lookup: Callable[..., bytes | None],
 ) -> None:
     """Why each copy is signed on its own: with another reader's List-Unsubscribe header (and
     body) a copy's signature fails, so no one signature could serve every copy."""
@@ -131,7 +147,7 @@ def test_one_readers_signature_does_not_cover_anothers_link(
     assert other_header
     swapped = header.sub(lambda _match: other_header[0], first, count=1)
     assert swapped != first
-    assert not dkim.verify(swapped, dnsfunc=dns_answering(published_record(private_key)))
+    assert not dkim.verify(swapped, dnsfunc=lookup)
 
 
 def test_bad_dkim_settings_are_one_line_each(tmp_path: Path) -> None:

@@ -4,21 +4,17 @@ server with STARTTLS and AUTH, and SpamAssassin where installed."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from email.message import EmailMessage
 from pathlib import Path
 
-import dns.resolver
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
@@ -39,12 +35,12 @@ from feedkit.mail.signing import load_signer
 from feedkit.mail.transports import ServerOffer, probe_server
 from feedkit.newsletter import subscriptions
 from tests.conftest import SECRET, import_rows, write_site
+from tests.dns_server import dkim_record, dnsmasq, free_udp_port, txt
 from tests.processes import serving
 from tests.smtp_server import PASSWORD, USER, SmtpServer, authenticate, free_port
 
 pytestmark = pytest.mark.usefixtures("feedkit_secret")
 ROOT = Path(__file__).parent.parent
-DNSMASQ = shutil.which("dnsmasq", path="/usr/sbin:/usr/bin:/sbin")
 SPAMASSASSIN = shutil.which("spamassassin")
 EXAMPLE = "reelnotes.example.org"  # the example site's From domain
 GOOD, BROKEN = "good-reviews.example", "broken-reviews.example"  # RFC 2606 names
@@ -63,33 +59,10 @@ def pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def dkim_record(key: rsa.RSAPrivateKey) -> list[str]:
-    """The record as DNS carries it: strings of at most 255 characters."""
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    text = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
-    return [text[start : start + 250] for start in range(0, len(text), 250)]
-
-
-def txt(name: str, *strings: str) -> str:
-    """One TXT record; on the command line dnsmasq takes each comma-separated string as is."""
-    return f"--txt-record={name}," + ",".join(strings)
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def nameserver(key: rsa.RSAPrivateKey) -> Iterator[str]:
     """dnsmasq on a high loopback port answering only from the records below."""
-    if DNSMASQ is None:
-        pytest.skip("dnsmasq is not installed (Debian package dnsmasq-base; make system)")
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    port = free_udp_port()
     records = [
         txt(GOOD, "v=spf1 ip4:192.0.2.10 -all"),
         txt(f"sel._domainkey.{GOOD}", *dkim_record(key)),
@@ -99,35 +72,8 @@ def nameserver(key: rsa.RSAPrivateKey) -> Iterator[str]:
         txt(EXAMPLE, "v=spf1 ip4:192.0.2.10 -all"),
         txt(f"_dmarc.{EXAMPLE}", "v=DMARC1; p=reject"),
     ]
-    command = [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv"]
-    command += ["--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1"]
-    command += [f"--port={port}", "--pid-file=", "--local=/example/"]
-    command += ["--local=/example.org/", *records]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE)
-    try:
-        wait_for_dns(port, process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
-
-
-def wait_for_dns(port: int, process: subprocess.Popen[bytes]) -> None:
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], port, 0.5
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            pytest.skip(f"dnsmasq could not start here: {stderr.strip()}")
-        try:
-            resolver.resolve(GOOD, "TXT")
-            return
-        except dns.exception.DNSException:
-            time.sleep(0.1)
-    pytest.fail("dnsmasq did not answer within 10 s")
+    with dnsmasq(records, probe=GOOD, zones=["example", "example.org"]) as running:
+        yield running
 
 
 def site(root: Path, domain: str, extra: str = "", *, dkim_domain: str = "") -> Config:
