@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= chromium
 APT_GET ?= apt-get
 
-.PHONY: setup run test system bench bench-relay clean
+.PHONY: setup run test system vnu bench bench-relay clean
 
 # Only the set-up: .venv with feedkit and the test tools.
 setup: $(STAMP)
@@ -50,7 +50,16 @@ system:
 	    || echo "Could not install$$missing (apt failed): their tests will be skipped"; \
 	  else echo "Missing$$missing, which cannot be installed here: their tests will be skipped"; fi; }
 
-test: $(STAMP) system
+# The W3C Nu HTML checker checks the digest's markup. Its jar comes from npm (the vnu-jar package,
+# pinned) into .venv, and runs on Java; without npm or Java its test is skipped, saying why.
+VNU_VERSION := 26.9.27
+VNU_JAR := $(VENV)/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+vnu:
+	@[ -f $(VNU_JAR) ] || { command -v npm >/dev/null 2>&1 && command -v java >/dev/null 2>&1 \
+	  && npm install --prefix $(VENV)/vnu --no-audit --no-fund --silent vnu-jar@$(VNU_VERSION) \
+	  || echo "The Nu HTML checker could not be installed (needs npm and Java): its test is skipped"; }
+
+test: $(STAMP) system vnu
 	$(BIN)/ruff check feedkit tests benchmarks
 	$(BIN)/ruff format --check feedkit tests benchmarks
 	$(BIN)/mypy
