@@ -83,7 +83,7 @@ def publish_with_retries(hub: str, feed_url: str) -> None:
             return
         except PingError as error:
             if error.permanent or attempt == ATTEMPTS:
-                log.warning("WebSub: %s refused %s: %s", hub, feed_url, error)
+                log.warning("WebSub: %s was not told of %s: %s", hub, feed_url, error)
                 raise
             log.info(
                 "WebSub: %s: attempt %d of %d for %s failed (%s); again in %g s",
