@@ -1,23 +1,24 @@
 """The exceptions feedkit raises for problems a user can fix, and the exit code of each.
 
-    FeedkitError                  anything a user can act on; one `error:` line, exit 1
-    ├── ConfigError               config.toml missing, unreadable or invalid (every problem)  2
-    ├── UsageError                an option or setting that cannot work (a port, a password)   2
-    ├── MailConfigError           no secret, a refused login, TLS that fails                   2
-    ├── TemplateError             a digest template cannot be read or rendered                 2
-    ├── ContentError              the content folder cannot be read, or --strict found problems 3
-    ├── OutputError               an output file or folder cannot be written                   4
-    ├── StateError                the state database cannot be opened, was lost, or is newer   5
-    ├── LockedError               another process is sending a digest                          6
-    ├── SendStoppedError          a send stopped early or delivered nothing (rest pending)     7
-    ├── ServeError                the web side cannot listen where it was asked to             8
-    ├── SubscriberError           an address that cannot be added
-    └── DeliveryError             one message not delivered; the sender decides what next
-        ├── TransientDeliveryError    a 4xx reply: try this message again
-        │   └── ConnectionProblemError  no answer before the message was complete: safe to retry
-        ├── PermanentDeliveryError    a 5xx to RCPT: this recipient never gets it
-        ├── MessageRejectedError      a 5xx to MAIL FROM or DATA: stop, nobody can get it
-        └── OutcomeUnknownError       no reply after the whole message: it may have arrived
+exit  exception                     what it means
+ 1    FeedkitError                  anything a user can act on; one `error:` line
+ 2    ├── ConfigError               config.toml missing, unreadable or invalid
+ 2    ├── UsageError                an option or setting that cannot work
+ 2    ├── MailConfigError           no secret, a refused login, TLS that fails
+ 2    ├── TemplateError             a digest template cannot be read or rendered
+ 3    ├── ContentError              content cannot be read, or --strict found problems
+ 4    ├── OutputError               an output file or folder cannot be written
+ 5    ├── StateError                the state database cannot be used, was lost, is newer
+ 6    ├── LockedError               another process is sending a digest
+ 7    ├── SendStoppedError          a send stopped early or delivered nothing
+ 8    ├── ServeError                the web side cannot listen where it was asked to
+ 1    ├── SubscriberError           an address that cannot be added
+ -    └── DeliveryError             one message not delivered; the sender decides
+          ├── TransientDeliveryError    a 4xx reply: try this message again
+          │   └── ConnectionProblemError  no answer before the end: safe to retry
+          ├── PermanentDeliveryError    a 5xx to RCPT: this recipient never gets it
+          ├── MessageRejectedError      a 5xx to MAIL FROM or DATA: nobody can get it
+          └── OutcomeUnknownError       no reply after the whole message: it may be there
 
 Third-party exceptions are translated once, where they arise (sqlite3 in feedkit.store.db, smtplib
 and ssl in feedkit.mail.transports). Any other exception is a bug and may show a traceback.

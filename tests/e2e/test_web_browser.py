@@ -146,7 +146,8 @@ def test_home_page_offers_every_feed(browser: Browser, server_url: str, tmp_path
 def test_feeds_with_non_ascii_text_read_correctly_in_the_browser(
     browser: Browser, server_url: str, site: Config
 ) -> None:
-    """A feed opened in Chromium shows 'Noël', '©' and '★' as written, not 'NoÃ«l', 'Â©', 'â˜…'."""
+    """A feed opened in Chromium shows 'Noël', '©' and '★' as written, not read as Latin-1
+    ('NoÃ«l', 'Â©', 'â˜…')."""
     date = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
     text = f"---\ntitle: Noël © Studio ★ classics\ndate: {date}\n---\nCafé.\n"
     (site.content_dir / "noel.md").write_text(text, encoding="utf-8")
