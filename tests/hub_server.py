@@ -1,5 +1,5 @@
 """A WebSub hub stand-in: a real HTTP server on loopback that records every POST it receives and
-answers with the statuses it is given (204 once they run out)."""
+answers with the statuses it is given (204 once they run out), or 400 to a malformed request."""
 
 from __future__ import annotations
 
@@ -29,6 +29,18 @@ class HubRecord:
         ]
 
 
+def well_formed(ping: Ping) -> bool:
+    """A publish request as the WebSub spec's hubs take it: a form with one hub.mode=publish and
+    one http(s) hub.url."""
+    urls = ping.form.get("hub.url", [])
+    return (
+        ping.content_type == "application/x-www-form-urlencoded"
+        and ping.form.get("hub.mode") == ["publish"]
+        and len(urls) == 1
+        and urls[0].startswith(("https://", "http://"))
+    )
+
+
 class HubServer:
     """Start with `start()`; `url` is the hub's address; `record` what it received."""
 
@@ -40,11 +52,12 @@ class HubServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode("ascii")
+                ping = Ping(self.path, self.headers.get("Content-Type", ""), parse_qs(body))
                 with record.lock:
-                    record.pings.append(
-                        Ping(self.path, self.headers.get("Content-Type", ""), parse_qs(body))
-                    )
+                    record.pings.append(ping)
                     status = record.statuses.pop(0) if record.statuses else 204
+                if not well_formed(ping):
+                    status = 400  # as a real hub answers a request it cannot read
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
