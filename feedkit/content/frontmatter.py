@@ -52,7 +52,8 @@ def split_front_matter(text: str) -> SplitFile:
         from feedkit.content import headers  # noqa: PLC0415 - it imports this module
 
         if headers.starts_with_headers(text):
-            return headers.split_headers(text)
+            unfenced = _split_unfenced_yaml(text)
+            return unfenced if unfenced is not None else headers.split_headers(text)
         raise FrontMatterError(
             "has no front matter; start the file with a '---' line, then 'title: ...', then a "
             "'---' line",
@@ -68,6 +69,30 @@ def split_front_matter(text: str) -> SplitFile:
     body = rest[closing.end() :].removeprefix("\n")
     values = _parse_yaml(inner) if FENCES[fence] == "yaml" else _parse_toml(inner)
     return SplitFile(values, body, inner)
+
+
+def _split_unfenced_yaml(text: str) -> SplitFile | None:
+    """Hexo's posts: YAML from the first line to a `---` line, with no opening fence. Only a
+    block with no blank line before its `---` is one; after a blank line it is a Pelican header
+    block followed by the body, where a `---` is a rule."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if not line.strip() or start > MAX_FRONT_MATTER_BYTES:
+            return None
+        if line.rstrip() == "---":
+            break
+        if end < 0:
+            return None
+        start = end + 1
+    inner = text[: max(start - 1, 0)]
+    try:
+        values = _parse_yaml(inner)
+    except FrontMatterError as exc:  # its lines count from a fence; here there is none
+        raise FrontMatterError(str(exc), exc.line - 1 if exc.line else None) from None
+    body = "" if end < 0 else text[end + 1 :]
+    return SplitFile(values, body, inner, first_line=1)
 
 
 def _parse_yaml(inner: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from feedkit.config import Config
 from feedkit.content.files import (
@@ -26,13 +26,17 @@ from feedkit.content.files import (
 from feedkit.content.frontmatter import FrontMatterError, SplitFile, key_line, split_front_matter
 from feedkit.content.markup import absolute_url, body_warnings
 from feedkit.content.metadata import (
+    DATE_KEYS,
     KNOWN_KEYS,
+    PUBLISH_DATE_KEYS,
+    UPDATED_KEYS,
     as_text_list,
     as_written,
     authors_from,
     date_from_file_name,
     image_from,
     is_draft,
+    lifted_sections,
     parse_date,
     rating_from,
     slugify,
@@ -181,7 +185,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         split = split_front_matter(text)
     except FrontMatterError as exc:
         raise RejectedFileError(str(exc), exc.line) from None
-    values = split.values
+    values = lifted_sections(split.values)
     zone = config.zone
     title = _title(split)
     folder, _, name = source.rpartition("/")
@@ -189,7 +193,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
     if stem.lower() == "index":  # a Hugo page bundle: the folder names the review
         stem = folder.rpartition("/")[2] or stem
     name_date, name_slug = date_from_file_name(stem)
-    published = _published(split, name_date, zone)
+    published = _published(split, values, name_date, zone)
     slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)
     rating, rating_notes = rating_from(values.get("rating"))
     image, image_notes = _safe_image(image_from(values))
@@ -200,7 +204,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         slug=slug,
         path=permalink_path(config.content.permalink, slug, published, zone),
         published=published,
-        updated=_optional_date(split, ("updated", "lastmod", "modified"), zone),
+        updated=_optional_date(split, values, UPDATED_KEYS, zone),
         authors=authors,
         summary=summary_from(values),
         categories=as_text_list(values.get("categories", values.get("category"))),
@@ -251,17 +255,14 @@ def _title(split: SplitFile) -> str:
     return title
 
 
-def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> datetime:
-    for key in ("date", "published"):
-        value = split.values.get(key)
-        if (
-            value is None or yes_no(value) is not None
-        ):  # `published: false` is a status, not a date
-            continue
-        try:
-            return parse_date(value, zone)
-        except ValueError as exc:
-            raise RejectedFileError(f"{key}: {exc}", key_line(split, key)) from None
+def _published(
+    split: SplitFile, values: dict[str, Any], name_date: date | None, zone: tzinfo
+) -> datetime:
+    written = _optional_date(split, values, DATE_KEYS, zone)
+    held_until = _optional_date(split, values, PUBLISH_DATE_KEYS, zone)
+    moments = [moment for moment in (written, held_until) if moment is not None]
+    if moments:
+        return max(moments)
     if name_date is not None:
         return parse_date(name_date, zone)
     raise RejectedFileError(
@@ -271,10 +272,13 @@ def _published(split: SplitFile, name_date: date | None, zone: tzinfo) -> dateti
     )
 
 
-def _optional_date(split: SplitFile, keys: tuple[str, ...], zone: tzinfo) -> datetime | None:
+def _optional_date(
+    split: SplitFile, values: dict[str, Any], keys: tuple[str, ...], zone: tzinfo
+) -> datetime | None:
+    """The first of `keys` that holds a date; `published: false` is a status, not a date."""
     for key in keys:
-        value = split.values.get(key)
-        if value is None or value == "":
+        value = values.get(key)
+        if value is None or value == "" or yes_no(value) is not None:
             continue
         try:
             return parse_date(value, zone)

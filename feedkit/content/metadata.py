@@ -16,17 +16,44 @@ from feedkit.model import Author
 SUMMARY_KEYS = ("summary", "standfirst", "description", "excerpt")
 
 
-IMAGE_KEYS = ("image", "cover", "cover_image", "featured_image", "thumbnail", "images")
+# Keys are read lower-cased, so Astro's `heroImage` is `heroimage` here.
+IMAGE_KEYS = (
+    "image",
+    "cover",
+    "cover_image",
+    "coverimage",
+    "featured_image",
+    "featuredimage",
+    "heroimage",
+    "hero_image",
+    "thumbnail",
+    "images",
+    "header",  # Jekyll's Minimal Mistakes: header: {image: ..., teaser: ...}
+)
+# Inside an image mapping (Hugo's PaperMod `cover`, Minimal Mistakes' `header`).
+IMAGE_FIELDS = ("image", "src", "teaser", "overlay_image")
+
+# When a review went out: `date` first, as every generator has it. Hugo's `publishDate` (and its
+# aliases) and Astro's `pubDate` stand in for it, and a publish date later than `date` wins, as
+# Hugo holds a page back until then.
+DATE_KEYS = ("date", "published")
+PUBLISH_DATE_KEYS = ("publishdate", "publish_date", "pubdate", "pub_date")
+UPDATED_KEYS = (
+    "updated",
+    "lastmod",
+    "modified",
+    "updateddate",  # Astro
+    "updated_date",
+    "last_modified_at",  # jekyll-last-modified-at
+)
 
 
 KNOWN_KEYS = frozenset(
     {
         "title",
-        "date",
-        "published",
-        "updated",
-        "lastmod",
-        "modified",
+        *DATE_KEYS,
+        *PUBLISH_DATE_KEYS,
+        *UPDATED_KEYS,
         "author",
         "authors",
         "categories",
@@ -169,12 +196,39 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 
 def as_text_list(value: object) -> tuple[str, ...]:
-    """Categories and tags: a list, or one string with commas between the names."""
+    """Categories and tags: a list, or one string with commas between the names. Hexo writes a
+    category with its parents as a list inside the list (`- [Films, Noir]`): each name counts."""
     if value is None or isinstance(value, dict):
         return ()
-    items = value if isinstance(value, list) else str(value).split(",")
+    items = _flattened(value) if isinstance(value, list) else str(value).split(",")
     names = (str(item).strip() for item in items if item is not None)
     return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _flattened(items: list[Any]) -> list[Any]:
+    """One level of nesting opened up; deeper lists or mappings are no names and are dropped."""
+    flat: list[Any] = []
+    for item in items:
+        if isinstance(item, list):
+            flat.extend(part for part in item if not isinstance(part, (list, dict)))
+        elif not isinstance(item, dict):
+            flat.append(item)
+    return flat
+
+
+def lifted_sections(values: dict[str, Any]) -> dict[str, Any]:
+    """Zola keeps tags and categories in `[taxonomies]` and a theme's fields in `[extra]`: the
+    ones feedkit knows are read as if written at the top, never over a top-level one."""
+    lifted = dict(values)
+    for section in ("taxonomies", "extra"):
+        inner = values.get(section)
+        if not isinstance(inner, dict):
+            continue
+        for key, value in inner.items():
+            name = str(key).strip().lower()
+            if name in KNOWN_KEYS and name not in lifted:
+                lifted[name] = value
+    return lifted
 
 
 def authors_from(values: dict[str, Any]) -> tuple[Author, ...]:
@@ -211,10 +265,13 @@ def summary_from(values: dict[str, Any]) -> str | None:
 def image_from(values: dict[str, Any]) -> str | None:
     for key in IMAGE_KEYS:
         value = values.get(key)
+        if key == "header" and not isinstance(value, dict):
+            continue  # a header that is a mapping holds images; as text it is something else
         if isinstance(value, list):
             value = value[0] if value else None
         if isinstance(value, dict):
-            value = value.get("image", value.get("src"))
+            fields = {str(name).lower(): field for name, field in value.items()}
+            value = next((fields[name] for name in IMAGE_FIELDS if fields.get(name)), None)
         text = text_or_none(value)
         if text:
             return text
