@@ -254,7 +254,9 @@ def _addresses(values: Iterable[str]) -> tuple[str, ...]:
     found = []
     for value in values:
         for _, parsed in getaddresses([_without_type(value)]):
-            if "@" in parsed and not any(char.isspace() for char in parsed):
+            local, _, domain = parsed.rpartition("@")
+            # "@mx.example.org", a source route's leftover, names a host and no one at it.
+            if local and domain and not any(char.isspace() for char in parsed):
                 found.append(parsed.lower())
     return tuple(dict.fromkeys(found))
 
@@ -340,6 +342,8 @@ _COPY_MARKS = (
 
 def _starts_copy(line: str) -> bool:
     """qmail, Exim, Sendmail, Exchange and mail clients mark where the quoted original starts."""
+    if line == "message headers follow.":  # DragonFly's, undecorated
+        return True
     if line.startswith(("original message headers", "original message details")):
         return True
     return line.startswith("--") and any(mark in line for mark in _COPY_MARKS)
@@ -376,7 +380,7 @@ _ENHANCED_CODE = re.compile(rf"(?<![\d.])({_CODE})(?!\d)")
 # In free text only a code that an SMTP reply ("550 5.1.1", "550-5.1.1"), qmail ("(#5.1.1)") or a
 # Status line carries counts: a bare "4.2.1" in prose may be a version or part of an address.
 _TEXT_CODE = re.compile(
-    rf"(?:(?<![\w.])[245]\d\d(?:[ -]|: )#?|\(#|status: ?)({_CODE})(?!\d)",
+    rf"(?:(?<![\w.])[245]\d\d(?:[ -]|: )[#']?|\(#|status: ?)({_CODE})(?!\d)",
     re.IGNORECASE,
 )
 # A basic reply code where servers' replies are quoted: "said: 550", "returned '550", a line start.
@@ -388,8 +392,14 @@ _BASIC_CODE = re.compile(
 # Soft whatever the class: a full mailbox (X.2.2) may empty, and an expired delivery time (X.4.7)
 # says the remote end was unreachable for days, not that the address is wrong.
 _SOFT_DETAILS = frozenset({"2.2", "4.7"})
-# "Other" and "other mailbox status": the server's words then say whether the mailbox is full.
-_UNSPECIFIED_DETAILS = frozenset({"0.0", "2.0"})
+# The permanent codes that speak of the address itself: no such mailbox (X.1.1), no such domain
+# (X.1.2), a malformed address (X.1.3), moved away (X.1.6), no mail accepted (X.1.10), disabled
+# (X.2.1). Every other permanent code (a spam or policy block, the sender's own address, a server
+# fault, an unspecified "X.0.0") says nothing against the reader unless the server's words do.
+_ADDRESS_DETAILS = frozenset({"1.1", "1.2", "1.3", "1.6", "1.10", "2.1"})
+# The sender's own address refused (X.1.7, X.1.8): its words ("domain of sender address does not
+# exist") would read as the reader's, so they are not asked.
+_SENDER_DETAILS = frozenset({"1.7", "1.8"})
 _OVER_QUOTA = (
     "mailbox is full",
     "mailbox full",
@@ -399,14 +409,22 @@ _OVER_QUOTA = (
 )
 
 
-def _failure_kind(code: str, words: str) -> Kind:
-    """Hard or soft, by the code's class and, for the soft exceptions, its subject and detail."""
-    detail = code.partition(".")[2]
-    if code.startswith("4") or detail in _SOFT_DETAILS:
+def _failure_kind(code: str | None, words: str) -> Kind:
+    """Hard only where the code, or failing a code that says so the words, condemn the address."""
+    detail = (code or "").partition(".")[2]
+    if (code or "").startswith("4") or detail in _SOFT_DETAILS | _SENDER_DETAILS:
         return Kind.SOFT_BOUNCE
-    if detail in _UNSPECIFIED_DETAILS and any(phrase in _flat(words) for phrase in _OVER_QUOTA):
+    flat = _flat(words)
+    # Servers send "5.1.1" with "mailbox is over quota" too: a full mailbox is never hard.
+    if any(phrase in flat for phrase in _OVER_QUOTA):
         return Kind.SOFT_BOUNCE
-    return Kind.HARD_BOUNCE
+    condemned = detail in _ADDRESS_DETAILS or _hard_words(flat)
+    return Kind.HARD_BOUNCE if condemned else Kind.SOFT_BOUNCE
+
+
+def _hard_words(words: str) -> str | None:
+    """The phrase saying the address is unknown or gone, if the words have one."""
+    return next((phrase for phrase in _HARD_WORDING if phrase in words), None)
 
 
 # -- RFC 3464 delivery-status reports -----------------------------------------------------------
@@ -480,8 +498,9 @@ def _recipient_result(address: str, block: Fields) -> RecipientResult | None:
         return RecipientResult(address, Kind.DELAY, code, diagnostic)
     if not action.startswith("fail") or (code or "5").startswith("2"):
         return None  # delivered, relayed, expanded, or nothing said
-    # "failed" without a code is still final: RFC 3464 promises no further attempts.
-    kind = _failure_kind(code, diagnostic or "") if code else Kind.HARD_BOUNCE
+    # "failed" without a code is still final (RFC 3464), but only the words can say it is the
+    # address that failed rather than, say, the sending server's reputation.
+    kind = _failure_kind(code, diagnostic or "")
     return RecipientResult(address, kind, code, diagnostic)
 
 
@@ -494,14 +513,18 @@ def _without_type(value: str) -> str:
 
 
 def _best_code(status: str, diagnostic: str) -> str | None:
-    """The Status code, or the server's own code where Status is missing or only says "X.0.0"."""
+    """The Status code, or the server's own where Status is missing, generic or permanent.
+
+    A relay writes Status from its own reading of the reply ("5.1.1" for a "550 5.7.1 blocked"),
+    so for a refusal the code the remote server itself sent is the better witness. A delay's
+    Status stays: "4.4.7" after days of retries says more than the last attempt's reply.
+    """
     stated = _code_in(status)
-    given = _code_in(diagnostic)
-    if stated is None:
-        return given
-    if given and stated.endswith(".0.0") and given[0] == stated[0]:
-        return given
-    return stated
+    replied = _TEXT_CODE.search(diagnostic)
+    given = replied.group(1) if replied else _code_in(diagnostic)
+    if stated is None or not given or given[0] != stated[0]:
+        return stated or given
+    return given if stated.endswith(".0.0") or stated[0] == "5" else stated
 
 
 def _code_in(text: str) -> str | None:
@@ -634,6 +657,7 @@ _BOUNCE_WORDING = {
     "your message wasn't delivered to": "Gmail",
     "address not found": "Gmail",
     "sorry, we were unable to deliver your message to the following address": "Yahoo",
+    "there was an error delivering your mail to": "DragonFly",
 }
 _DELAY_WORDING = {
     "this is a warning only": "Postfix",
@@ -664,11 +688,17 @@ _HARD_WORDING = (
     "account has been disabled",
     "unrouteable address",
     "couldn't find any host by that name",
+    "couldn't find a mail exchanger",
+    "host or domain name not found",
+    "host unknown",
+    "no such domain",
+    "user not found",
 )
 _SOFT_WORDING = (
     *_OVER_QUOTA,
     "retry timeout exceeded",
     "in the queue too long",
+    "could not deliver for the last",
     "try again later",
     "greylist",
     "connection timed out",
@@ -686,7 +716,8 @@ def _from_mail_system(message: EmailMessage) -> bool:
         local = address.rpartition("@")[0].lower()
         if local in _DAEMON_LOCAL_PARTS or local.startswith("microsoftexchange"):
             return True
-        if name.strip().lower() in _DAEMON_NAMES:
+        # DragonFly writes "MAILER-DAEMON <>": the name alone says who.
+        if name.strip().lower() in _DAEMON_NAMES | _DAEMON_LOCAL_PARTS:
             return True
     null_sender = _header(message, "Return-Path").strip() == "<>"
     return null_sender and _flat(_header(message, "Subject")).startswith(_BOUNCE_SUBJECTS)
@@ -725,19 +756,20 @@ def _judge_text(mail: _Mail, words: str, codes: list[str]) -> tuple[Kind | None,
 def _judge_words(mail: _Mail, words: str) -> tuple[Kind | None, str | None, str]:
     if any(phrase in words for phrase in _OVER_QUOTA):
         return Kind.SOFT_BOUNCE, None, "the mailbox is full"
-    hard = next((phrase for phrase in _HARD_WORDING if phrase in words), None)
+    hard = _hard_words(words)
     soft = next((phrase for phrase in _SOFT_WORDING if phrase in words), None)
     if hard and soft:
         return None, None, f"its words disagree ('{hard}', '{soft}') and no status code settles it"
     if hard or soft:
         return (Kind.HARD_BOUNCE if hard else Kind.SOFT_BOUNCE), None, f"it says '{hard or soft}'"
+    # A bare 5xx reply or "permanent error" is final, but without words naming the address it may
+    # as well be a block of the sender: soft, so only repeated failures suppress the reader.
     basic = _BASIC_CODE.search(mail.report_text)
     if basic:
-        kind = Kind.HARD_BOUNCE if basic.group(1) == "5" else Kind.SOFT_BOUNCE
-        return kind, None, f"reply code {basic.group(1)}xx in the server's reply"
+        return Kind.SOFT_BOUNCE, None, f"reply code {basic.group(1)}xx in the server's reply"
     permanent = next((phrase for phrase in _PERMANENT_WORDING if phrase in words), None)
     if permanent:
-        return Kind.HARD_BOUNCE, None, f"it says '{permanent}'"
+        return Kind.SOFT_BOUNCE, None, f"it says '{permanent}' but not what failed"
     return None, None, "it says neither what failed nor whether for good"
 
 
@@ -755,7 +787,8 @@ _ADDRESS_CHARS = r"[^\s<>()\[\]'\",;:]"
 _ADDRESS = re.compile(rf"{_ADDRESS_CHARS}{{1,64}}@{_ADDRESS_CHARS}{{1,255}}")
 _ANGLE_RECIPIENT = re.compile(r"^[ \t]{0,8}<([^<>\s]{1,320})> ?:", re.MULTILINE)
 _NAMED_RECIPIENT = re.compile(
-    rf"(?:wasn't delivered to|your message to|rcpt to:|recipient: ?rfc822;) ?<?"
+    rf"(?:wasn't delivered to|your message to|error delivering your mail to|rcpt to:"
+    rf"|recipient: ?rfc822;) ?<?"
     rf"({_ADDRESS_CHARS}{{1,64}}@{_ADDRESS_CHARS}{{1,255}})"
 )
 
@@ -766,8 +799,11 @@ def _text_recipients(mail: _Mail) -> tuple[str, ...]:
     found += [match.group(1) for match in _NAMED_RECIPIENT.finditer(_flat(mail.report_text))]
     found += _listed_recipients(mail.report_text.splitlines())
     addresses = _addresses(address.rstrip(".") for value in found for address in value.split(","))
-    # The report's own sender and addressees are never the recipient that failed.
-    ours = set(_addresses([*mail.envelope_to, _header(mail.message, "From")]))
+    # The report's own sender and addressees are never the recipient that failed. X-Original-To
+    # is left out: it repeats To on delivery to us, but DragonFly's bounce sets it to the failed
+    # recipient.
+    names = [name for name in _ENVELOPE_HEADERS if name != "X-Original-To"] + ["From"]
+    ours = set(_addresses(value for name in names for value in _header_values(mail.message, name)))
     return tuple(address for address in addresses if not (address in ours or _is_daemon(address)))
 
 

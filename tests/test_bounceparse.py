@@ -139,6 +139,20 @@ def test_a_charset_name_python_cannot_look_up_is_read_as_utf8() -> None:
         assert (report.kind, report.recipients) == (Kind.HARD_BOUNCE, ("anna@example.com",))
 
 
+def test_a_recipient_with_no_local_part_is_no_recipient() -> None:
+    """A Final-Recipient of "@host", a source route's leftover, names no one; the address the
+    server's words give is reported instead."""
+    message = (
+        b"From: MAILER-DAEMON@relay.example.net\nSubject: Returned mail\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=Z\n\n"
+        b"--Z\nContent-Type: text/plain\n\n<ivan@example.net>:\n550 5.1.2 Host unknown\n"
+        b"--Z\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; relay.example.net\n\n"
+        b"Final-Recipient: rfc822; @mx.example.net\nAction: failed\nStatus: 5.1.2\n--Z--\n"
+    )
+    report = classify(message)
+    assert (report.kind, report.recipients) == (Kind.HARD_BOUNCE, ("ivan@example.net",))
+
+
 # -- property tests -----------------------------------------------------------------------------
 
 HEADER_PIECES = [
