@@ -19,6 +19,7 @@ import httpx2 as httpx
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from feedkit import pipeline, schedule
@@ -33,7 +34,9 @@ from feedkit.store.db import Store
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.app import create_app
 from feedkit.web.auth import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
+from feedkit.web.bodylimit import MAX_BODY_BYTES
 from feedkit.web.login import ADMIN_HASH_ENV
+from feedkit.web.privacy import client_key
 from tests.conftest import import_rows, parse_html, write_site
 from tests.test_newsletter import REVIEWS, review
 
@@ -342,19 +345,46 @@ def test_password_checks_do_not_wait_for_the_request_thread_pool(client: TestCli
 
 
 def test_a_login_beyond_the_cap_on_checks_is_refused_uncounted(client: TestClient) -> None:
-    """With every password-check slot taken, a login is refused at once (503), uncounted."""
-    slots = client.app.state.web.password_checks.slots  # type: ignore[attr-defined]
+    """With every password-check slot taken for longer than a login waits, it is refused (503),
+    uncounted."""
+    checks = client.app.state.web.password_checks  # type: ignore[attr-defined]
+    checks.wait = 0.2
+    portal = client.portal
+    assert portal is not None
     for _ in range(PASSWORD_CHECKS):
-        assert slots.acquire(blocking=False)
+        portal.call(checks.slots.acquire)
     busy = client.post("/admin/login", data=login_form(client))
     for _ in range(PASSWORD_CHECKS):
-        slots.release()
+        portal.call(checks.slots.release)
     assert busy.status_code == 503
     assert "busy" in busy.text
     for _ in range(LOGIN_ATTEMPTS - 1):
         assert client.post("/admin/login", data=login_form(client, "wrong")).status_code == 401
     response = client.post("/admin/login", data=login_form(client), follow_redirects=False)
     assert response.status_code == 303
+
+
+def test_a_login_waits_its_turn_for_a_busy_check(client: TestClient) -> None:
+    """Every slot taken, then one freed while a login waits: it is checked, not turned away."""
+    checks = client.app.state.web.password_checks  # type: ignore[attr-defined]
+    portal = client.portal
+    assert portal is not None
+    for _ in range(PASSWORD_CHECKS):
+        portal.call(checks.slots.acquire)
+    form = login_form(client)
+    statuses: list[int] = []
+    login = threading.Thread(
+        target=lambda: statuses.append(
+            client.post("/admin/login", data=form, follow_redirects=False).status_code
+        )
+    )
+    login.start()
+    time.sleep(0.5)  # the login is now waiting for a slot
+    assert statuses == []
+    for _ in range(PASSWORD_CHECKS):
+        portal.call(checks.slots.release)
+    login.join(timeout=30)
+    assert statuses == [303]
 
 
 def test_a_successful_login_resets_the_failure_count(client: TestClient) -> None:
@@ -784,3 +814,63 @@ def test_dashboard_names_a_schedule_it_cannot_read(
     config = schedule_site(tmp_path, monkeypatch, "0 25 * * *")
     goes_out = dashboard_facts(config)["Goes out"]
     assert goes_out.startswith("Cannot tell: config.toml: [schedule] digest: '0 25 * * *' is not")
+
+
+# -- limits on what a request may send, and whom a limit counts ------------------------------
+
+
+def test_a_body_announced_as_too_large_is_refused_unread(client: TestClient) -> None:
+    """A Content-Length over the cap gets 413 before anything is parsed, on any route."""
+    for path in ("/subscribe", "/confirm", "/admin/login"):
+        body = b"email=" + b"a" * MAX_BODY_BYTES
+        response = client.post(
+            path, content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status_code == 413, path
+
+
+def test_a_streamed_body_that_grows_too_large_is_refused(client: TestClient) -> None:
+    """Without a Content-Length (chunked), the body is counted as it comes and cut at the cap."""
+    chunks = iter([b"email=", b"a" * (MAX_BODY_BYTES // 2), b"a" * (MAX_BODY_BYTES // 2 + 10)])
+    response = client.post(
+        "/subscribe", content=chunks, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 413
+
+
+def test_a_file_upload_to_a_form_is_refused_past_the_cap(client: TestClient) -> None:
+    """A multipart post with a large file part never reaches the disk."""
+    files = {"email": ("big.bin", b"\0" * (MAX_BODY_BYTES + 1))}
+    assert client.post("/subscribe", files=files).status_code == 413
+
+
+def test_a_path_too_long_for_the_file_system_is_not_found(client: TestClient) -> None:
+    """A 300-character name or thousands of segments: 404, not a server error."""
+    for path in ("/" + "a" * 300, "/a" * 3000):
+        assert client.get(path).status_code == 404
+
+
+def test_behind_an_https_proxy_the_cookies_are_secure(client: TestClient) -> None:
+    """An https site reached through a proxy that says X-Forwarded-Proto: https gets Secure
+    cookies, even when the proxy is not a trusted one: Secure can only withhold a cookie."""
+    https = {"x-forwarded-proto": "https"}
+    form_cookie = set_cookie(client.get("/admin/login", headers=https), "feedkit_login")
+    assert "; secure" in form_cookie
+    plain_cookie = set_cookie(client.get("/admin/login"), "feedkit_login")
+    assert "; secure" not in plain_cookie
+
+
+@pytest.mark.parametrize(
+    ("host", "counted"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_client_is_counted_by_its_64_network(host: str, counted: str) -> None:
+    """Rotating through the addresses of one IPv6 /64 does not escape a limit."""
+    request = Request({"type": "http", "client": (host, 4321), "headers": []})
+    assert client_key(request) == counted

@@ -256,6 +256,21 @@ def test_a_filled_honeypot_is_answered_alike_and_does_nothing(
     assert (status_of(config, "bot@example.org"), mailbox(config)()) == (None, [])
 
 
+def test_a_form_posted_again_is_answered_alike_and_does_nothing(
+    config: Config, client: TestClient
+) -> None:
+    """One showing of the form subscribes once: replaying its token for other addresses mails
+    none of them, and each showing of the form has a token of its own."""
+    token = form_token(client.get("/subscribe").text)
+    assert form_token(client.get("/subscribe").text) != token
+    for email in ("first@example.org", "second@example.org", "third@example.org"):
+        response = client.post("/subscribe", data={"ft": token, "email": email})
+        assert response.status_code == 200
+        assert "Check your inbox" in response.text
+    assert [message["To"] for message in mailbox(config)()] == ["first@example.org"]
+    assert status_of(config, "second@example.org") is None
+
+
 def test_a_form_sent_too_quickly_is_dropped_silently(site: Site) -> None:
     """A person takes seconds to fill in the form; a robot posts at once."""
     config = site("min_form_seconds = 60\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from feedkit.newsletter.notices import check_notice_templates
 from feedkit.tokens import Tokens, secret_from_environment
 from feedkit.web.admin import Editors
 from feedkit.web.auth import PasswordChecks
+from feedkit.web.bodylimit import BodyLimit
 from feedkit.web.login import Login, check_admin_hash
 from feedkit.web.monitoring import Monitoring
 from feedkit.web.pages import Pages
@@ -92,6 +94,10 @@ class WebApp:
 
 def create_app(config: Config) -> Starlette:
     web = WebApp(config)
-    app = Starlette(routes=web.routes(), exception_handlers={StateError: web.state_unavailable})
+    app = Starlette(
+        routes=web.routes(),
+        middleware=[Middleware(BodyLimit)],
+        exception_handlers={StateError: web.state_unavailable},
+    )
     app.state.web = web  # the running send and the login limits, for whoever holds the app
     return app

@@ -23,6 +23,7 @@ LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 900  # unsuccessful logins per client and wind
 MIN_PASSWORD_LENGTH = 12
 MAX_TRACKED_CLIENTS = 10_000
 PASSWORD_CHECKS = 2  # at once, over all clients: each takes tens of milliseconds and 64 MiB
+CHECK_WAIT_SECONDS = 5.0  # how long a login waits for a free check before it is turned away
 LEGACY_SCHEME = "pbkdf2_sha256"
 _HASHER = PasswordHasher()  # argon2-cffi's defaults: RFC 9106's low-memory profile
 
@@ -135,17 +136,23 @@ class PasswordChecks:
     """Password checks on threads of their own, at most PASSWORD_CHECKS at a time.
 
     Hashing is slow on purpose; on the thread pool that serves requests, a burst of logins would
-    stall every page of the site.
+    stall every page of the site. A login waits its turn in order of arrival for a while: guesses
+    from many addresses keep every slot busy, and an editor must still get in.
     """
 
-    def __init__(self, workers: int = PASSWORD_CHECKS) -> None:
-        self.slots = threading.BoundedSemaphore(workers)
+    def __init__(self, workers: int = PASSWORD_CHECKS, wait: float = CHECK_WAIT_SECONDS) -> None:
+        self.slots = asyncio.Semaphore(workers)  # first come, first served
+        self.wait = wait
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedkit-password")
 
     async def check(self, password: str, stored: str) -> bool | None:
-        """Whether the password is right; None at once, unchecked, when every slot is taken."""
-        if not self.slots.acquire(blocking=False):
+        """Whether the password is right; None, unchecked, when no slot came free in time."""
+        try:
+            await asyncio.wait_for(self.slots.acquire(), self.wait)
+        except TimeoutError:
             return None
+        loop = asyncio.get_running_loop()
         future = self.pool.submit(check_password, password, stored)
-        future.add_done_callback(lambda _: self.slots.release())  # also when cancelled unstarted
+        # Released when the hashing ends, even if the client has gone: the cap counts threads.
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.slots.release))
         return await asyncio.wrap_future(future)

@@ -1,4 +1,5 @@
-"""How often one client, and everyone together, may ask for something: a sliding window each.
+"""How often one client, and everyone together, may ask for something: a sliding window each;
+and which one-time form tokens have been used.
 
 Kept in memory, per `feedkit serve` process: the limits hold off a flood, and a restart that
 forgets them lets a flood through for one window at most.
@@ -50,3 +51,25 @@ class RateLimit:
         idle = [key for key, marks in self.clients.items() if not marks or marks[-1] <= cutoff]
         for key in idle:
             del self.clients[key]
+
+
+class OnceOnly:
+    """Tokens seen within `window` seconds: a signed form posted twice is a replay, not a
+    person. Each is forgotten once it could no longer be accepted anyway."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def first_use(self, token: str) -> bool:
+        """Record the token now; False if it was used before."""
+        with self.lock:
+            now = time.monotonic()
+            if len(self.seen) > MAX_TRACKED_CLIENTS:
+                cutoff = now - self.window
+                self.seen = {seen: at for seen, at in self.seen.items() if at > cutoff}
+            if token in self.seen:
+                return False
+            self.seen[token] = now
+            return True

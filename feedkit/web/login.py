@@ -26,7 +26,7 @@ from feedkit.errors import UsageError
 from feedkit.tokens import Purpose, Tokens
 from feedkit.web.auth import LoginLimiter, PasswordChecks, is_readable_hash
 from feedkit.web.pages import Pages
-from feedkit.web.privacy import client_address
+from feedkit.web.privacy import client_address, client_key
 
 logger = logging.getLogger("feedkit.web")
 ADMIN_HASH_ENV = "FEEDKIT_ADMIN_PASSWORD_HASH"
@@ -142,21 +142,22 @@ class Login:
         if not self._posted_by_our_form(request, form):
             logger.warning("admin: login refused from %s (stale or foreign form)", client)
             return self._form(request, 403, "The form had expired. Please log in again.")
-        mark = self.limiter.reserve(client)
+        counted = client_key(request)
+        mark = self.limiter.reserve(counted)
         if mark is None:
             logger.warning("admin: login refused from %s (too many attempts)", client)
             wait = "Too many attempts. Wait fifteen minutes and try again."
             return self._form(request, 429, wait)
         right = await self.password_checks.check(str(form.get("password", "")), stored)
         if right is None:
-            self.limiter.release(client, mark)
+            self.limiter.release(counted, mark)
             logger.warning("admin: login not checked for %s (busy with other logins)", client)
             busy = "The server is busy checking other logins. Try again in a minute."
             return self._form(request, 503, busy)
         if not right:
             logger.warning("admin: login failed from %s (wrong password)", client)
             return self._form(request, 401, "That password is not right.")
-        self.limiter.succeeded(client)
+        self.limiter.succeeded(counted)
         logger.info("admin: login from %s", client)
         return await self._start_session(request, stored)
 
@@ -176,7 +177,12 @@ class Login:
         return response
 
     def secure_cookies(self, request: Request) -> bool:
-        return self.config.base_url.startswith("https://") and request.url.scheme == "https"
+        """Secure when the site is https and the request came over https, directly or through a
+        proxy that says so. The proxy's word is taken from anyone: a Secure flag can only keep a
+        cookie off plain http, never expose it."""
+        forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        over_https = request.url.scheme == "https" or forwarded == "https"
+        return self.config.base_url.startswith("https://") and over_https
 
     async def logout(self, request: Request) -> Response:
         """The session ends on the server: a copy of the cookie opens nothing afterwards."""

@@ -200,10 +200,13 @@ def safe_path(root: Path, requested: str) -> Path | None:
     if any(part.startswith(".") or "\\" in part or "\0" in part for part in parts):
         return None
     base = root.resolve()
-    candidate = (base.joinpath(*parts) if parts else base).resolve()
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    if base not in candidate.parents or not candidate.is_file():
+    try:
+        candidate = (base.joinpath(*parts) if parts else base).resolve()
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        if base not in candidate.parents or not candidate.is_file():
+            return None
+    except OSError:  # a name too long for the file system, say: no such file either
         return None
     return candidate
 

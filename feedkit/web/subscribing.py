@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from datetime import timedelta
 
 from starlette.background import BackgroundTask
@@ -26,9 +27,9 @@ from feedkit.newsletter.messages import preferences_link
 from feedkit.newsletter.model import Confirmation, Subscriber
 from feedkit.privacy import address_tag
 from feedkit.tokens import Purpose, Tokens
-from feedkit.web.limits import RateLimit
+from feedkit.web.limits import OnceOnly, RateLimit
 from feedkit.web.pages import SECURITY_HEADERS, Pages
-from feedkit.web.privacy import client_address
+from feedkit.web.privacy import client_address, client_key
 
 logger = logging.getLogger("feedkit.web")
 HONEYPOT = "website"  # a field people never see, and robots fill in
@@ -44,6 +45,7 @@ class Subscribing:
         self.tokens = tokens
         settings = config.subscribe
         self.limit = RateLimit(settings.client_per_hour, settings.total_per_hour)
+        self.posted_forms = OnceOnly(window=settings.max_form_hours * 3600)
 
     def transports(self) -> Transport:
         return open_transport(self.config)
@@ -67,7 +69,7 @@ class Subscribing:
         return self.pages.render(
             "subscribe.html.j2",
             status,
-            form_token=self.tokens.make(Purpose.SUBSCRIBE_FORM, "subscribe"),
+            form_token=self._form_token(),
             email=email,
             reader_name=name,
             chosen=chosen or [],
@@ -84,7 +86,7 @@ class Subscribing:
             return self._form(email, name, list(topics), note=note)
         if not self._sent_by_a_person(form):
             return self._check_inbox(email)
-        if not self.limit.allow(client_address(request)):
+        if not self.limit.allow(client_key(request)):
             logger.warning(
                 "subscribe: refused from %s (too many requests)", client_address(request)
             )
@@ -97,18 +99,25 @@ class Subscribing:
         task = BackgroundTask(self._request_in_background, request_form)
         return self._check_inbox(email, task)
 
+    def _form_token(self) -> str:
+        """A signed, timed token for one showing of the form; the nonce makes each one unique."""
+        return self.tokens.make(Purpose.SUBSCRIBE_FORM, f"subscribe:{secrets.token_hex(8)}")
+
     def _sent_by_a_person(self, form: FormData) -> bool:
-        """The honeypot is empty, and the form was shown neither too recently nor too long ago."""
+        """The honeypot is empty, the form was shown neither too recently nor too long ago, and
+        this showing of it was not posted before."""
         if form.get(HONEYPOT):
             return False
-        age = self.tokens.age(Purpose.SUBSCRIBE_FORM, str(form.get("ft", "")))
+        token = str(form.get("ft", ""))
+        age = self.tokens.age(Purpose.SUBSCRIBE_FORM, token)
         settings = self.config.subscribe
         quickest = timedelta(seconds=settings.min_form_seconds)
-        return age is not None and quickest <= age <= timedelta(hours=settings.max_form_hours)
+        timely = age is not None and quickest <= age <= timedelta(hours=settings.max_form_hours)
+        return timely and self.posted_forms.first_use(token)
 
     def _check_inbox(self, email: str, task: BackgroundTask | None = None) -> HTMLResponse:
         """The one answer to every request: the same words whoever the address belongs to."""
-        form_token = self.tokens.make(Purpose.SUBSCRIBE_FORM, "subscribe")
+        form_token = self._form_token()
         response = self.pages.render("check_inbox.html.j2", email=email, form_token=form_token)
         response.background = task
         return response
@@ -182,7 +191,7 @@ class Subscribing:
         link = await run_in_threadpool(readers.read_confirm_link, self.config, token)
         if link.state is readers.LinkState.INVALID:
             return self._invalid_link()
-        if not self.limit.allow(client_address(request)):
+        if not self.limit.allow(client_key(request)):
             return self._too_many()
         task = BackgroundTask(self._resend_in_background, token)
         return self._check_inbox(link.address, task)
