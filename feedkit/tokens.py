@@ -88,6 +88,8 @@ class Tokens:
     def check(self, purpose: Purpose, token: str, max_age: timedelta | None = None) -> Checked:
         if purpose is Purpose.BOUNCE:
             return Checked(self._read_bounce(token))
+        if not well_formed(token):
+            return Checked(None)
         serializer = self._serializer(purpose)
         try:
             if isinstance(serializer, URLSafeTimedSerializer):
@@ -102,7 +104,7 @@ class Tokens:
     def age(self, purpose: Purpose, token: str) -> timedelta | None:
         """How long ago a genuine expiring token was made; None for any other token."""
         serializer = self._serializer(purpose)
-        if not isinstance(serializer, URLSafeTimedSerializer):
+        if not isinstance(serializer, URLSafeTimedSerializer) or not well_formed(token):
             return None
         try:
             _, made = serializer.loads(token, return_timestamp=True)
@@ -139,6 +141,16 @@ class Tokens:
         kind = URLSafeTimedSerializer if purpose in EXPIRING else URLSafeSerializer
         signing = {"digest_method": hashlib.sha256}
         return kind(self.secret, salt=f"feedkit.{purpose}", signer_kwargs=signing)
+
+
+# Every token feedkit makes is URL-safe base64 pieces joined by dots (0.1's had padding), well
+# under this length. The decoder would skip other characters, so one token could be written many
+# ways: anything else is refused before it is decoded.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.=]{1,2000}")
+
+
+def well_formed(token: str) -> bool:
+    return _TOKEN.fullmatch(token) is not None
 
 
 def _text(value: object) -> str | None:

@@ -37,8 +37,21 @@ def test_a_token_reads_back_for_its_purpose_only() -> None:
         lambda _token: "not-a-token",
         lambda _token: "é.é.é",
         lambda token: token + "." + token,
+        lambda token: token + "é",
+        lambda token: token[:5] + "~" + token[5:],
+        lambda token: token + "A" * 2000,
     ],
-    ids=["signature", "payload", "empty", "garbage", "non-ascii", "doubled"],
+    ids=[
+        "signature",
+        "payload",
+        "empty",
+        "garbage",
+        "non-ascii",
+        "doubled",
+        "non-ascii-appended",
+        "stray-character",
+        "huge",
+    ],
 )
 def test_altered_or_garbage_tokens_are_refused(mangle: object) -> None:
     """Any change to a token, or a string that is not one, reads as nothing."""
