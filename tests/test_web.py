@@ -36,6 +36,7 @@ from feedkit.web.app import create_app
 from feedkit.web.auth import LOGIN_ATTEMPTS, PASSWORD_CHECKS, check_password
 from feedkit.web.bodylimit import MAX_BODY_BYTES
 from feedkit.web.login import ADMIN_HASH_ENV
+from feedkit.web.pages import COPY_SCRIPT
 from feedkit.web.privacy import client_key
 from tests.conftest import import_rows, parse_html, write_site
 from tests.test_newsletter import REVIEWS, review
@@ -874,3 +875,19 @@ def test_an_ipv6_client_is_counted_by_its_64_network(host: str, counted: str) ->
     """Rotating through the addresses of one IPv6 /64 does not escape a limit."""
     request = Request({"type": "http", "client": (host, 4321), "headers": []})
     assert client_key(request) == counted
+
+
+def test_every_page_forbids_scripts_but_its_own(client: TestClient) -> None:
+    """Pages carry a Content-Security-Policy that runs only the site's own script file, which is
+    served as JavaScript; the feed page and the home page load it rather than inline code."""
+    for path in ("/", "/subscribe", "/admin/login", "/no-such-page", "/feed.xml"):
+        response = client.get(path, headers={"accept": "text/html"})
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy, path
+        assert "object-src 'none'" in policy, path
+        assert "<script>" not in response.text, path
+    home = client.get("/").text
+    assert f'<script src="{COPY_SCRIPT}" defer></script>' in home
+    script = client.get(COPY_SCRIPT)
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "navigator.clipboard.writeText" in script.text

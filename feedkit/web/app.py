@@ -23,7 +23,7 @@ from feedkit.web.auth import PasswordChecks
 from feedkit.web.bodylimit import BodyLimit
 from feedkit.web.login import Login, check_admin_hash
 from feedkit.web.monitoring import Monitoring
-from feedkit.web.pages import Pages
+from feedkit.web.pages import COPY_SCRIPT, Pages
 from feedkit.web.public import PublicSide
 from feedkit.web.subscribing import Subscribing
 from feedkit.web.unsubscribe import Unsubscribing
@@ -78,6 +78,7 @@ class WebApp:
             Route("/admin/send", guard(editors.confirm_send), methods=["GET"]),
             Route("/admin/send", guard(editors.start_send), methods=["POST"]),
             Route("/admin/status", guard(editors.status), methods=["GET"]),
+            Route(COPY_SCRIPT, self.pages.script, methods=["GET"]),
             Route("/healthz", self.monitoring.healthz, methods=["GET"]),
             Route("/metrics", self.monitoring.metrics, methods=["GET"]),
             Route("/{path:path}", self.public.file, methods=["GET"]),
