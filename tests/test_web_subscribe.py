@@ -434,8 +434,11 @@ def preferences_of(address: str) -> str:
 def test_a_reader_chooses_topics_and_pauses(config: Config, client: TestClient) -> None:
     import_rows(config, [["ann@example.org"]])
     token = preferences_of("ann@example.org").split("=", 1)[1]
+    shown = client.get(preferences_of("ann@example.org"))
+    assert shown.headers["cache-control"] == "no-store"  # a reader's details: no copy is kept
     page = client.post("/preferences", data={"t": token, "topics": ["classics", "nonsense"]})
     assert "Your topics are saved." in page.text
+    assert page.headers["cache-control"] == "no-store"
     assert known(config, "ann@example.org").topics == ("classics",)
     paused = client.post("/preferences/pause", data={"t": token, "weeks": "4"})
     assert "Paused for 4 weeks." in paused.text

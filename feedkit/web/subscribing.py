@@ -232,7 +232,7 @@ class Subscribing:
     ) -> HTMLResponse:
         if subscriber is None:
             return self._invalid_link()
-        return self.pages.render(
+        page = self.pages.render(
             "preferences.html.j2",
             token=token,
             subscriber=subscriber,
@@ -240,6 +240,8 @@ class Subscribing:
             pause_choices=PAUSE_CHOICES,
             notice=notice,
         )
+        page.headers["Cache-Control"] = "no-store"  # a reader's own details: keep no copy
+        return page
 
     async def choose_topics(self, request: Request) -> Response:
         form = await request.form()
