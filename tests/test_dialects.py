@@ -1,6 +1,7 @@
 """Front matter as other site generators write it: Hexo's posts with no opening fence and nested
 categories, Astro's `pubDate`, `updatedDate` and `heroImage`, Hugo's `publishDate`, Zola's
-`[taxonomies]` and `[extra]`, and the image mappings of popular Hugo and Jekyll themes."""
+`[taxonomies]` and `[extra]`, Jekyll's space-separated tags, and the image mappings of popular Hugo
+and Jekyll themes."""
 
 from __future__ import annotations
 
@@ -182,3 +183,24 @@ def test_a_theme_header_mapping_gives_its_image_and_header_text_none(loaded: Loa
     """`header: {teaser: ...}` is an image; `header` as plain text is not taken for one."""
     assert review(loaded, "_posts/2024-01-05-brazil.md").image == "/assets/brazil-teaser.jpg"
     assert review(loaded, "_posts/2024-01-06-header-text.md").image is None
+
+
+def test_jekyll_posts_name_their_tags_between_spaces(make_site: SiteMaker) -> None:
+    """In a Jekyll `_posts` folder, `tags: a b` is two tags and `categories: a b` two categories,
+    as Jekyll reads them; `category:` is one name, commas still separate, and elsewhere a string
+    without commas is one name."""
+    front = "---\ntitle: {title}\ndate: 2024-01-0{day}\n{names}\n---\nText.\n"
+    site = {
+        "_posts/2024-01-01-a.md": front.format(
+            title="A", day=1, names="tags: noir criterion-collection\ncategories: blu-ray 4k"
+        ),
+        "_posts/2024-01-02-b.md": front.format(title="B", day=2, names="category: Home Video"),
+        "_posts/2024-01-03-c.md": front.format(title="C", day=3, names="tags: film noir, heist"),
+        "posts/d.md": front.format(title="D", day=4, names="tags: film noir"),
+    }
+    reviews = {item.title: item for item in load_site(make_site(site), NOW).site.reviews}
+    assert reviews["A"].tags == ("noir", "criterion-collection")
+    assert reviews["A"].categories == ("blu-ray", "4k")
+    assert reviews["B"].categories == ("Home Video",)
+    assert reviews["C"].tags == ("film noir", "heist")
+    assert reviews["D"].tags == ("film noir",)

@@ -193,6 +193,7 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
     if stem.lower() == "index":  # a Hugo page bundle: the folder names the review
         stem = folder.rpartition("/")[2] or stem
     name_date, name_slug = date_from_file_name(stem)
+    jekyll = "_posts" in folder.split("/")
     published = _published(split, values, name_date, zone)
     slug = slugify(str(values.get("slug") or "")) or slugify(name_slug) or slugify(title)
     rating, rating_notes = rating_from(values.get("rating"))
@@ -207,8 +208,8 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         updated=_optional_date(split, values, UPDATED_KEYS, zone),
         authors=authors,
         summary=summary_from(values),
-        categories=as_text_list(values.get("categories", values.get("category"))),
-        tags=as_text_list(values.get("tags", values.get("tag"))),
+        categories=_names(values, "categories", "category", jekyll),
+        tags=_names(values, "tags", "tag", jekyll),
         rating=rating,
         image=image,
         draft=is_draft(values),
@@ -219,6 +220,14 @@ def parse_review(text: str, source: str, content_hash: str, config: Config) -> R
         content_hash=content_hash,
         notes=rating_notes + image_notes + author_notes + body_warnings(split.body),
     )
+
+
+def _names(values: dict[str, Any], plural: str, singular: str, jekyll: bool) -> tuple[str, ...]:
+    """Categories or tags. Jekyll reads a plural key's string as names between spaces (`tags:
+    noir criterion`), and the singular key as one name."""
+    if plural in values:
+        return as_text_list(values[plural], spaced=jekyll)
+    return as_text_list(values.get(singular))
 
 
 _NOT_SAFE = "is not an http, https, mailto or tel link; published without it"

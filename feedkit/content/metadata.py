@@ -195,12 +195,17 @@ def slugify(text: str) -> str:
 _NON_WORD = re.compile(r"[\W_]+")
 
 
-def as_text_list(value: object) -> tuple[str, ...]:
-    """Categories and tags: a list, or one string with commas between the names. Hexo writes a
-    category with its parents as a list inside the list (`- [Films, Noir]`): each name counts."""
+def as_text_list(value: object, *, spaced: bool = False) -> tuple[str, ...]:
+    """Categories and tags: a list, or one string with commas between the names; with `spaced`
+    (Jekyll's posts), a string without commas has spaces between them. Hexo writes a category
+    with its parents as a list inside the list (`- [Films, Noir]`): each name counts."""
     if value is None or isinstance(value, dict):
         return ()
-    items = _flattened(value) if isinstance(value, list) else str(value).split(",")
+    if isinstance(value, list):
+        items = _flattened(value)
+    else:
+        text = str(value)
+        items = text.split() if spaced and "," not in text else text.split(",")
     names = (str(item).strip() for item in items if item is not None)
     return tuple(dict.fromkeys(name for name in names if name))
 
