@@ -12,6 +12,7 @@ import time
 from collections import deque
 
 MAX_TRACKED_CLIENTS = 10_000
+MAX_TRACKED_TOKENS = 50_000  # about 10 MB of form tokens at the most
 
 
 class RateLimit:
@@ -66,10 +67,18 @@ class OnceOnly:
         """Record the token now; False if it was used before."""
         with self.lock:
             now = time.monotonic()
-            if len(self.seen) > MAX_TRACKED_CLIENTS:
-                cutoff = now - self.window
-                self.seen = {seen: at for seen, at in self.seen.items() if at > cutoff}
+            if len(self.seen) >= MAX_TRACKED_TOKENS:
+                self._forget_oldest(now)
             if token in self.seen:
                 return False
             self.seen[token] = now
             return True
+
+    def _forget_oldest(self, now: float) -> None:
+        """Those that expired, and under a flood the older half too: memory stays bounded, and a
+        replay of a forgotten one still meets the rate limits."""
+        cutoff = now - self.window
+        kept = [(token, at) for token, at in self.seen.items() if at > cutoff]
+        if len(kept) >= MAX_TRACKED_TOKENS:
+            kept = kept[len(kept) // 2 :]  # the dict keeps the order they came in
+        self.seen = dict(kept)
