@@ -41,9 +41,9 @@ class BuildReport:
     notes: tuple[str, ...] = ()  # what an editor should know that is no file's problem
 
     @property
-    def feed_count(self) -> int:
-        """How many feed files this build covers, written or not (the stylesheet is not a feed)."""
-        return self.unchanged + sum(1 for path in self.written if path.name != STYLESHEET_NAME)
+    def file_count(self) -> int:
+        """How many files this build covers, written or not: the feeds and their stylesheet."""
+        return self.unchanged + len(self.written)
 
     @property
     def skipped(self) -> int:
@@ -189,7 +189,7 @@ def _remember(store: Store, inputs: str, report: BuildReport, result: LoadResult
     memo = {
         "inputs": inputs,
         "next_change": min(upcoming).isoformat() if upcoming else None,
-        "counts": [report.published, report.drafts, report.scheduled, report.feed_count],
+        "counts": [report.published, report.drafts, report.scheduled, report.file_count],
         "problems": [[str(p.path), p.message, p.line, p.skipped] for p in report.problems],
     }
     store.set_meta(MEMO_KEY, json.dumps(memo, ensure_ascii=False))

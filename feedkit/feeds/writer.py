@@ -70,7 +70,9 @@ def write_feeds(config: Config, work: FeedWork, bodies: BodyRenderer) -> FeedsWr
     removed = _remove(config, unplanned)
     unchanged = len(work.plans) * len(config.feeds.formats) - len(written)
     if config.feeds.stylesheet:
-        written += _write_stylesheet(config)
+        sheet = _write_stylesheet(config)
+        written += sheet
+        unchanged += 0 if sheet else 1
     return FeedsWritten(written, unchanged, removed, fingerprints, unplanned, subscriptions)
 
 
