@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import itertools
 import quopri
 import re
 from collections.abc import Iterable, Sequence
@@ -344,7 +345,9 @@ def _starts_copy(line: str) -> bool:
     """qmail, Exim, Sendmail, Exchange and mail clients mark where the quoted original starts."""
     if line == "message headers follow.":  # DragonFly's, undecorated
         return True
-    if line.startswith(("original message headers", "original message details")):
+    # IMail's and OpenSMTPD's marks, undecorated too.
+    marks = ("original message headers", "original message details", "original message follows")
+    if line.startswith((*marks, "below is a copy of the original message")):
         return True
     return line.startswith("--") and any(mark in line for mark in _COPY_MARKS)
 
@@ -668,6 +671,7 @@ _DELAY_WORDING = {
     "delivery status notification (delay)": "Gmail",
     "there was a temporary problem delivering your message": "Gmail",
     "delivery is delayed to these recipients or groups": "Exchange",
+    "this is only a temporary failure report": "OpenSMTPD",
 }
 _WORDING = _BOUNCE_WORDING | _DELAY_WORDING
 _HARD_WORDING = (
@@ -713,7 +717,8 @@ def _from_mail_system(message: EmailMessage) -> bool:
     if "X-Failed-Recipients" in message:
         return True
     for name, address in getaddresses([_header(message, "From")]):
-        local = address.rpartition("@")[0].lower()
+        # Some write a bare "mailer-daemon", no domain.
+        local = (address.rpartition("@")[0] if "@" in address else address).lower()
         if local in _DAEMON_LOCAL_PARTS or local.startswith("microsoftexchange"):
             return True
         # DragonFly writes "MAILER-DAEMON <>": the name alone says who.
@@ -721,6 +726,32 @@ def _from_mail_system(message: EmailMessage) -> bool:
             return True
     null_sender = _header(message, "Return-Path").strip() == "<>"
     return null_sender and _flat(_header(message, "Subject")).startswith(_BOUNCE_SUBJECTS)
+
+
+def _as_bounce(mail: _Mail, bounce: Report | None) -> Report | None:
+    """The bounce read, or kept aside unread where the message is built as a bounce.
+
+    Postfix, Gmail and Exim mark their bounces "Auto-Submitted: auto-replied" too: one sent as a
+    bounce, with a delivery-status part or by the mail system from the null sender in bounce
+    wording, is kept aside when it cannot be read, never dropped as someone's vacation reply.
+    """
+    if bounce and bounce.kind is not Kind.UNKNOWN:
+        return bounce
+    if _has_delivery_status(mail):
+        return bounce or _report(mail, Kind.UNKNOWN, "delivery report naming no recipient")
+    return bounce if bounce and _null_or_daemon_sender(mail.message) else None
+
+
+def _has_delivery_status(mail: _Mail) -> bool:
+    return any(part.get_content_type() in _DSN_TYPES for part in mail.parts)
+
+
+def _null_or_daemon_sender(message: EmailMessage) -> bool:
+    """Sent with the null envelope sender, or the mail system's own: as bounces are."""
+    path = _header(message, "Return-Path").strip()
+    if path in ("", "<>"):
+        return path == "<>"
+    return any(_is_daemon(address.lower()) for _, address in getaddresses([path]))
 
 
 def _read_text_bounce(mail: _Mail) -> Report | None:
@@ -741,8 +772,15 @@ def _read_text_bounce(mail: _Mail) -> Report | None:
     return _report(mail, kind, reason, results=results, detail=(code, diagnostic))
 
 
+# Google Groups' refusal of a post, in the sender's language, always links this help page. The
+# group may be gone or closed to the sender; either way no one's mailbox failed, so never hard.
+_GROUP_REFUSAL = "groups.google.com/support"
+
+
 def _judge_text(mail: _Mail, words: str, codes: list[str]) -> tuple[Kind | None, str | None, str]:
     """The kind a bounce text says, the code it rests on, and why; None when it does not say."""
+    if _GROUP_REFUSAL in words:
+        return Kind.SOFT_BOUNCE, None, "a Google group refused the post (gone, or closed to it)"
     failed_for_sure = "X-Failed-Recipients" in mail.message or "permanent fatal errors" in words
     if not failed_for_sure and any(phrase in words for phrase in _DELAY_WORDING):
         delay_code = next((code for code in codes if code.startswith("4")), None)
@@ -777,27 +815,44 @@ def _judge_words(mail: _Mail, words: str) -> tuple[Kind | None, str | None, str]
 _LIST_HEADINGS = (
     "delivery has failed to these recipients or groups",
     "the following address(es) failed",
+    "the following address failed",  # 1&1 and GMX
     "not yet been delivered",
     "had permanent fatal errors",
     "had transient non-fatal errors",
-    "delivery to the following recipients failed",
+    "to the following recipients failed",
     "could not be reached",
+    "did not reach the following recipient(s)",  # Exchange 2003
+    "the following list of recipients",  # OpenSMTPD
+    "the following recipients were affected",  # MailMarshal
+    "以下のメールアドレスへの送信に失敗しました",  # m-FILTER: "sending to these addresses failed"
 )
 _ADDRESS_CHARS = r"[^\s<>()\[\]'\",;:]"
 _ADDRESS = re.compile(rf"{_ADDRESS_CHARS}{{1,64}}@{_ADDRESS_CHARS}{{1,255}}")
+# A list entry that starts with its address: "<a@b>", "\"a@b\":", "a@b: reason", "a@b on <date>".
+_LEADING_ADDRESS = re.compile(rf"[<\"]?({_ADDRESS_CHARS}{{1,64}}@{_ADDRESS_CHARS}{{1,255}})")
 _ANGLE_RECIPIENT = re.compile(r"^[ \t]{0,8}<([^<>\s]{1,320})> ?:", re.MULTILINE)
 _NAMED_RECIPIENT = re.compile(
     rf"(?:wasn't delivered to|your message to|error delivering your mail to|rcpt to:"
-    rf"|recipient: ?rfc822;) ?<?"
+    rf"|recipient: ?rfc822;|unknown user:|undeliverable to|deliver message to:"
+    rf"|rejected recipient) ?<?"
     rf"({_ADDRESS_CHARS}{{1,64}}@{_ADDRESS_CHARS}{{1,255}})"
+)
+# Sendmail's transcript line for a recipient it gave up on: "554 <a@b>... Host unknown".
+_TRANSCRIPT_RECIPIENT = re.compile(r"^[45]\d\d <([^<>\s]{1,320})>\.\.\. ", re.MULTILINE)
+# Zoho's: "a@b Invalid Address, ERROR_CODE :550, ...".
+_ERROR_CODE_RECIPIENT = re.compile(
+    rf"^({_ADDRESS_CHARS}{{1,64}}@{_ADDRESS_CHARS}{{1,255}}) [\w ]{{1,40}}, error_code :",
+    re.MULTILINE | re.IGNORECASE,
 )
 
 
 def _text_recipients(mail: _Mail) -> tuple[str, ...]:
+    text = mail.report_text
     found = [_header(mail.message, "X-Failed-Recipients")]
-    found += [match.group(1) for match in _ANGLE_RECIPIENT.finditer(mail.report_text)]
-    found += [match.group(1) for match in _NAMED_RECIPIENT.finditer(_flat(mail.report_text))]
-    found += _listed_recipients(mail.report_text.splitlines())
+    for pattern in (_ANGLE_RECIPIENT, _TRANSCRIPT_RECIPIENT, _ERROR_CODE_RECIPIENT):
+        found += [match.group(1) for match in pattern.finditer(text)]
+    found += [match.group(1) for match in _NAMED_RECIPIENT.finditer(_flat(text))]
+    found += _listed_recipients(text.splitlines())
     addresses = _addresses(address.rstrip(".") for value in found for address in value.split(","))
     # The report's own sender and addressees are never the recipient that failed. X-Original-To
     # is left out: it repeats To on delivery to us, but DragonFly's bounce sets it to the failed
@@ -808,14 +863,50 @@ def _text_recipients(mail: _Mail) -> tuple[str, ...]:
 
 
 def _listed_recipients(lines: list[str]) -> list[str]:
-    """The first address on the first non-empty line under each heading that lists failures."""
+    """The addresses listed under each heading that lists failures (wrapped over two lines)."""
     found = []
-    for number, line in enumerate(lines):
-        if any(heading in _flat(line) for heading in _LIST_HEADINGS):
-            following = next((later for later in lines[number + 1 :] if later.strip()), "")
-            address = _ADDRESS.search(following)
-            found += [address.group()] if address else []
+    for number in range(len(lines)):
+        start = _list_start(lines, number)
+        if start is not None:
+            found += _list_entries(lines[start:])
     return found
+
+
+def _list_start(lines: list[str], number: int) -> int | None:
+    """Where the list begins if a heading ends on line `number`, or on the line after it."""
+    if any(heading in _flat(lines[number]) for heading in _LIST_HEADINGS):
+        return number + 1
+    wrapped = _flat(" ".join(lines[number : number + 2]))
+    if number + 1 < len(lines) and any(heading in wrapped for heading in _LIST_HEADINGS):
+        return number + 2
+    return None
+
+
+def _list_entries(lines: list[str]) -> list[str]:
+    """The first address of the list's first line, and of each later entry on the same level.
+
+    Entries run to the first blank line; a line indented deeper than the first is a detail of an
+    entry (the server's reply, which may quote other addresses), and a line that does not start
+    with an address is no entry.
+    """
+    block = list(itertools.takewhile(str.strip, itertools.dropwhile(_is_blank, lines)))
+    if not block:
+        return []
+    first = _ADDRESS.search(block[0])
+    found = [first.group()] if first else []
+    depth = _indent(block[0])
+    for line in block[1:]:
+        entry = _LEADING_ADDRESS.match(line.strip()) if _indent(line) <= depth else None
+        found += [entry.group(1)] if entry else []
+    return found
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _is_daemon(address: str) -> bool:
@@ -892,8 +983,9 @@ def _classify(mail: _Mail) -> Report:
             return report
     from_mail_system = _from_mail_system(mail.message)
     bounce = _read_text_bounce(mail) if from_mail_system else None
-    if bounce and bounce.kind is not Kind.UNKNOWN:
-        return bounce
+    settled = _as_bounce(mail, bounce)
+    if settled:
+        return settled
     marker = _auto_reply_marker(mail.message)
     if marker:
         return _report(mail, Kind.AUTO_REPLY, f"auto-reply: {marker}")

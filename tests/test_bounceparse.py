@@ -220,6 +220,15 @@ PATTERN_SHAPES: dict[str, tuple[str, list[Shape]]] = {
     "_ADDRESS": ("search", [("", "a", ""), ("", "a@", ""), ("a@", "b", " ")]),
     "_ANGLE_RECIPIENT": ("finditer", [("", "<a", ""), ("", "\n <a>", ""), (" ", "<", "")]),
     "_NAMED_RECIPIENT": ("finditer", [("", "rcpt to:a", ""), ("your message to ", "a", "")]),
+    "_LEADING_ADDRESS": ("match", [("<", "a", ""), ("", "a@", " "), ('"a@', "b", '"')]),
+    "_TRANSCRIPT_RECIPIENT": (
+        "finditer",
+        [("", "\n554 <a", ""), ("554 <", "a", ">.."), ("", "5", "")],
+    ),
+    "_ERROR_CODE_RECIPIENT": (
+        "finditer",
+        [("", "\na@b x", ""), ("a@b ", "x", ","), ("a@b ", " ", ", error_code")],
+    ),
 }
 SPACES: list[Shape] = [("", " ", ""), ("x", " ", "y"), ("", "a", "")]
 
