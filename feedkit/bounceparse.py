@@ -425,6 +425,15 @@ def _failure_kind(code: str | None, words: str) -> Kind:
     return Kind.HARD_BOUNCE if condemned else Kind.SOFT_BOUNCE
 
 
+def read_refusal(reply: str) -> tuple[Kind, str | None]:
+    """What a 5xx reply to RCPT during the SMTP conversation says of the address, by the same
+    rules as a bounce that comes back as mail: hard or soft, and its enhanced code if it has one.
+    """
+    found = _TEXT_CODE.search(reply)
+    code = found.group(1) if found else _code_in(reply)
+    return _failure_kind(code, reply), code
+
+
 def _hard_words(words: str) -> str | None:
     """The phrase saying the address is unknown or gone, if the words have one."""
     return next((phrase for phrase in _HARD_WORDING if phrase in words), None)
@@ -684,7 +693,6 @@ _HARD_WORDING = (
     "recipient not found",
     "recipientnotfound",
     "recipnotfound",
-    "mailbox unavailable",
     "mailbox not found",
     "invalid recipient",
     "unknown recipient",

@@ -42,7 +42,8 @@ class Faults:
     temporary: dict[str, int] = field(
         default_factory=dict
     )  # address -> how many 451s before accepting
-    permanent: set[str] = field(default_factory=set)  # addresses answered 550
+    permanent: set[str] = field(default_factory=set)  # addresses answered 550 5.1.1
+    refusals: dict[str, str] = field(default_factory=dict)  # address -> its own 5xx reply to RCPT
     drop_after: int | None = (
         None  # close the connection abruptly once this many messages were accepted
     )
@@ -94,6 +95,8 @@ class Handler:
         lowered = address.lower()
         if lowered in self.faults.permanent:
             return "550 5.1.1 No such mailbox here"
+        if lowered in self.faults.refusals:
+            return self.faults.refusals[lowered]
         with self.lock:
             left = self.faults.temporary.get(lowered, 0)
             if left:

@@ -4,13 +4,14 @@ with the enums the code uses."""
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from feedkit.errors import StateError
-from feedkit.newsletter.model import DeliveryStatus, SubscriberStatus
+from feedkit.newsletter.model import BounceKind, DeliveryStatus, FoundBy, SubscriberStatus
 from feedkit.store import db as store_db
 from feedkit.store.db import Store
 from feedkit.store.migrations import MIGRATIONS, Migration, rebuild_table
@@ -82,10 +83,15 @@ def test_rebuilding_a_table_changes_its_check_and_keeps_every_row(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("table", "column", "statuses"),
-    [("subscribers", "status", SubscriberStatus), ("deliveries", "status", DeliveryStatus)],
+    [
+        ("subscribers", "status", SubscriberStatus),
+        ("deliveries", "status", DeliveryStatus),
+        ("bounce_events", "kind", BounceKind),
+        ("bounce_events", "found_by", FoundBy),
+    ],
 )
 def test_each_status_column_takes_exactly_its_enums_values(
-    tmp_path: Path, table: str, column: str, statuses: type[SubscriberStatus | DeliveryStatus]
+    tmp_path: Path, table: str, column: str, statuses: type[enum.StrEnum]
 ) -> None:
     """The CHECK on a status column and the enum the code uses agree: every value goes in, and
     nothing else does."""

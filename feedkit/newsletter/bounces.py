@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from feedkit.bounceparse import Kind, Report, classify
+from feedkit.bounceparse import Kind, Report, classify, read_refusal
 from feedkit.config import Config
 from feedkit.errors import SubscriberError
 from feedkit.mail.mailboxes import Incoming, Mailbox
@@ -164,23 +164,47 @@ class _Reader:
         records.record_message(self.store, message, events or [])
 
     def _apply_rules(self, email_key: str, kind: BounceKind, now: datetime) -> None:
-        if kind is BounceKind.COMPLAINT:
-            self._suppress(email_key, SubscriberStatus.COMPLAINED, now)
-            return
-        if kind is BounceKind.HARD:
-            count = records.count_bounces(self.store, email_key, kind, None)
-            enough = count >= self.rules.hard_bounces
-        else:
-            since = now - self.rules.soft_window
-            count = records.count_bounces(self.store, email_key, kind, since)
-            enough = count >= self.rules.soft_bounces
-        if enough:
-            self._suppress(email_key, SubscriberStatus.BOUNCED, now)
-
-    def _suppress(self, email_key: str, status: SubscriberStatus, now: datetime) -> None:
-        done = records.suppress(self.store, email_key, status, now)
+        done = apply_rules(self.store, self.rules, email_key, kind, now)
         if done is not None:
             self.report.suppressed.append(done)
+
+
+def apply_rules(
+    store: Store, rules: Rules, email_key: str, kind: BounceKind, now: datetime
+) -> Suppression | None:
+    """Suppress the subscriber if this bounce or complaint, with those before it, calls for it."""
+    if kind is BounceKind.COMPLAINT:
+        return records.suppress(store, email_key, SubscriberStatus.COMPLAINED, now)
+    if kind is BounceKind.HARD:
+        count = records.count_bounces(store, email_key, kind, None)
+        enough = count >= rules.hard_bounces
+    else:
+        count = records.count_bounces(store, email_key, kind, now - rules.soft_window)
+        enough = count >= rules.soft_bounces
+    return records.suppress(store, email_key, SubscriberStatus.BOUNCED, now) if enough else None
+
+
+def record_refusals(
+    config: Config, store: Store, digest_id: int, refused: list[tuple[str, str]], now: datetime
+) -> list[Suppression]:
+    """Recipients the server refused during the conversation (5xx to RCPT) are bounces as sure
+    as any that comes back as mail, read by the same rules: hard when the reply condemns the
+    address, soft otherwise. Each delivery's refusal counts once, however often it is recorded."""
+    rules, suppressed = Rules.of(config), []
+    for email_key, reply in refused:
+        event = _refusal(digest_id, email_key, reply, now)
+        key = hashlib.sha256(f"smtp-refusal\0{digest_id}\0{email_key}".encode()).hexdigest()
+        message = records.ReadMessage(key, now, "recorded", "smtp_refusal", reply, None)
+        records.record_message(store, message, [event])
+        done = apply_rules(store, rules, email_key, event.kind, now)
+        if done is not None:
+            suppressed.append(done)
+    return suppressed
+
+
+def _refusal(digest_id: int, email_key: str, reply: str, now: datetime) -> BounceEvent:
+    kind, code = read_refusal(reply)
+    return BounceEvent(email_key, digest_id, _KINDS[kind], FoundBy.SMTP_REPLY, now, code, reply)
 
 
 def _event(kind: BounceKind, trace: Trace, occurred: datetime, parsed: Report) -> BounceEvent:

@@ -271,7 +271,22 @@ def send(
             for digest in create_run(config, store, now):
                 if not run.stop.is_set():  # a digest not started now is finished next time
                     reports.append(run.send(store, digest))
+        _record_refusals(config, store, reports, now)
     return reports
+
+
+def _record_refusals(
+    config: Config, store: Store, reports: list[SendReport], now: datetime | None
+) -> None:
+    """Recipients the server refused outright count as bounces, and may be suppressed."""
+    refusing = [report for report in reports if report.refused]
+    if not refusing:
+        return
+    from feedkit.newsletter import bounces  # noqa: PLC0415 - only a send with refusals needs it
+
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    for report in refusing:
+        bounces.record_refusals(config, store, report.digest_id, report.refused, moment)
 
 
 def _forget_stale_requests(config: Config, store: Store, now: datetime | None) -> None:

@@ -168,6 +168,7 @@ class FoundBy(enum.StrEnum):
     TOKEN = "token"  # noqa: S105 - the signed token in the bounce address (VERP)
     MESSAGE_ID = "message-id"  # the original's Message-ID, signed per digest and recipient
     ADDRESS = "address"  # only the address the report names: no digest known
+    SMTP_REPLY = "smtp-reply"  # refused during the conversation itself: no report to trace
 
 
 @dataclass(frozen=True, slots=True)

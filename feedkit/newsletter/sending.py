@@ -77,6 +77,8 @@ class SendReport:
         }
     )
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # (email key, reply) of each recipient the server refused with a 5xx to RCPT: a bounce
+    refused: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early, if it did
 
     def summary(self) -> str:
@@ -120,6 +122,7 @@ class Outcome:
     status: str
     error: str | None = None
     counts_as_run: bool = True  # False when the server never answered: not the recipient's doing
+    refused: bool = False  # the server refused this recipient (5xx to RCPT)
 
 
 class RateLimiter:
@@ -250,6 +253,9 @@ class Sender:
         stored = {DEFERRED: delivery.status}.get(outcome.status, outcome.status)
         log.mark(delivery, stored, outcome.error, count_run=outcome.counts_as_run)
         self._count(outcome.status, delivery.address, outcome.error)
+        if outcome.refused and outcome.error:
+            with self.lock:
+                self.report.refused.append((delivery.email_key, outcome.error))
 
     def _settle(self, delivery: Delivery, outcome: Outcome) -> Outcome:
         """Apply the limits that span runs: 4xx for too many runs, and the one retry of an
@@ -282,7 +288,7 @@ class Sender:
                 transport.send(envelope_sender, message)
             except PermanentDeliveryError as exc:
                 self.breaker.answered()
-                return Outcome(DeliveryStatus.FAILED, str(exc))
+                return Outcome(DeliveryStatus.FAILED, str(exc), refused=True)
             except OutcomeUnknownError as exc:
                 self.breaker.failed(exc)
                 return Outcome(DeliveryStatus.UNKNOWN, str(exc))

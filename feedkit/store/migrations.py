@@ -212,6 +212,31 @@ def operations(db: sqlite3.Connection) -> None:
     )
 
 
+def smtp_refusals(db: sqlite3.Connection) -> None:
+    """A recipient refused during the SMTP conversation (a 5xx to RCPT) is a bounce traced by the
+    delivery itself: `found_by` takes 'smtp-reply'. SQLite cannot widen a CHECK in place."""
+    rebuild_table(
+        db,
+        "bounce_events",
+        """CREATE TABLE {table} (
+            id INTEGER PRIMARY KEY,
+            message_key TEXT NOT NULL REFERENCES bounce_messages (message_key),
+            email_key TEXT NOT NULL, digest_id INTEGER REFERENCES digests (id),
+            kind TEXT NOT NULL CHECK (kind IN ('hard_bounce', 'soft_bounce', 'complaint')),
+            found_by TEXT NOT NULL
+                CHECK (found_by IN ('token', 'message-id', 'address', 'smtp-reply')),
+            occurred_at TEXT NOT NULL, status TEXT, diagnostic TEXT,
+            counts INTEGER NOT NULL DEFAULT 1, UNIQUE (message_key, email_key))""",
+        "SELECT id, message_key, email_key, digest_id, kind, found_by, occurred_at, status, "
+        "diagnostic, counts FROM bounce_events",
+    )
+    run(
+        db,
+        "CREATE INDEX bounce_events_by_subscriber ON bounce_events (email_key, kind, occurred_at)",
+        "CREATE INDEX bounce_events_by_digest ON bounce_events (digest_id, kind)",
+    )
+
+
 # In order; a name, once released, never changes.
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_build_cache", build_cache),
@@ -224,4 +249,5 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0008_subscriber_lifecycle", subscriber_lifecycle),
     ("0009_bounces", bounces),
     ("0010_operations", operations),
+    ("0011_smtp_refusals", smtp_refusals),
 )
